@@ -1,0 +1,10 @@
+/**
+ * cli/commands — the typed registry of top-level commands. Adding a command is one entry here
+ * and one file beside this one.
+ */
+import type { Command } from './command.js';
+import { versionCommand } from './version.js';
+
+export const commands = {
+  version: versionCommand,
+} satisfies Record<string, Command>;

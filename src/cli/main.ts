@@ -1,0 +1,52 @@
+/**
+ * cli/main — the entry point of `./bin/polyarch`: the root command, its global flags, signal
+ * handling, and the exit code.
+ */
+import { type Command, runCommandLine } from './command.js';
+import { commands } from './commands.js';
+
+export const rootCommand: Command = {
+  name: 'polyarch',
+  usage: '[OPTIONS] COMMAND',
+  short: 'Build container images for many platforms at once, without a daemon',
+  flags: [
+    {
+      name: 'root',
+      kind: 'string',
+      usage: 'Directory of the local store and build cache (default /var/lib/polyarch as root)',
+      env: 'POLYARCH_ROOT',
+    },
+    {
+      name: 'builder',
+      kind: 'string',
+      usage: 'Override the configured builder instance',
+      env: 'BUILDX_BUILDER',
+    },
+    { name: 'debug', short: 'D', kind: 'bool', usage: 'Enable debug logging' },
+  ],
+  subcommands: Object.values(commands),
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new Error(`received ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runCommandLine(rootCommand, argv, {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      cwd: process.cwd(),
+      signal: controller.signal,
+      rootName: 'polyarch',
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
