@@ -1,0 +1,146 @@
+/**
+ * graph/cache — the persistent build cache: cache key → the layers of the result.
+ *
+ * Records live in `<root>/cache/records/<hex>.json`, written with temp file + rename after the
+ * result's snapshot is committed, so a record never names something half-made. A record's
+ * mtime is its last use (for `prune --filter until=`). While a process computes a key it holds
+ * `<root>/cache/locks/<hex>` (O_EXCL, with its pid), so two concurrent builds run an op once.
+ */
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StoreError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import { digestHex } from '../oci/digest.js';
+import type { LayerInfo } from './ops.js';
+
+export interface CacheRecord {
+  key: Digest;
+  /** the filesystem as a layer chain, bottom first */
+  layers: LayerInfo[];
+  /** what made it, for `du` */
+  description: string;
+  created: string;
+}
+
+export interface CacheStoreOptions {
+  /** `<root>/cache` */
+  dir: string;
+}
+
+export class CacheStore {
+  readonly dir: string;
+  readonly #records: string;
+  readonly #locks: string;
+  #ready: Promise<void> | undefined;
+
+  constructor(opts: CacheStoreOptions) {
+    this.dir = opts.dir;
+    this.#records = join(opts.dir, 'records');
+    this.#locks = join(opts.dir, 'locks');
+  }
+
+  #init(): Promise<void> {
+    this.#ready ??= Promise.all([
+      mkdir(this.#records, { recursive: true }),
+      mkdir(this.#locks, { recursive: true }),
+    ]).then(() => undefined);
+    return this.#ready;
+  }
+
+  #path(key: Digest): string {
+    return join(this.#records, `${digestHex(key)}.json`);
+  }
+
+  async get(key: Digest): Promise<CacheRecord | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.#path(key), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StoreError(`reading cache record ${key}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const rec = JSON.parse(text) as CacheRecord;
+      const now = new Date();
+      utimes(this.#path(key), now, now).catch(() => {});
+      return rec;
+    } catch {
+      // a corrupt record (cannot happen with rename, but a disk may lie): treat as a miss
+      return undefined;
+    }
+  }
+
+  async put(rec: CacheRecord): Promise<void> {
+    await this.#init();
+    const path = this.#path(rec.key);
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(rec));
+    await rename(tmp, path);
+  }
+
+  async delete(key: Digest): Promise<void> {
+    await rm(this.#path(key), { force: true });
+  }
+
+  /** Every record, with its last-use time. */
+  async list(): Promise<{ record: CacheRecord; lastUsed: Date }[]> {
+    await this.#init();
+    const out: { record: CacheRecord; lastUsed: Date }[] = [];
+    for (const name of await readdir(this.#records)) {
+      if (!name.endsWith('.json')) continue;
+      const p = join(this.#records, name);
+      try {
+        const [text, st] = await Promise.all([readFile(p, 'utf8'), stat(p)]);
+        out.push({ record: JSON.parse(text) as CacheRecord, lastUsed: st.mtime });
+      } catch {
+        // removed meanwhile or corrupt: skip
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Holds the lock for `key` while `fn` runs. A lock left by a dead process is taken over.
+   * Waits (polling) while another live process holds it.
+   */
+  async withLock<T>(key: Digest, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.#init();
+    const path = join(this.#locks, digestHex(key));
+    for (;;) {
+      signal?.throwIfAborted();
+      try {
+        const fh = await open(path, 'wx');
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+        if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder) || holder === process.pid) {
+          // stale: remove and retry (rename first so two takers do not both win)
+          const stale = `${path}.stale.${process.pid}`;
+          await rename(path, stale).then(
+            () => rm(stale, { force: true }),
+            () => {},
+          );
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(path, { force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

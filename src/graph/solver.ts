@@ -1,0 +1,242 @@
+/**
+ * graph/solver — runs a graph of vertices: inputs first, independent vertices in parallel
+ * (process-running ops bounded by a concurrency limit), each distinct cache key once, and a
+ * key already in the cache not at all.
+ *
+ * A vertex's key is computed from its inputs' keys, never their results, so a build whose
+ * final steps are cached needs no base image unpacked and no step run: the no-change rebuild
+ * reports every step `CACHED` and does nothing else. Ops are carried out by typed runners
+ * (`SolverOptions.runners`), one per op type.
+ */
+import { BuildError, CancelledError, PolyarchError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import type { Progress, VertexHandle } from '../progress/writer.js';
+import type { CacheRecord, CacheStore } from './cache.js';
+import { cacheKey } from './cachekey.js';
+import type { LayerInfo, Op, OpType, Vertex } from './ops.js';
+
+/** A solved vertex: a layer chain, or a plain directory (the build context). */
+export type Result = { kind: 'layers'; layers: LayerInfo[] } | { kind: 'dir'; dir: string };
+
+export interface RunContext {
+  vertex: Vertex;
+  key: Digest;
+  progress: VertexHandle;
+  signal: AbortSignal;
+  /** the results of the vertex's inputs, in order */
+  inputs: Result[];
+}
+
+export interface OpRunner<O extends Op = Op> {
+  /**
+   * Content checksums of what the op reads from each input that is a plain directory (the
+   * build context); they go into the cache key. Called before the key is known.
+   */
+  checksums?(op: O, inputs: readonly Vertex[], signal: AbortSignal): Promise<(string | undefined)[]>;
+  /** Produces the result. Input results are given in `ctx.inputs`. */
+  run(op: O, ctx: RunContext): Promise<Result>;
+  /** true when the result is not put in the cache (sources that are cheap to re-resolve) */
+  uncached?: boolean;
+  /** true when the op takes one of the limited execution slots */
+  heavy?: boolean;
+}
+
+export type OpRunners = { [K in OpType]: OpRunner<Extract<Op, { type: K }>> };
+
+export interface SolverOptions {
+  cache: CacheStore;
+  runners: OpRunners;
+  progress: Progress;
+  /** parallel heavy ops (default: 2) */
+  concurrency?: number;
+  /** ignore cache hits (still writes results) — `--no-cache`; or a predicate per vertex */
+  noCache?: boolean | ((v: Vertex) => boolean);
+  signal?: AbortSignal;
+}
+
+/** The error of a failed vertex, carrying which vertex failed (for the Dockerfile excerpt). */
+export class VertexError extends BuildError {
+  constructor(
+    readonly vertex: Vertex,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'VertexError';
+  }
+}
+
+class Semaphore {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = Math.max(1, n);
+  }
+  async acquire(): Promise<() => void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((r) => this.#waiting.push(r));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
+}
+
+export class Solver {
+  readonly #opts: SolverOptions;
+  readonly #keys = new Map<Vertex, Promise<Digest>>();
+  readonly #results = new Map<Digest, Promise<Result>>();
+  readonly #reported = new Set<Digest>();
+  readonly #slots: Semaphore;
+  readonly #abort = new AbortController();
+
+  constructor(opts: SolverOptions) {
+    this.#opts = opts;
+    this.#slots = new Semaphore(opts.concurrency ?? 2);
+    opts.signal?.addEventListener('abort', () => this.#abort.abort(opts.signal?.reason), { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** The cache key of `v` (memoised; computing it may read the build context). */
+  key(v: Vertex): Promise<Digest> {
+    let p = this.#keys.get(v);
+    if (!p) {
+      p = (async () => {
+        const inputKeys = await Promise.all(v.inputs.map((i) => this.key(i)));
+        const runner = this.#runner(v.op);
+        const checksums = runner.checksums
+          ? await runner.checksums(v.op as never, v.inputs, this.signal)
+          : [];
+        return cacheKey(v.op, inputKeys, checksums);
+      })();
+      this.#keys.set(v, p);
+    }
+    return p;
+  }
+
+  /** Solves `v` (and what it needs), returning its result. The first failure cancels the rest. */
+  async solve(v: Vertex): Promise<Result> {
+    try {
+      return await this.#solve(v);
+    } catch (err) {
+      if (!this.#abort.signal.aborted) this.#abort.abort(err);
+      throw err;
+    }
+  }
+
+  #runner(op: Op): OpRunner {
+    return this.#opts.runners[op.type] as OpRunner;
+  }
+
+  #noCache(v: Vertex): boolean {
+    const n = this.#opts.noCache;
+    return typeof n === 'function' ? n(v) : n === true;
+  }
+
+  #solve(v: Vertex): Promise<Result> {
+    return this.key(v).then((key) => {
+      let p = this.#results.get(key);
+      if (!p) {
+        p = this.#compute(v, key);
+        this.#results.set(key, p);
+      }
+      return p;
+    });
+  }
+
+  async #compute(v: Vertex, key: Digest): Promise<Result> {
+    const runner = this.#runner(v.op);
+    const { cache, progress } = this.#opts;
+    const handle = progress.vertex(
+      key,
+      v.name,
+      await Promise.all(v.inputs.filter((i) => !i.hidden).map((i) => this.key(i))),
+    );
+    if (!runner.uncached && !this.#noCache(v)) {
+      const hit = await cache.get(key);
+      if (hit) {
+        await this.#reportCached(v, key, handle);
+        return { kind: 'layers', layers: hit.layers };
+      }
+    }
+    const inputs = await Promise.all(v.inputs.map((i) => this.#solve(i)));
+    const signal = this.#abort.signal;
+    if (signal.aborted) throw new CancelledError();
+    const release = runner.heavy ? await this.#slots.acquire() : () => {};
+    try {
+      if (signal.aborted) throw new CancelledError();
+      const run = async (): Promise<Result> => {
+        if (!runner.uncached && !this.#noCache(v)) {
+          // another process may have made it while we waited for the lock
+          const hit = await cache.get(key);
+          if (hit) {
+            await this.#reportCached(v, key, handle);
+            return { kind: 'layers', layers: hit.layers };
+          }
+        }
+        if (!v.hidden) handle.start();
+        this.#reported.add(key);
+        let result: Result;
+        try {
+          result = await runner.run(v.op as never, { vertex: v, key, progress: handle, signal, inputs });
+        } catch (err) {
+          const message =
+            signal.aborted && !(err instanceof PolyarchError) ? 'context canceled' : errorText(err);
+          if (!v.hidden) handle.fail(message);
+          if (err instanceof VertexError) throw err;
+          throw new VertexError(v, message, { cause: err });
+        }
+        if (!runner.uncached && result.kind === 'layers') {
+          const rec: CacheRecord = {
+            key,
+            layers: result.layers,
+            description: v.name,
+            created: new Date().toISOString(),
+          };
+          await cache.put(rec);
+        }
+        if (!v.hidden) handle.complete();
+        return result;
+      };
+      return runner.uncached ? await run() : await cache.withLock(key, run, signal);
+    } finally {
+      release();
+    }
+  }
+
+  /** A cache hit: report the vertex and, as BuildKit does, the steps it stands on, as CACHED. */
+  async #reportCached(v: Vertex, key: Digest, handle: VertexHandle): Promise<void> {
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    if (!v.hidden) handle.cached();
+    await Promise.all(
+      v.inputs.map(async (input) => {
+        const k = await this.key(input);
+        if (this.#reported.has(k) || input.hidden) return;
+        const runner = this.#runner(input.op);
+        const inputKeys = await Promise.all(input.inputs.filter((i) => !i.hidden).map((i) => this.key(i)));
+        const h = this.#opts.progress.vertex(k, input.name, inputKeys);
+        if (runner.uncached) {
+          // a source: shown as resolved, as BuildKit shows FROM on a cached build
+          this.#reported.add(k);
+          h.start();
+          h.complete();
+          return;
+        }
+        await this.#reportCached(input, k, h);
+      }),
+    );
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
