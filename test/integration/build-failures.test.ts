@@ -1,0 +1,191 @@
+/**
+ * Builds that fail, are killed, or carry hostile input: each gives one clear message and
+ * leaves the store as it was; a killed build leaves a store and cache the next build uses.
+ * Also the layer format at the edges: whiteouts and opaque directories in a built layer.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { polyarch, steps } from '../helpers/cli.js';
+import { ensureBaseImages, fixturesDir, polyarchBin, tempDir } from '../helpers/fixtures.js';
+import { skopeo, storedIndex, storeIndexBytes, storeRef } from '../helpers/images.js';
+
+before(() => {
+  ensureBaseImages();
+});
+
+function context(dockerfile: string, files: Record<string, string> = {}): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  return dir;
+}
+
+describe('a failing step', () => {
+  test('prints the step, its output, the Dockerfile excerpt and the exit code; the store is unchanged', async () => {
+    const root = tempDir();
+    const ok = context('FROM localhost:5000/busybox:1.35\nRUN echo fine > /f\n');
+    assert.equal((await polyarch(['build', '-t', 'keep', ok], { root })).code, 0);
+    const before = storeIndexBytes(root);
+    const bad = context(
+      'FROM localhost:5000/busybox:1.35\nRUN echo fine > /f\nRUN echo "about to fail" && exit 3\nRUN echo never\n',
+    );
+    const r = await polyarch(['build', '--progress', 'plain', '-t', 'broken', bad], { root });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /#\d+ 0\.\d+ about to fail/);
+    assert.match(r.stderr, /------\n > \[3\/4\] RUN echo "about to fail" && exit 3:\n/);
+    assert.match(r.stderr, /Dockerfile:3\n-+\n/);
+    assert.match(r.stderr, / {3}3 \| >>> RUN echo "about to fail" && exit 3\n/);
+    assert.match(r.stderr, /did not complete successfully: exit code: 3/);
+    assert.doesNotMatch(r.stderr, /\n\s+at .*\.js:\d+/, 'no stack trace');
+    assert.equal(steps(r.stderr).length, 0, 'plain output is not JSON');
+    assert.equal(storeIndexBytes(root), before, 'index.json unchanged');
+  });
+
+  test('COPY of a missing file names the file and the line', async () => {
+    const root = tempDir();
+    const r = await polyarch(
+      ['build', '--progress', 'plain', context('FROM localhost:5000/busybox:1.35\nCOPY missing.txt /x\n')],
+      { root },
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /"\/missing\.txt": not found/);
+    assert.match(r.stderr, /Dockerfile:2\n/);
+    assert.equal(storeIndexBytes(root), '');
+  });
+
+  test('a platform without an emulator stops the build before anything runs, naming the platform and the fix', async () => {
+    const handler = '/proc/sys/fs/binfmt_misc/qemu-s390x';
+    if (!existsSync(handler)) {
+      const install = await polyarch(['emulators', 'install', 'linux/s390x']);
+      assert.equal(install.code, 0, install.stderr);
+    }
+    writeFileSync(handler, '0');
+    try {
+      const root = tempDir();
+      const r = await polyarch(
+        [
+          'build',
+          '--progress',
+          'rawjson',
+          '--platform',
+          'linux/amd64,linux/s390x',
+          '-t',
+          'needs-qemu',
+          context('FROM localhost:5000/busybox:1.35\nRUN echo hi\n'),
+        ],
+        { root },
+      );
+      assert.notEqual(r.code, 0);
+      const last = r.stderr.trim().split('\n').at(-1) ?? '';
+      assert.match(last, /linux\/s390x/);
+      assert.match(last, /polyarch emulators install/);
+      assert.equal(steps(r.stderr, /RUN echo hi/).filter((s) => !s.cached).length, 0, 'no step started');
+      assert.equal(storeIndexBytes(root), '');
+    } finally {
+      writeFileSync(handler, '1');
+    }
+  });
+});
+
+describe('kill -9 in the middle of a build', () => {
+  test('the next build succeeds from what the killed one left', async () => {
+    const root = tempDir();
+    const ctx = join(tempDir(), 'xx');
+    cpSync(join(fixturesDir, 'seed-hello-xx'), ctx, { recursive: true });
+    const child = spawn(polyarchBin, ['build', '--progress', 'rawjson', '-t', 'killed', ctx], {
+      env: { ...process.env, POLYARCH_ROOT: root },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let seen = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (c: Buffer) => {
+        seen += c.toString();
+        // kill while the Go build (several seconds) is running
+        if (/"name":"[^"]*RUN go build[^"]*","started"/.test(seen)) resolve();
+      });
+      child.on('exit', () => reject(new Error(`build ended before the kill: ${seen.slice(-2000)}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const again = await polyarch(['build', '--progress', 'rawjson', '-t', 'killed', ctx], { root });
+    assert.equal(again.code, 0, again.stderr.slice(-3000));
+    const cached = steps(again.stderr, /RUN go mod init/);
+    assert.ok(
+      cached.every((s) => s.cached),
+      'steps finished before the kill are reused',
+    );
+    const run = await polyarch(['run', '--rm', 'killed'], { root });
+    assert.equal(run.stdout.trim(), 'Hello, amd64!');
+    // the store is a valid OCI layout an independent tool reads
+    const index = storedIndex(root, 'killed');
+    assert.ok(index.manifests.length >= 1);
+  });
+});
+
+describe('layers at the edges', () => {
+  test('a deleted file and a replaced directory become a whiteout and an opaque directory', async () => {
+    const root = tempDir();
+    const ctx = context(
+      'FROM localhost:5000/busybox:1.35\nRUN rm /etc/group && rm -rf /root && mkdir /root && touch /root/new\n',
+    );
+    const r = await polyarch(['build', '-t', 'whiteouts', ctx], { root });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const out = tempDir();
+    skopeo(['copy', `oci:${join(root, 'content')}:${storeRef('whiteouts')}`, `oci:${out}:x`]);
+    const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    const manifest = JSON.parse(
+      readFileSync(join(out, 'blobs/sha256', index.manifests[0]!.digest.slice(7)), 'utf8'),
+    ) as { layers: { digest: string }[] };
+    const top = join(out, 'blobs/sha256', manifest.layers.at(-1)!.digest.slice(7));
+    const entries = execFileSync('tar', ['-tzf', top], { encoding: 'utf8' }).split('\n');
+    assert.ok(entries.includes('etc/.wh.group'), entries.join(' '));
+    assert.ok(entries.includes('root/.wh..wh..opq'), entries.join(' '));
+    assert.ok(entries.includes('root/new'), entries.join(' '));
+    const ls = await polyarch(
+      ['run', '--rm', '--entrypoint', '/bin/sh', 'whiteouts', '-c', 'ls /etc; ls /root'],
+      {
+        root,
+      },
+    );
+    assert.doesNotMatch(ls.stdout, /\bgroup\b/);
+    assert.match(ls.stdout, /\bnew\b/);
+  });
+
+  test('ADD of an archive with entries that escape writes nothing outside the image', async () => {
+    const root = tempDir();
+    const ctx = context('FROM localhost:5000/busybox:1.35\nADD evil.tar /x/\n');
+    const marker = `polyarch-escape-${process.pid}`;
+    // ../ entry, absolute path, a symlink to / followed by a file through it
+    execFileSync('python3', [
+      '-c',
+      `
+import tarfile, io
+with tarfile.open(${JSON.stringify(join(ctx, 'evil.tar'))}, 'w') as t:
+    def add(name, data=b'x', **kw):
+        i = tarfile.TarInfo(name); i.size = len(data)
+        for k, v in kw.items(): setattr(i, k, v)
+        t.addfile(i, io.BytesIO(data) if i.isreg() else None)
+    add('../../../../tmp/${marker}-dotdot')
+    add('/tmp/${marker}-abs')
+    add('link', type=tarfile.SYMTYPE, linkname='/', size=0)
+    add('link/tmp/${marker}-symlink')
+    add('ok.txt', b'fine')
+`,
+    ]);
+    const r = await polyarch(['build', '-t', 'evil', ctx], { root });
+    for (const f of readdirSync('/tmp')) assert.ok(!f.startsWith(marker), `escaped to /tmp/${f}`);
+    if (r.code === 0) {
+      const ls = await polyarch(['run', '--rm', '--entrypoint', '/bin/sh', 'evil', '-c', 'cat /x/ok.txt'], {
+        root,
+      });
+      assert.equal(ls.stdout, 'fine');
+    } else {
+      assert.match(r.stderr, /evil\.tar|outside|escape|unsafe/i);
+    }
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * Every Dockerfile instruction and its flags, built for real (runc, overlayfs, QEMU for
+ * arm64) and checked from outside: the image config and history with skopeo reading the
+ * store's OCI layout, and the filesystem by running the image.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { polyarch, steps } from '../helpers/cli.js';
+import { ensureBaseImages, tempDir } from '../helpers/fixtures.js';
+import { storedConfig, storedIndex } from '../helpers/images.js';
+
+const dockerfile = `# syntax=docker/dockerfile:1
+ARG BASE=localhost:5000/busybox:1.35
+FROM \${BASE} AS base
+LABEL org.example.stage=base "org.example.multi word"="yes"
+ENV GREETING=hello PATH=/opt/bin:$PATH
+WORKDIR /work
+RUN echo "$GREETING from $(uname -m)" > greeting.txt
+ARG VERSION=1.0
+RUN echo "version=$VERSION" > version.txt
+COPY --chmod=0755 script.sh /opt/bin/script
+COPY --chown=1000:1000 data/ /data/
+COPY files/*.txt /wild/
+ADD archive.tar.gz /unpacked/
+RUN --mount=type=cache,target=/cache echo cached >> /cache/log && cp /cache/log /work/cache-log
+RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /work/tmpfs-ls
+RUN --network=none sh -c 'cat /proc/net/dev | grep -c : > /work/netdevs'
+USER nobody
+EXPOSE 8080/tcp 53/udp
+VOLUME /data
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD ["true"]
+SHELL ["/bin/sh", "-ec"]
+ONBUILD RUN echo onbuild > /tmp/onbuild.txt
+ENTRYPOINT ["/opt/bin/script"]
+CMD ["arg1"]
+
+FROM localhost:5000/busybox:1.35 AS other
+RUN echo other > /other.txt
+
+FROM base AS final
+COPY --from=other /other.txt /tmp/from-other.txt
+COPY --from=localhost:5000/busybox:1.35 /etc/passwd /tmp/copied-passwd
+RUN <<EOF
+echo heredoc > /tmp/heredoc.txt
+EOF
+COPY <<EOT /tmp/inline.txt
+inline file
+EOT
+`;
+
+let ctx: string;
+let root: string;
+
+function makeContext(): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  writeFileSync(join(dir, 'script.sh'), '#!/bin/sh\necho "script $*"\n', { mode: 0o644 });
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(join(dir, 'data', 'a.txt'), 'A\n');
+  mkdirSync(join(dir, 'files'));
+  for (const f of ['one.txt', 'two.txt', 'three.md']) writeFileSync(join(dir, 'files', f), `${f}\n`);
+  const src = tempDir();
+  mkdirSync(join(src, 'pkg'));
+  writeFileSync(join(src, 'pkg', 'inside.txt'), 'from the archive\n');
+  execFileSync('tar', ['-czf', join(dir, 'archive.tar.gz'), '-C', src, 'pkg']);
+  writeFileSync(join(dir, '.dockerignore'), 'secret.txt\n*.log\n');
+  writeFileSync(join(dir, 'secret.txt'), 'do not send\n');
+  writeFileSync(join(dir, 'build.log'), 'do not send\n');
+  return dir;
+}
+
+/** `polyarch run` with a shell command, as root so it can read everything. */
+async function sh(image: string, cmd: string, platform = 'linux/amd64'): Promise<string> {
+  const r = await polyarch(
+    ['run', '--rm', '--platform', platform, '--user', '0', '--entrypoint', '/bin/sh', image, '-c', cmd],
+    { root },
+  );
+  assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+  return r.stdout;
+}
+
+before(async () => {
+  ensureBaseImages();
+  await polyarch(['emulators', 'install', 'linux/arm64']);
+  ctx = makeContext();
+  root = tempDir();
+  const r = await polyarch(
+    [
+      'build',
+      '--progress',
+      'rawjson',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '-t',
+      'instr',
+      '--build-arg',
+      'VERSION=2.0',
+      ctx,
+    ],
+    { root },
+  );
+  assert.equal(r.code, 0, r.stderr.slice(-5000));
+  assert.ok(
+    steps(r.stderr, /ONBUILD RUN echo onbuild/).length > 0,
+    'the ONBUILD trigger ran in the child stage',
+  );
+});
+
+describe('image config matches what BuildKit writes', () => {
+  test('the index has both platforms', () => {
+    const index = storedIndex(root, 'instr');
+    const plats = index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`).sort();
+    assert.deepEqual(plats, ['linux/amd64', 'linux/arm64']);
+  });
+
+  test('config fields', () => {
+    const cfg = storedConfig(root, 'instr', 'linux/arm64');
+    assert.equal(cfg.architecture, 'arm64');
+    assert.equal(cfg.os, 'linux');
+    const c = cfg.config!;
+    assert.ok(c.Env?.includes('GREETING=hello'));
+    assert.ok(
+      c.Env?.includes('PATH=/opt/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
+      JSON.stringify(c.Env),
+    );
+    assert.equal(c.WorkingDir, '/work');
+    assert.equal(c.User, 'nobody');
+    assert.deepEqual(Object.keys(c.ExposedPorts ?? {}).sort(), ['53/udp', '8080/tcp']);
+    assert.deepEqual(Object.keys(c.Volumes ?? {}), ['/data']);
+    assert.equal(c.StopSignal, 'SIGTERM');
+    assert.deepEqual(c.Healthcheck?.Test, ['CMD', 'true']);
+    assert.equal(c.Healthcheck?.Interval, 30e9);
+    assert.equal(c.Healthcheck?.Timeout, 5e9);
+    assert.equal(c.Healthcheck?.Retries, 2);
+    assert.deepEqual(c.Shell, ['/bin/sh', '-ec']);
+    assert.deepEqual(c.Entrypoint, ['/opt/bin/script']);
+    assert.deepEqual(c.Cmd, ['arg1']);
+    assert.equal(c.Labels?.['org.example.stage'], 'base');
+    assert.equal(c.Labels?.['org.example.multi word'], 'yes');
+    assert.ok(!c.OnBuild || c.OnBuild.length === 0, 'ONBUILD triggers are consumed by the child stage');
+  });
+
+  test('history: one entry per instruction, BuildKit wording, aligned with the layers', () => {
+    const cfg = storedConfig(root, 'instr', 'linux/amd64');
+    const history = cfg.history ?? [];
+    const withLayer = history.filter((h) => !h.empty_layer);
+    assert.equal(withLayer.length, cfg.rootfs.diff_ids.length);
+    const ours = history.filter((h) => h.comment === 'buildkit.dockerfile.v0').map((h) => h.created_by);
+    const has = (s: string) => assert.ok(ours.includes(s), `${s} in ${JSON.stringify(ours, null, 1)}`);
+    has('WORKDIR /work');
+    has('ENV GREETING=hello PATH=/opt/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    has('RUN |1 VERSION=2.0 /bin/sh -c echo "version=$VERSION" > version.txt # buildkit');
+    has('COPY --chmod=0755 script.sh /opt/bin/script # buildkit');
+    has('CMD ["arg1"]');
+    has('ENTRYPOINT ["/opt/bin/script"]');
+    has('USER nobody');
+    has('EXPOSE map[53/udp:{} 8080/tcp:{}]');
+  });
+});
+
+describe('the filesystem each instruction made', () => {
+  test('RUN sees ENV and build args, per platform (arm64 under QEMU)', async () => {
+    assert.equal((await sh('instr', 'cat /work/greeting.txt', 'linux/arm64')).trim(), 'hello from aarch64');
+    assert.equal((await sh('instr', 'cat /work/greeting.txt')).trim(), 'hello from x86_64');
+    assert.equal((await sh('instr', 'cat /work/version.txt')).trim(), 'version=2.0');
+  });
+  test('COPY --chmod, --chown, wildcards, directories', async () => {
+    assert.equal((await sh('instr', 'stat -c %a /opt/bin/script')).trim(), '755');
+    assert.equal((await sh('instr', 'stat -c %u:%g /data/a.txt')).trim(), '1000:1000');
+    assert.equal((await sh('instr', 'ls /wild | sort | tr "\\n" " "')).trim(), 'one.txt two.txt');
+  });
+  test('ADD unpacks a local tar.gz', async () => {
+    assert.equal((await sh('instr', 'cat /unpacked/pkg/inside.txt')).trim(), 'from the archive');
+  });
+  test('RUN --mount cache, tmpfs and --network=none', async () => {
+    assert.equal((await sh('instr', 'cat /work/cache-log')).trim(), 'cached');
+    assert.equal((await sh('instr', 'cat /work/tmpfs-ls')).trim(), 'x');
+    assert.equal(
+      (await sh('instr', 'ls /scratch 2>/dev/null | wc -l')).trim(),
+      '0',
+      'tmpfs contents not committed',
+    );
+    assert.equal(
+      (await sh('instr', 'ls /cache 2>/dev/null | wc -l')).trim(),
+      '0',
+      'cache contents not committed',
+    );
+    assert.equal((await sh('instr', 'cat /work/netdevs')).trim(), '1', 'only lo with --network=none');
+  });
+  test('COPY --from a stage and from an image, RUN and COPY heredocs, ONBUILD', async () => {
+    assert.equal((await sh('instr', 'cat /tmp/from-other.txt')).trim(), 'other');
+    assert.match(await sh('instr', 'cat /tmp/copied-passwd'), /^root:x:0:0/);
+    assert.equal((await sh('instr', 'cat /tmp/heredoc.txt')).trim(), 'heredoc');
+    assert.equal((await sh('instr', 'cat /tmp/inline.txt')).trim(), 'inline file');
+    assert.equal((await sh('instr', 'cat /tmp/onbuild.txt')).trim(), 'onbuild');
+  });
+  test('run uses ENTRYPOINT and CMD, and the image user', async () => {
+    const r = await polyarch(['run', '--rm', 'instr'], { root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'script arg1');
+    const id = await polyarch(['run', '--rm', '--entrypoint', 'id', 'instr', '-u'], { root });
+    assert.equal(id.stdout.trim(), '65534');
+  });
+  test('run returns the exit code of the process', async () => {
+    const r = await polyarch(['run', '--rm', '--entrypoint', '/bin/sh', 'instr', '-c', 'exit 7'], { root });
+    assert.equal(r.code, 7);
+  });
+});
+
+describe('--target and .dockerignore', () => {
+  test('--target builds only the named stage', async () => {
+    const r = await polyarch(
+      ['build', '--progress', 'rawjson', '--target', 'other', '-t', 'only-other', ctx],
+      {
+        root,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.equal(steps(r.stderr, /RUN echo "\$GREETING/).length, 0, 'stage base was not built');
+    assert.equal((await sh('only-other', 'cat /other.txt')).trim(), 'other');
+  });
+  test('.dockerignore keeps files out of the context', async () => {
+    writeFileSync(join(ctx, 'Dockerfile.ctx'), 'FROM localhost:5000/busybox:1.35\nCOPY . /ctx/\n');
+    const r = await polyarch(['build', '-f', join(ctx, 'Dockerfile.ctx'), '-t', 'ctx-copy', ctx], { root });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const files = (await sh('ctx-copy', 'ls -a /ctx | sort | tr "\\n" " "')).trim();
+    assert.ok(files.includes('script.sh'), files);
+    assert.ok(!files.includes('secret.txt'), files);
+    assert.ok(!files.includes('build.log'), files);
+  });
+});
