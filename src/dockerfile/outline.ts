@@ -119,12 +119,17 @@ export function buildOutline(plan: BuildPlan): Outline {
           m = parseMount(raw, (w) => plan.lex.processWord(w, step.scope.vars).result);
         } catch (err) {
           const loc = step.command.location;
-          throw new DockerfileError({ file: df.file, line: loc.startLine, column: 1 }, (err as Error).message, {
-            cause: err,
-          });
+          throw new DockerfileError(
+            { file: df.file, line: loc.startLine, column: 1 },
+            (err as Error).message,
+            {
+              cause: err,
+            },
+          );
         }
         if (m.type === 'secret') {
-          const id = m.source !== '' ? m.source : m.id !== '' ? m.id : m.target.split('/').pop() || (m.env ?? '');
+          const id =
+            m.source !== '' ? m.source : m.id !== '' ? m.id : m.target.split('/').pop() || (m.env ?? '');
           const prev = o.secrets.get(id);
           o.secrets.set(id, {
             name: id,
@@ -187,7 +192,8 @@ export function buildOutline(plan: BuildPlan): Outline {
     for (const d of p.deps) walk(byIndex.get(d)!);
   };
   walk(plan.target);
-  const byLine = <T extends { location: SourceRange }>(a: T, b: T) => a.location.startLine - b.location.startLine;
+  const byLine = <T extends { location: SourceRange }>(a: T, b: T) =>
+    a.location.startLine - b.location.startLine;
   return {
     name: plan.target.stage.name,
     description: plan.target.stage.description,
@@ -209,7 +215,9 @@ export function tabulate(rows: readonly (readonly string[])[], padding: number):
     .map(
       (row) =>
         row
-          .map((cell, i) => (i < row.length - 1 ? cell + ' '.repeat(widths[i]! - Array.from(cell).length + padding) : cell))
+          .map((cell, i) =>
+            i < row.length - 1 ? cell + ' '.repeat(widths[i]! - Array.from(cell).length + padding) : cell,
+          )
           .join('') + '\n',
     )
     .join('');
@@ -283,7 +291,13 @@ export function outlineJSON(o: Outline, source: string): string {
         }
       : {}),
     ...(o.secrets.length
-      ? { secrets: o.secrets.map((s) => ({ Name: s.name, Required: s.required, Location: pbLocation(s.location) })) }
+      ? {
+          secrets: o.secrets.map((s) => ({
+            Name: s.name,
+            Required: s.required,
+            Location: pbLocation(s.location),
+          })),
+        }
       : {}),
     ...(o.ssh.length
       ? { ssh: o.ssh.map((s) => ({ Name: s.name, Required: s.required, Location: pbLocation(s.location) })) }

@@ -216,7 +216,12 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
       try {
         platform = parsePlatform(value, options.buildPlatform);
       } catch (err) {
-        throw errorAt(df, loc, `failed to parse platform ${stage.from.platform}: ${(err as Error).message}`, err);
+        throw errorAt(
+          df,
+          loc,
+          `failed to parse platform ${stage.from.platform}: ${(err as Error).message}`,
+          err,
+        );
       }
     }
     const baseIndex = byName.get(baseName);
@@ -250,7 +255,8 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
       if (cmd.kind === 'COPY' && cmd.from !== '') {
         if (/^[+-]?\d+$/.test(cmd.from)) {
           const index = Number.parseInt(cmd.from, 10);
-          if (index < 0 || index >= planned.length) throw errorAt(df, cmd.location, `invalid stage index ${index}`);
+          if (index < 0 || index >= planned.length)
+            throw errorAt(df, cmd.location, `invalid stage index ${index}`);
           srcs.push({ kind: 'stage', index });
         } else {
           const index = byName.get(cmd.from.toLowerCase());
@@ -347,7 +353,11 @@ function checkCycles(df: Dockerfile, planned: PlannedStage[]): void {
     if (s === 'done') return;
     if (s === 'visiting') {
       const p = planned[i]!;
-      throw errorAt(df, p.stage.from.location, `circular dependency detected on stage: ${p.displayName || p.stage.name}`);
+      throw errorAt(
+        df,
+        p.stage.from.location,
+        `circular dependency detected on stage: ${p.displayName || p.stage.name}`,
+      );
     }
     state.set(i, 'visiting');
     for (const d of planned[i]!.deps) walk(d);
@@ -404,7 +414,12 @@ export interface DispatchResult {
   /** the scope after the last command: the start of stages built FROM this one */
   end: Scope;
   /** ARGs this stage declared, with resolved values, for the outline */
-  declaredArgs: { definition: ArgDefinition; value: string | undefined; inherited: boolean; location: SourceRange }[];
+  declaredArgs: {
+    definition: ArgDefinition;
+    value: string | undefined;
+    inherited: boolean;
+    location: SourceRange;
+  }[];
 }
 
 const nonEnvArgs = new Set(['BUILDKIT_SBOM_SCAN_CONTEXT', 'BUILDKIT_SBOM_SCAN_STAGE']);

@@ -288,6 +288,7 @@ export function parseMount(value: string, expand?: (word: string) => string): Mo
     }
     if (m.source !== '' && m.id !== '') throw new Error("both source and id can't be set");
   }
-  if (m.sharing !== '' && m.type !== 'cache') throw new Error(`invalid cache sharing set for ${m.type} mount`);
+  if (m.sharing !== '' && m.type !== 'cache')
+    throw new Error(`invalid cache sharing set for ${m.type} mount`);
   return m;
 }

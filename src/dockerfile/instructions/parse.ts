@@ -10,8 +10,8 @@
 import { DockerfileError } from '../../errors.js';
 import { chompHeredocContent, parseHeredoc } from '../parser/heredoc.js';
 import { type Node, nodeArgs } from '../parser/node.js';
-import { ShellLex } from '../shell/lex.js';
 import type { ParseResult } from '../parser/parser.js';
+import { ShellLex } from '../shell/lex.js';
 import { BFlags, FlagError } from './bflags.js';
 import { parseMount } from './mount.js';
 import { withSuggestion } from './suggest.js';
@@ -186,7 +186,8 @@ export function parseGoDuration(s: string): number {
   while (rest !== '') {
     const m = re.exec(rest);
     if (!m) {
-      if (/^(\d+\.?\d*|\.\d+)$/.test(rest)) throw new InstructionError(`time: missing unit in duration "${s}"`);
+      if (/^(\d+\.?\d*|\.\d+)$/.test(rest))
+        throw new InstructionError(`time: missing unit in duration "${s}"`);
       throw invalid();
     }
     total += Number.parseFloat(m[1]!) * goDurationUnits[m[2]!]!;
@@ -207,7 +208,14 @@ function parseHealthcheck(req: Request): HealthConfig {
   if (req.args.length === 0) throw errAtLeastOne('HEALTHCHECK');
   const typ = req.args[0]!.toUpperCase();
   const args = req.args.slice(1);
-  const none: HealthConfig = { test: [], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 };
+  const none: HealthConfig = {
+    test: [],
+    interval: 0,
+    timeout: 0,
+    startPeriod: 0,
+    startInterval: 0,
+    retries: 0,
+  };
   if (typ === 'NONE') {
     if (args.length !== 0) throw new InstructionError('HEALTHCHECK NONE takes no arguments');
     return { ...none, test: ['NONE'] };
@@ -218,18 +226,25 @@ function parseHealthcheck(req: Request): HealthConfig {
   const fStartInterval = req.flags.addString('start-interval');
   const fRetries = req.flags.addString('retries');
   parseFlags(req);
-  if (typ !== 'CMD') throw new InstructionError(`Unknown type "${typ}" in HEALTHCHECK (try CMD)`, req.args[0]);
+  if (typ !== 'CMD')
+    throw new InstructionError(`Unknown type "${typ}" in HEALTHCHECK (try CMD)`, req.args[0]);
   const cmd = handleJSONArgs(args, req.node);
   if (cmd.length === 0) throw new InstructionError('Missing command after HEALTHCHECK CMD');
   const test = [req.node.attributes.json ? 'CMD' : 'CMD-SHELL', ...cmd];
   let retries = 0;
   if (fRetries.value !== '') {
     if (!/^[+-]?\d+$/.test(fRetries.value)) {
-      throw new InstructionError(`strconv.ParseInt: parsing "${fRetries.value}": invalid syntax`, '--retries');
+      throw new InstructionError(
+        `strconv.ParseInt: parsing "${fRetries.value}": invalid syntax`,
+        '--retries',
+      );
     }
     retries = Number.parseInt(fRetries.value, 10);
     if (retries > 2147483647 || retries < -2147483648) {
-      throw new InstructionError(`strconv.ParseInt: parsing "${fRetries.value}": value out of range`, '--retries');
+      throw new InstructionError(
+        `strconv.ParseInt: parsing "${fRetries.value}": value out of range`,
+        '--retries',
+      );
     }
     if (retries < 0) throw new InstructionError(`--retries cannot be negative (${retries})`, '--retries');
   }
@@ -406,7 +421,8 @@ function toInstruction(req: Request): Instruction {
       if (req.args.length === 0) throw errAtLeastOne('VOLUME');
       parseFlags(req);
       const volumes = req.args.map((v) => v.trim());
-      if (volumes.some((v) => v === '')) throw new InstructionError('VOLUME specified can not be an empty string');
+      if (volumes.some((v) => v === ''))
+        throw new InstructionError('VOLUME specified can not be an empty string');
       return { kind: 'VOLUME', ...base(req), volumes };
     }
     case 'user':
@@ -419,7 +435,8 @@ function toInstruction(req: Request): Instruction {
       if (req.args.length === 0) throw errAtLeastOne('ONBUILD');
       parseFlags(req);
       const trigger = req.args[0]!.trim().toUpperCase();
-      if (trigger === 'ONBUILD') throw new InstructionError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+      if (trigger === 'ONBUILD')
+        throw new InstructionError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       if (trigger === 'MAINTAINER' || trigger === 'FROM') {
         throw new InstructionError(`${trigger} isn't allowed as an ONBUILD trigger`);
       }

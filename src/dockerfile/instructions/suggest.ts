@@ -19,7 +19,11 @@ function levenshtein(a: string, b: string): number {
 }
 
 /** The closest option to `value` (distance < 3), or undefined; undefined too on an exact match. */
-export function suggest(value: string, options: readonly string[], caseSensitive: boolean): string | undefined {
+export function suggest(
+  value: string,
+  options: readonly string[],
+  caseSensitive: boolean,
+): string | undefined {
   const v = caseSensitive ? value : value.toLowerCase();
   let match: string | undefined;
   let best = 3;

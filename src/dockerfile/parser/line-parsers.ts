@@ -4,8 +4,9 @@
  * `KEY=value` lists, whitespace-separated words, HEALTHCHECK's type word, ONBUILD's nested
  * instruction, and the leading `--flag` words.
  */
-import { goQuote, goTrimLeftSpace, goTrimSpace } from '../shell/quote.js';
+
 import { isSpace } from '../shell/lex.js';
+import { goQuote, goTrimLeftSpace, goTrimSpace } from '../shell/quote.js';
 import { type Node, newNode } from './node.js';
 
 /** The state the line parsers need: the escape token in force. */

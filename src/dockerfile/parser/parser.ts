@@ -117,7 +117,8 @@ class Directives implements LineContext {
   }
 
   trimContinuation(line: string): { line: string; endOfLine: boolean } {
-    if (this.continuation.test(line)) return { line: line.replace(this.continuation, '$1'), endOfLine: false };
+    if (this.continuation.test(line))
+      return { line: line.replace(this.continuation, '$1'), endOfLine: false };
     return { line, endOfLine: true };
   }
 }

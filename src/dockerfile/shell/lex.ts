@@ -195,7 +195,8 @@ class ShellWord {
     if (this.lex.rawQuotes) result += open;
     for (;;) {
       const ch = this.next();
-      if (ch === EOF) throw new LexError('unexpected end of statement while looking for matching single-quote');
+      if (ch === EOF)
+        throw new LexError('unexpected end of statement while looking for matching single-quote');
       if (ch === "'") {
         if (this.lex.rawQuotes) result += ch;
         return result;
@@ -211,7 +212,8 @@ class ShellWord {
     const { escapeToken } = this.lex;
     for (;;) {
       const p = this.peek();
-      if (p === EOF) throw new LexError('unexpected end of statement while looking for matching double-quote');
+      if (p === EOF)
+        throw new LexError('unexpected end of statement while looking for matching double-quote');
       if (p === '"') {
         this.next();
         if (this.lex.rawQuotes) result += p;
@@ -303,7 +305,9 @@ class ShellWord {
           greedy = true;
           pattern = pattern.slice(1);
         }
-        return ch === '%' ? trimSuffix(pattern, value ?? '', greedy) : trimPrefix(pattern, value ?? '', greedy);
+        return ch === '%'
+          ? trimSuffix(pattern, value ?? '', greedy)
+          : trimPrefix(pattern, value ?? '', greedy);
       }
       default:
         throw new LexError(`unsupported modifier (${chs}) in substitution`);
@@ -317,7 +321,7 @@ class ShellWord {
     try {
       pattern = this.processStopOn('/', true).result;
     } catch (err) {
-      if (this.peek() === EOF) throw new LexError("syntax error: missing '/' in ${}");
+      if (this.peek() === EOF) throw new LexError("syntax error: missing '/' in $" + '{}');
       throw err;
     }
     let replacement: string;
