@@ -70,29 +70,29 @@ export class BFlags {
       if (!flag) {
         throw new FlagError(
           withSuggestion(`unknown flag: --${name}`, name, [...this.flags.keys()], true),
-          `--${name}`,
+          word,
         );
       }
       if (flag.used && flag.type !== 'strings') {
-        throw new FlagError(`Duplicate flag specified: --${name}`, `--${name}`);
+        throw new FlagError(`Duplicate flag specified: --${name}`, word);
       }
       flag.used = true;
       this.used.push(name);
       switch (flag.type) {
         case 'bool': {
-          if (eq >= 0 && value === '') throw new FlagError(`Missing a value on flag: --${name}`, `--${name}`);
+          if (eq >= 0 && value === '') throw new FlagError(`Missing a value on flag: --${name}`, word);
           const lower = value.toLowerCase();
           if (lower === '') flag.value = 'true';
           else if (lower === 'true' || lower === 'false') flag.value = lower;
-          else throw new FlagError(`Expecting boolean value for flag ${name}, not: ${value}`, `--${name}`);
+          else throw new FlagError(`Expecting boolean value for flag ${name}, not: ${value}`, word);
           break;
         }
         case 'string':
-          if (eq < 0) throw new FlagError(`Missing a value on flag: --${name}`, `--${name}`);
+          if (eq < 0) throw new FlagError(`Missing a value on flag: --${name}`, word);
           flag.value = value;
           break;
         case 'strings':
-          if (eq < 0) throw new FlagError(`Missing a value on flag: --${name}`, `--${name}`);
+          if (eq < 0) throw new FlagError(`Missing a value on flag: --${name}`, word);
           flag.values.push(value);
           break;
       }
