@@ -46,7 +46,9 @@ describe('instructions', () => {
   });
 
   test('RUN shell and exec form, flags', () => {
-    const run = one('RUN --network=none --security=insecure --mount=type=cache,target=/root/.cache go build -o hello .');
+    const run = one(
+      'RUN --network=none --security=insecure --mount=type=cache,target=/root/.cache go build -o hello .',
+    );
     assert.equal(run.kind, 'RUN');
     if (run.kind !== 'RUN') return;
     assert.deepEqual(run.cmdLine, ['go build -o hello .']);
@@ -55,7 +57,10 @@ describe('instructions', () => {
     assert.equal(run.security, 'insecure');
     assert.deepEqual(run.mounts, ['type=cache,target=/root/.cache']);
     assert.deepEqual(run.flagsUsed, ['network', 'security', 'mount']);
-    assert.equal(run.original, 'RUN --network=none --security=insecure --mount=type=cache,target=/root/.cache go build -o hello .');
+    assert.equal(
+      run.original,
+      'RUN --network=none --security=insecure --mount=type=cache,target=/root/.cache go build -o hello .',
+    );
     const exec = one('RUN ["echo", "a b"]');
     assert.ok(exec.kind === 'RUN' && !exec.prependShell);
     assert.deepEqual(exec.kind === 'RUN' && exec.cmdLine, ['echo', 'a b']);
@@ -64,7 +69,12 @@ describe('instructions', () => {
   });
 
   test('CMD, ENTRYPOINT, SHELL', () => {
-    assert.deepEqual(one('CMD ["a", "b"]'), { ...one('CMD ["a", "b"]'), kind: 'CMD', cmdLine: ['a', 'b'], prependShell: false });
+    assert.deepEqual(one('CMD ["a", "b"]'), {
+      ...one('CMD ["a", "b"]'),
+      kind: 'CMD',
+      cmdLine: ['a', 'b'],
+      prependShell: false,
+    });
     const ep = one('ENTRYPOINT []');
     assert.ok(ep.kind === 'ENTRYPOINT' && ep.clear && ep.cmdLine.length === 0);
     const sh = one('SHELL ["/bin/bash", "-c"]');
@@ -79,7 +89,9 @@ describe('instructions', () => {
       { key: 'C', value: '3', noDelim: false },
     ]);
     const legacy = one('ENV PATH /usr/local/bin:$PATH');
-    assert.deepEqual(legacy.kind === 'ENV' && legacy.env, [{ key: 'PATH', value: '/usr/local/bin:$PATH', noDelim: true }]);
+    assert.deepEqual(legacy.kind === 'ENV' && legacy.env, [
+      { key: 'PATH', value: '/usr/local/bin:$PATH', noDelim: true },
+    ]);
     const label = one('LABEL org.opencontainers.image.title="hello" version=1');
     assert.equal(label.kind === 'LABEL' && label.labels.length, 2);
   });
@@ -95,7 +107,9 @@ describe('instructions', () => {
   });
 
   test('COPY and ADD flags', () => {
-    const copy = one('COPY --from=build --chown=1000:1000 --chmod=755 --link --parents --exclude=*.md --exclude=x a b /dst/');
+    const copy = one(
+      'COPY --from=build --chown=1000:1000 --chmod=755 --link --parents --exclude=*.md --exclude=x a b /dst/',
+    );
     assert.equal(copy.kind, 'COPY');
     if (copy.kind === 'COPY') {
       assert.equal(copy.from, 'build');
@@ -124,7 +138,9 @@ describe('instructions', () => {
   });
 
   test('HEALTHCHECK', () => {
-    const h = one('HEALTHCHECK --interval=5s --timeout=1m30s --start-period=100ms --start-interval=2s --retries=3 CMD curl -f http://x/');
+    const h = one(
+      'HEALTHCHECK --interval=5s --timeout=1m30s --start-period=100ms --start-interval=2s --retries=3 CMD curl -f http://x/',
+    );
     assert.deepEqual(h.kind === 'HEALTHCHECK' && h.health, {
       test: ['CMD-SHELL', 'curl -f http://x/'],
       interval: 5e9,
@@ -240,7 +256,12 @@ describe('bad input names file, line and column', () => {
   test('unknown and bad flags', () => {
     throwsAt('FROM scratch\nCOPY --frm=a b c\n', 2, 6, 'unknown flag: --frm (did you mean from?)');
     throwsAt('FROM scratch\nRUN --foo true\n', 2, 5, 'unknown flag: --foo');
-    throwsAt('FROM scratch\nCOPY --link=maybe a b\n', 2, 6, 'Expecting boolean value for flag link, not: maybe');
+    throwsAt(
+      'FROM scratch\nCOPY --link=maybe a b\n',
+      2,
+      6,
+      'Expecting boolean value for flag link, not: maybe',
+    );
     throwsAt('FROM scratch\nCOPY --from a b\n', 2, 6, 'Missing a value on flag: --from');
     throwsAt('FROM scratch\nCOPY --from=a --from=b a b\n', 2, 15, 'Duplicate flag specified: --from');
     throwsAt('FROM scratch\nRUN --network=bridge true\n', 2, 5, 'invalid network mode "bridge"');
@@ -249,13 +270,28 @@ describe('bad input names file, line and column', () => {
   });
   test('argument counts and forms', () => {
     throwsAt('FROM scratch\nSHELL /bin/sh -c\n', 2, 1, 'SHELL requires the arguments to be in JSON form');
-    throwsAt('FROM scratch\nCMD ["a", 1]\n', 2, 1, 'when using JSON array syntax, arrays must be comprised of strings only');
+    throwsAt(
+      'FROM scratch\nCMD ["a", 1]\n',
+      2,
+      1,
+      'when using JSON array syntax, arrays must be comprised of strings only',
+    );
     throwsAt('FROM a b\n', 1, 1, 'FROM requires either one or three arguments');
-    throwsAt('FROM a AS 1x\n', 1, 11, 'invalid name for build stage: "1x", name can\'t start with a number or contain symbols');
+    throwsAt(
+      'FROM a AS 1x\n',
+      1,
+      11,
+      'invalid name for build stage: "1x", name can\'t start with a number or contain symbols',
+    );
     throwsAt('FROM scratch\nCOPY a\n', 2, 1, /COPY requires at least two arguments/);
     throwsAt('FROM scratch\nWORKDIR\n', 2, 1, 'WORKDIR requires exactly one argument');
     throwsAt('FROM scratch\nENV X\n', 2, 1, 'ENV must have two arguments');
-    throwsAt('FROM scratch\nHEALTHCHECK --interval=1us CMD true\n', 2, 13, 'Interval "interval" cannot be less than 1ms');
+    throwsAt(
+      'FROM scratch\nHEALTHCHECK --interval=1us CMD true\n',
+      2,
+      13,
+      'Interval "interval" cannot be less than 1ms',
+    );
     throwsAt('FROM scratch\nHEALTHCHECK --retries=-1 CMD true\n', 2, 13, '--retries cannot be negative (-1)');
     throwsAt('RUN true\n', 1, 1, 'no build stage in current context');
     throwsAt('FROM scratch\nONBUILD FROM x\n', 2, 1, "FROM isn't allowed as an ONBUILD trigger");
@@ -269,7 +305,10 @@ describe('RUN --mount', () => {
     assert.equal(bind.type, 'bind');
     assert.equal(bind.readOnly, true);
     assert.equal(bind.from, 'build');
-    const cache = parseMount('type=cache,dst=/root/.cache,id=go,sharing=locked,mode=0755,uid=1000,gid=1000', id);
+    const cache = parseMount(
+      'type=cache,dst=/root/.cache,id=go,sharing=locked,mode=0755,uid=1000,gid=1000',
+      id,
+    );
     assert.deepEqual(
       [cache.type, cache.target, cache.id, cache.sharing, cache.mode, cache.uid, cache.gid, cache.readOnly],
       ['cache', '/root/.cache', 'go', 'locked', 0o755, 1000, 1000, false],
@@ -284,13 +323,28 @@ describe('RUN --mount', () => {
     assert.equal(rw.readOnly, false);
   });
   test('errors', () => {
-    assert.throws(() => parseMount('type=bind,target=/x,mode=0700', id), /mode not allowed for "bind" type mounts/);
+    assert.throws(
+      () => parseMount('type=bind,target=/x,mode=0700', id),
+      /mode not allowed for "bind" type mounts/,
+    );
     assert.throws(() => parseMount('type=secret,from=x,id=y', id), /secret mount should not have a from/);
-    assert.throws(() => parseMount('type=bind,target=/x,sharing=shared', id), /invalid cache sharing set for bind mount/);
-    assert.throws(() => parseMount('type=cache,target=/x,sharing=exclusive', id), /unsupported sharing value "exclusive"/);
+    assert.throws(
+      () => parseMount('type=bind,target=/x,sharing=shared', id),
+      /invalid cache sharing set for bind mount/,
+    );
+    assert.throws(
+      () => parseMount('type=cache,target=/x,sharing=exclusive', id),
+      /unsupported sharing value "exclusive"/,
+    );
     assert.throws(() => parseMount('type=cache,target=/x,foo=bar', id), /unexpected key 'foo' in 'foo=bar'/);
-    assert.throws(() => parseMount('type=bind,required', id), /unexpected key 'required' for mount type 'bind'/);
-    assert.throws(() => parseMount('type=cache,target', id), /invalid field 'target' must be a key=value pair/);
+    assert.throws(
+      () => parseMount('type=bind,required', id),
+      /unexpected key 'required' for mount type 'bind'/,
+    );
+    assert.throws(
+      () => parseMount('type=cache,target', id),
+      /invalid field 'target' must be a key=value pair/,
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are Dockerfile text with ${VAR} expansions
 /**
  * The shell lexer beyond the conformance tables: matched/unmatched reporting (BuildKit's
  * TestProcessWithMatches), the `${X?}` family, patterns, the backtick escape, raw modes.
@@ -41,9 +42,27 @@ describe('processWord with matches', () => {
     ['${FOO%%\\**\\*}', { FOO: 'a***yy*' }, 'a', ['FOO'], []],
     ['${FOO%y}', { FOO: 'xxyy' }, 'xxy', ['FOO'], []],
     ['${FOO%%y*}', { FOO: 'xyxy' }, 'x', ['FOO'], []],
-    ['${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}', { FOO: '/foo*/*/*.txt', NEEDLE: '\\*/' }, '/foo.*/*.txt - /foo..*.txt', ['FOO', 'NEEDLE'], []],
-    ['${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}', { FOO: '/tmp/tmp/bar.txt', NEEDLE: '/tmp' }, '/tmp/bar.txt - /bar.txt', ['FOO', 'NEEDLE'], []],
-    ['${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}', { FOO: '/a/foo/b/c.txt', NEEDLE: '/?/', REPLACEMENT: '/' }, '/foo/b/c.txt - /foo/c.txt', ['FOO', 'NEEDLE', 'REPLACEMENT'], []],
+    [
+      '${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}',
+      { FOO: '/foo*/*/*.txt', NEEDLE: '\\*/' },
+      '/foo.*/*.txt - /foo..*.txt',
+      ['FOO', 'NEEDLE'],
+      [],
+    ],
+    [
+      '${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}',
+      { FOO: '/tmp/tmp/bar.txt', NEEDLE: '/tmp' },
+      '/tmp/bar.txt - /bar.txt',
+      ['FOO', 'NEEDLE'],
+      [],
+    ],
+    [
+      '${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}',
+      { FOO: '/a/foo/b/c.txt', NEEDLE: '/?/', REPLACEMENT: '/' },
+      '/foo/b/c.txt - /foo/c.txt',
+      ['FOO', 'NEEDLE', 'REPLACEMENT'],
+      [],
+    ],
     ['${FOO//\\//\\/}', { FOO: '/tmp/foo.txt' }, '\\/tmp\\/foo.txt', ['FOO'], []],
     ['${FOO/$BAR/ww}', { FOO: 'xxyy', BAR: '' }, 'wwxxyy', ['FOO', 'BAR'], []],
     ['${FOO//ww}', { FOO: 'xxyy' }, 'error', [], []],
@@ -73,7 +92,10 @@ describe('processWord with matches', () => {
 
 test('mandatory variables carry their message', () => {
   assert.equal(lex.processWord('${VAR:?message here$ARG}', env({ VAR: 'plain', ARG: 'x' })).result, 'plain');
-  assert.throws(() => lex.processWord('${VAR:?message here$ARG}', env({ VAR: '', ARG: 'x' })), /message herex/);
+  assert.throws(
+    () => lex.processWord('${VAR:?message here$ARG}', env({ VAR: '', ARG: 'x' })),
+    /message herex/,
+  );
   assert.throws(() => lex.processWord('${VAR?message here$ARG}', env({ ARG: 'x' })), /message herex/);
   assert.equal(lex.processWord('${VAR?message here$ARG}', env({ VAR: '', ARG: 'x' })).result, '');
   assert.throws(() => lex.processWord('${VAR:?}', env({ VAR: '' })), /VAR: is not allowed to be empty/);
@@ -85,7 +107,8 @@ test('errors name the word as BuildKit does', () => {
     () => lex.processWord('a"b', env({})),
     (e: unknown) =>
       e instanceof ShellError &&
-      e.message === 'failed to process "a\\"b": unexpected end of statement while looking for matching double-quote',
+      e.message ===
+        'failed to process "a\\"b": unexpected end of statement while looking for matching double-quote',
   );
   assert.throws(() => lex.processWord('${X', env({})), /missing '}'|unsupported modifier/);
 });

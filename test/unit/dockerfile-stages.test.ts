@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are Dockerfile text with ${VAR} expansions
 /**
  * Stage planning: automatic platform ARGs, the global ARG scope, FROM expansion, stage
  * references, the target and the stages it needs; ARG/ENV scoping inside stages; and the
@@ -30,7 +31,10 @@ const plan = (text: string, o: Partial<PlanOptions> = {}) =>
 
 describe('automatic platform ARGs', () => {
   const cases: [string, Record<string, string>][] = [
-    ['linux/amd64', { TARGETPLATFORM: 'linux/amd64', TARGETOS: 'linux', TARGETARCH: 'amd64', TARGETVARIANT: '' }],
+    [
+      'linux/amd64',
+      { TARGETPLATFORM: 'linux/amd64', TARGETOS: 'linux', TARGETARCH: 'amd64', TARGETVARIANT: '' },
+    ],
     ['linux/arm64', { TARGETPLATFORM: 'linux/arm64', TARGETARCH: 'arm64', TARGETVARIANT: '' }],
     ['linux/arm/v7', { TARGETPLATFORM: 'linux/arm/v7', TARGETARCH: 'arm', TARGETVARIANT: 'v7' }],
     ['linux/arm', { TARGETPLATFORM: 'linux/arm/v7', TARGETARCH: 'arm', TARGETVARIANT: 'v7' }],
@@ -109,7 +113,10 @@ describe('planBuild', () => {
 
   test('target selection', () => {
     assert.equal(plan(multi, { target: 'TEST' }).target.stage.name, 'test');
-    assert.throws(() => plan(multi, { target: 'tset' }), /target stage "tset" could not be found \(did you mean test\?\)/);
+    assert.throws(
+      () => plan(multi, { target: 'tset' }),
+      /target stage "tset" could not be found \(did you mean test\?\)/,
+    );
     assert.throws(
       () => plan(multi, { target: 'production' }),
       /target stage "production" could not be found \(stages: build, test, unused, out\)/,
@@ -127,14 +134,44 @@ describe('planBuild', () => {
   });
 
   const errors: [string, string, Partial<PlanOptions>, number, RegExp][] = [
-    ['later stage', 'FROM scratch AS a\nCOPY --from=b /x /y\nFROM scratch AS b', { target: 'a' }, 2, /cannot copy from stage "b", it needs to be defined before current stage "a"/],
+    [
+      'later stage',
+      'FROM scratch AS a\nCOPY --from=b /x /y\nFROM scratch AS b',
+      { target: 'a' },
+      2,
+      /cannot copy from stage "b", it needs to be defined before current stage "a"/,
+    ],
     ['bad index', 'FROM scratch\nCOPY --from=3 /x /y', {}, 2, /invalid stage index 3/],
-    ['cycle', 'FROM scratch AS a\nCOPY --from=b /x /y\nFROM scratch AS b\nCOPY --from=a /x /y', {}, 1, /circular dependency detected on stage: a/],
-    ['bad platform', 'FROM --platform=linux/bogus/x/y busybox', {}, 1, /failed to parse platform linux\/bogus\/x\/y/],
-    ['empty platform', 'ARG P\nFROM --platform=$P busybox', {}, 2, /empty platform value from expression \$P/],
+    [
+      'cycle',
+      'FROM scratch AS a\nCOPY --from=b /x /y\nFROM scratch AS b\nCOPY --from=a /x /y',
+      {},
+      1,
+      /circular dependency detected on stage: a/,
+    ],
+    [
+      'bad platform',
+      'FROM --platform=linux/bogus/x/y busybox',
+      {},
+      1,
+      /failed to parse platform linux\/bogus\/x\/y/,
+    ],
+    [
+      'empty platform',
+      'ARG P\nFROM --platform=$P busybox',
+      {},
+      2,
+      /empty platform value from expression \$P/,
+    ],
     ['bad reference', 'FROM Busy_Box:latest', {}, 1, /failed to parse stage name "Busy_Box:latest"/],
     ['blank base', 'ARG IMG\nFROM $IMG', {}, 2, /base name \(\$IMG\) should not be blank/],
-    ['bad quote', 'FROM "busybox', {}, 1, /unexpected end of statement while looking for matching double-quote/],
+    [
+      'bad quote',
+      'FROM "busybox',
+      {},
+      1,
+      /unexpected end of statement while looking for matching double-quote/,
+    ],
     ['no stages', 'ARG X=1', {}, 1, /dockerfile contains no stages to build/],
   ];
   for (const [name, text, o, line, re] of errors) {
@@ -173,7 +210,9 @@ ARG TARGETVARIANT
     assert.equal(argV!.scope.vars.get('HOME'), '/root');
     assert.deepEqual(argV!.command.kind === 'ARG' && argV!.command.args[0]!.value, 'global');
     assert.deepEqual(argL!.command.kind === 'ARG' && argL!.command.args[0]!.value, 'from-cli');
-    assert.deepEqual(env!.command.kind === 'ENV' && env!.command.env, [{ key: 'E', value: 'from-cli', noDelim: false }]);
+    assert.deepEqual(env!.command.kind === 'ENV' && env!.command.env, [
+      { key: 'E', value: 'from-cli', noDelim: false },
+    ]);
     assert.ok(copy!.command.kind === 'COPY');
     if (copy!.command.kind === 'COPY') {
       assert.deepEqual(copy!.command.sources, ['from-cli']);
@@ -203,13 +242,17 @@ ARG TARGETVARIANT
     const p = plan('FROM busybox\nENV A="unterminated\n');
     assert.throws(
       () => dispatchScope(p, p.stages[0]!, imageScope()),
-      (e: unknown) => e instanceof DockerfileError && e.location.line === 2 && /matching double-quote/.test(e.message),
+      (e: unknown) =>
+        e instanceof DockerfileError && e.location.line === 2 && /matching double-quote/.test(e.message),
     );
   });
 
   test('step names as BuildKit prints them', () => {
     const p = plan('FROM busybox');
-    assert.equal(stepName(p, 'run go build -o $OUT "$X" .', new Map([['OUT', 'hello']])), 'RUN go build -o hello "$X" .');
+    assert.equal(
+      stepName(p, 'run go build -o $OUT "$X" .', new Map([['OUT', 'hello']])),
+      'RUN go build -o hello "$X" .',
+    );
   });
 });
 
@@ -265,7 +308,9 @@ COPY --from=build /out /out
     );
   });
   test('outline honours build-args and target', () => {
-    const o = buildOutline(plan(text, { buildArgs: { VERSION: '2.0', GO_VERSION: '1.22' }, target: 'build' }));
+    const o = buildOutline(
+      plan(text, { buildArgs: { VERSION: '2.0', GO_VERSION: '1.22' }, target: 'build' }),
+    );
     assert.equal(o.name, 'build');
     assert.deepEqual(
       o.args.map((a) => [a.name, a.value]),
