@@ -300,3 +300,21 @@ describe('polyarch build through the CLI', () => {
     });
   }
 });
+
+test('the README command: --call outline examples/hello', () => {
+  const r = polyarch(['build', '--call', 'outline', 'examples/hello']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    [
+      'TARGET:      image',
+      'DESCRIPTION: is the small runtime image',
+      '',
+      'BUILD ARG    VALUE               DESCRIPTION',
+      'REGISTRY     docker.io/library   is where the base images come from',
+      'GO_VERSION   1.23                is the Go toolchain that compiles hello',
+      '',
+      '',
+    ].join('\n'),
+  );
+});
