@@ -1,8 +1,8 @@
 /**
  * cli/build — `polyarch build [OPTIONS] PATH | URL | -` with buildx's flag set and help
- * wording. The flags are parsed and checked into `BuildOptions`; `--call targets` and
- * `--call outline` are answered from the Dockerfile here, anything else is a build and goes
- * to `runBuild` in api/build.
+ * wording. The flags are parsed and checked into `BuildOptions`; `--call targets`,
+ * `--call outline` and `--call check` are answered from the Dockerfile here, a build goes to
+ * `runBuild` in api/build.
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -22,8 +22,10 @@ import {
 } from '../api/build.js';
 import {
   buildOutline,
+  formatLintResults,
   formatOutline,
   formatTargets,
+  lintDockerfile,
   listTargets,
   outlineJSON,
   planBuild,
@@ -525,6 +527,31 @@ async function runCall(ctx: CommandContext, o: BuildOptions, host: Platform): Pr
   const { name, source } = await loadDockerfileSource(ctx, o);
   const df = readDockerfile(source, { file: name });
   const text = source.toString('utf8');
+  if (o.call.name === 'check') {
+    const warnings = lintDockerfile(df, {
+      buildArgs: o.buildArgs,
+      targetPlatform: o.platforms[0] ?? host,
+      buildPlatform: host,
+      ...(o.target ? { target: o.target } : {}),
+    });
+    if (o.call.format === 'json') {
+      const json = {
+        warnings: warnings.map((w) => ({
+          ruleName: w.rule.name,
+          description: w.rule.description,
+          url: w.rule.url,
+          detail: w.message,
+          location: {
+            ranges: [{ start: { line: w.location.startLine }, end: { line: w.location.endLine } }],
+          },
+        })),
+      };
+      ctx.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    } else {
+      ctx.stdout.write(formatLintResults(df, warnings));
+    }
+    return warnings.length > 0 && !o.call.ignoreStatus ? 1 : 0;
+  }
   if (o.call.name === 'targets') {
     const targets = listTargets(df);
     ctx.stdout.write(o.call.format === 'json' ? `${targetsJSON(targets, text)}\n` : formatTargets(targets));
@@ -558,7 +585,7 @@ export const buildCommand: Command = {
       if (err instanceof InvalidArgumentError) throw new UsageError(err.message, ctx.commandPath);
       throw err;
     }
-    if (opts.call.name === 'targets' || opts.call.name === 'outline') return runCall(ctx, opts, host);
+    if (opts.call.name !== 'build') return runCall(ctx, opts, host);
     const root = ctx.globals.string('root');
     await runBuild(
       {

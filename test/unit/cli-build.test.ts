@@ -318,3 +318,15 @@ test('the README command: --call outline examples/hello', () => {
     ].join('\n'),
   );
 });
+
+test('--check exits 1 on warnings, 0 when clean or with ignorestatus', () => {
+  const d = tempDir();
+  writeFileSync(join(d, 'Dockerfile'), 'FROM busybox as base\n');
+  const r = polyarch(['build', '--check', d]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^Check complete, 1 warning has been found!\n\nWARNING: FromAsCasing/);
+  assert.equal(polyarch(['build', '--call', 'check,ignorestatus=true', d]).code, 0);
+  const clean = polyarch(['build', '--check', 'examples/hello']);
+  assert.equal(clean.code, 0);
+  assert.equal(clean.stdout, 'Check complete, no warnings found.\n');
+});

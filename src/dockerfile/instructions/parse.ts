@@ -275,7 +275,15 @@ function parseFrom(req: Request): FromInstruction {
   }
   const platform = req.flags.addString('platform');
   parseFlags(req);
-  return { kind: 'FROM', ...base(req), baseName: req.args[0]!, stageName, platform: platform.value };
+  return {
+    kind: 'FROM',
+    ...base(req),
+    baseName: req.args[0]!,
+    stageName,
+    platform: platform.value,
+    asWord: req.args.length === 3 ? req.args[1]! : '',
+    stageNameAsWritten: req.args.length === 3 ? req.args[2]! : '',
+  };
 }
 
 function parseRun(req: Request): Command {

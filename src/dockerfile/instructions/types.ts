@@ -70,6 +70,10 @@ export interface FromInstruction extends Base {
   stageName: string;
   /** `--platform` value, unexpanded, '' when none */
   platform: string;
+  /** the `AS` keyword as written, '' when none (for the casing lint) */
+  asWord: string;
+  /** the stage name as written, '' when none */
+  stageNameAsWritten: string;
 }
 
 export interface RunInstruction extends Base, ShellDependentCmdLine {
