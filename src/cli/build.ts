@@ -1,0 +1,605 @@
+/**
+ * cli/build — `polyarch build [OPTIONS] PATH | URL | -` with buildx's flag set and help
+ * wording. The flags are parsed and checked into `BuildOptions`; `--call targets`,
+ * `--call outline` and `--call check` are answered from the Dockerfile here, a build goes to
+ * `runBuild` in api/build.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import {
+  type AnnotationSpec,
+  type AttestSpec,
+  type BuildOptions,
+  type CacheSpec,
+  type CallSpec,
+  type ExportSpec,
+  type NetworkMode,
+  type ProgressMode,
+  runBuild,
+  type SecretSpec,
+  type SSHSpec,
+  type Ulimit,
+} from '../api/build.js';
+import {
+  buildOutline,
+  formatLintResults,
+  formatOutline,
+  formatTargets,
+  lintDockerfile,
+  listTargets,
+  outlineJSON,
+  planBuild,
+  ramInBytes,
+  readDockerfile,
+  targetsJSON,
+} from '../dockerfile/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import { detectHostPlatform } from '../platforms/host.js';
+import { type Platform, parsePlatform, parsePlatformList } from '../platforms/index.js';
+import { type Command, type CommandContext, type Flags, splitCSV, UsageError } from './command.js';
+
+const flags: Command['flags'] = [
+  { name: 'add-host', kind: 'stringSlice', usage: 'Add a custom host-to-IP mapping (format: "host:ip")' },
+  {
+    name: 'allow',
+    kind: 'stringSlice',
+    usage: 'Allow extra privileged entitlement (e.g., "network.host", "security.insecure")',
+  },
+  { name: 'annotation', kind: 'stringArray', usage: 'Add annotation to the image' },
+  {
+    name: 'attest',
+    kind: 'stringArray',
+    usage: 'Attestation parameters (format: "type=sbom,generator=image")',
+  },
+  { name: 'build-arg', kind: 'stringArray', usage: 'Set build-time variables' },
+  { name: 'build-context', kind: 'stringArray', usage: 'Additional build contexts (e.g., name=path)' },
+  {
+    name: 'cache-from',
+    kind: 'stringArray',
+    usage: 'External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")',
+  },
+  {
+    name: 'cache-to',
+    kind: 'stringArray',
+    usage: 'Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")',
+  },
+  {
+    name: 'call',
+    kind: 'string',
+    usage: 'Set method for evaluating build ("check", "outline", "targets")',
+    default: 'build',
+  },
+  {
+    name: 'cgroup-parent',
+    kind: 'string',
+    usage: 'Set the parent cgroup for the "RUN" instructions during build',
+  },
+  { name: 'check', kind: 'bool', usage: 'Shorthand for "--call=check"' },
+  { name: 'file', short: 'f', kind: 'string', usage: 'Name of the Dockerfile (default: "PATH/Dockerfile")' },
+  { name: 'iidfile', kind: 'string', usage: 'Write the image ID to a file' },
+  { name: 'label', kind: 'stringArray', usage: 'Set metadata for an image' },
+  { name: 'load', kind: 'bool', usage: 'Shorthand for "--output=type=docker"' },
+  { name: 'metadata-file', kind: 'string', usage: 'Write build result metadata to a file' },
+  {
+    name: 'network',
+    kind: 'string',
+    usage: 'Set the networking mode for the "RUN" instructions during build',
+    default: 'default',
+  },
+  { name: 'no-cache', kind: 'bool', usage: 'Do not use cache when building the image' },
+  { name: 'no-cache-filter', kind: 'stringArray', usage: 'Do not cache specified stages' },
+  {
+    name: 'output',
+    short: 'o',
+    kind: 'stringArray',
+    usage: 'Output destination (format: "type=local,dest=path")',
+  },
+  { name: 'platform', kind: 'stringArray', usage: 'Set target platform for build' },
+  {
+    name: 'progress',
+    kind: 'string',
+    usage:
+      'Set type of progress output ("auto", "quiet", "plain", "tty", "rawjson"). Use plain to show container output',
+    default: 'auto',
+  },
+  { name: 'provenance', kind: 'string', usage: 'Shorthand for "--attest=type=provenance"' },
+  { name: 'pull', kind: 'bool', usage: 'Always attempt to pull all referenced images' },
+  { name: 'push', kind: 'bool', usage: 'Shorthand for "--output=type=registry"' },
+  {
+    name: 'quiet',
+    short: 'q',
+    kind: 'bool',
+    usage: 'Suppress the build output and print image ID on success',
+  },
+  { name: 'sbom', kind: 'string', usage: 'Shorthand for "--attest=type=sbom"' },
+  {
+    name: 'secret',
+    kind: 'stringArray',
+    usage: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")',
+  },
+  { name: 'shm-size', kind: 'string', valueName: 'bytes', usage: 'Shared memory size for build containers' },
+  {
+    name: 'ssh',
+    kind: 'stringArray',
+    usage:
+      'SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]")',
+  },
+  { name: 'tag', short: 't', kind: 'stringArray', usage: 'Name and optionally a tag (format: "name:tag")' },
+  { name: 'target', kind: 'string', usage: 'Set the target build stage to build' },
+  { name: 'ulimit', kind: 'stringArray', valueName: 'ulimit', usage: 'Ulimit options' },
+  // accepted for compatibility, not shown (as buildx)
+  {
+    name: 'print',
+    kind: 'string',
+    usage: 'Print result of information request (e.g., outline, targets)',
+    hidden: true,
+  },
+  { name: 'compress', kind: 'bool', usage: 'Compress the build context using gzip', hidden: true },
+  { name: 'isolation', kind: 'string', usage: 'Container isolation technology', hidden: true },
+  { name: 'security-opt', kind: 'stringSlice', usage: 'Security options', hidden: true },
+  { name: 'squash', kind: 'bool', usage: 'Squash newly built layers into a single new layer', hidden: true },
+  { name: 'memory', short: 'm', kind: 'string', usage: 'Memory limit', hidden: true },
+  { name: 'memory-swap', kind: 'string', usage: 'Swap limit equal to memory plus swap', hidden: true },
+  { name: 'cpu-shares', short: 'c', kind: 'int', usage: 'CPU shares (relative weight)', hidden: true },
+  {
+    name: 'cpu-period',
+    kind: 'int',
+    usage: 'Limit the CPU CFS (Completely Fair Scheduler) period',
+    hidden: true,
+  },
+  {
+    name: 'cpu-quota',
+    kind: 'int',
+    usage: 'Limit the CPU CFS (Completely Fair Scheduler) quota',
+    hidden: true,
+  },
+  { name: 'cpuset-cpus', kind: 'string', usage: 'CPUs in which to allow execution', hidden: true },
+  { name: 'cpuset-mems', kind: 'string', usage: 'MEMs in which to allow execution', hidden: true },
+  {
+    name: 'rm',
+    kind: 'bool',
+    usage: 'Remove intermediate containers after a successful build',
+    hidden: true,
+  },
+  { name: 'force-rm', kind: 'bool', usage: 'Always remove intermediate containers', hidden: true },
+];
+
+const bad = (message: string) => new InvalidArgumentError(message);
+
+/** `k=v` list → map; a bare `k` takes the environment's value (build-args) or '' (labels). */
+export function listToMap(
+  values: readonly string[],
+  env: NodeJS.ProcessEnv | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    const k = eq < 0 ? v : v.slice(0, eq);
+    if (k === '') throw bad(`invalid key-value pair "${v}": empty key`);
+    if (eq >= 0) out[k] = v.slice(eq + 1);
+    else if (env === undefined) out[k] = '';
+    else if (env[k] !== undefined) out[k] = env[k]!;
+  }
+  return out;
+}
+
+function fieldsOf(value: string, what: string): string[] {
+  try {
+    return splitCSV(value);
+  } catch (err) {
+    throw bad(`invalid ${what} "${value}": ${(err as Error).message}`);
+  }
+}
+
+/** `-o` values as buildx's ParseExports. */
+export function parseOutputs(values: readonly string[]): ExportSpec[] {
+  const out: ExportSpec[] = [];
+  for (const s of values) {
+    if (s === '') continue;
+    const fields = fieldsOf(s, 'output');
+    if (fields.length === 1 && fields[0] === s && !s.startsWith('type=') && !s.includes('=')) {
+      out.push(
+        s === '-'
+          ? { type: 'tar', destination: '-', attrs: {} }
+          : { type: 'local', destination: s, attrs: {} },
+      );
+      continue;
+    }
+    const e: ExportSpec = { type: '', attrs: {} };
+    for (const f of fields) {
+      const eq = f.indexOf('=');
+      if (eq < 0) throw bad(`invalid value ${f}`);
+      const key = f.slice(0, eq).trim().toLowerCase();
+      const value = f.slice(eq + 1);
+      if (key === 'type') e.type = value;
+      else e.attrs[key] = value;
+    }
+    if (e.type === '') throw bad('type is required for output');
+    if (e.type === 'registry') {
+      e.type = 'image';
+      if (e.attrs.push === undefined) e.attrs.push = 'true';
+    }
+    if (e.attrs.dest !== undefined) {
+      e.destination = e.attrs.dest;
+      delete e.attrs.dest;
+    }
+    out.push(e);
+  }
+  return out;
+}
+
+/** `--cache-from` / `--cache-to` values as buildx's ParseCacheEntry. */
+export function parseCacheSpecs(values: readonly string[]): CacheSpec[] {
+  return values
+    .filter((v) => v !== '')
+    .map((s) => {
+      const fields = fieldsOf(s, 'cache');
+      if (fields.length === 1 && !fields[0]!.includes('='))
+        return { type: 'registry', attrs: { ref: fields[0]! } };
+      const c: CacheSpec = { type: '', attrs: {} };
+      for (const f of fields) {
+        const eq = f.indexOf('=');
+        if (eq < 0) throw bad(`invalid value ${f}`);
+        const key = f.slice(0, eq).toLowerCase();
+        if (key === 'type') c.type = f.slice(eq + 1);
+        else c.attrs[key] = f.slice(eq + 1);
+      }
+      if (c.type === '') throw bad(`type required form> ${s}`);
+      return c;
+    });
+}
+
+export function parseSecrets(values: readonly string[]): SecretSpec[] {
+  return values.map((s) => {
+    let type = 'file';
+    const spec: SecretSpec = { id: '' };
+    for (const f of fieldsOf(s, 'secret')) {
+      const eq = f.indexOf('=');
+      if (eq < 0) throw bad(`invalid field '${f}' must be a key=value pair`);
+      const key = f.slice(0, eq).toLowerCase();
+      const value = f.slice(eq + 1);
+      switch (key) {
+        case 'type':
+          if (value !== 'file' && value !== 'env') throw bad(`unsupported secret type "${value}"`);
+          type = value;
+          break;
+        case 'id':
+          spec.id = value;
+          break;
+        case 'source':
+        case 'src':
+          spec.src = value;
+          break;
+        case 'env':
+          spec.env = value;
+          break;
+        default:
+          throw bad(`unexpected key '${key}' in '${f}'`);
+      }
+    }
+    if (type === 'env' && spec.env === undefined) {
+      spec.env = spec.src ?? spec.id;
+      delete spec.src;
+    }
+    if (spec.id === '') throw bad(`invalid secret "${s}": id is required`);
+    return spec;
+  });
+}
+
+export function parseSSH(values: readonly string[]): SSHSpec[] {
+  return values.map((s) => {
+    const eq = s.indexOf('=');
+    const id = eq < 0 ? s : s.slice(0, eq);
+    if (id === '') throw bad(`invalid ssh spec "${s}": empty id`);
+    return {
+      id,
+      paths:
+        eq < 0
+          ? []
+          : s
+              .slice(eq + 1)
+              .split(',')
+              .filter((p) => p !== ''),
+    };
+  });
+}
+
+export function parseAnnotations(values: readonly string[], host: Platform): AnnotationSpec[] {
+  return values.map((s) => {
+    const eq = s.indexOf('=');
+    if (eq < 0) throw bad(`invalid annotation "${s}", expected key=value`);
+    const keyPart = s.slice(0, eq);
+    const value = s.slice(eq + 1);
+    const m = /^(?:([a-z-]+(?:,[a-z-]+)*)?(?:\[([^\]]+)\])?:)?(.+)$/.exec(keyPart);
+    if (!m) throw bad(`invalid annotation "${s}"`);
+    const types = m[1] ? m[1].split(',') : [];
+    for (const t of types) {
+      if (!['manifest', 'index', 'manifest-descriptor', 'index-descriptor'].includes(t)) {
+        throw bad(`unknown annotation type "${t}"`);
+      }
+    }
+    const a: AnnotationSpec = { types, key: m[3]!, value };
+    if (m[2]) a.platform = parsePlatform(m[2], host);
+    return a;
+  });
+}
+
+function parseAttests(values: readonly string[], sbom: string | undefined, provenance: string | undefined) {
+  const all = [...values];
+  const canonical = (type: string, v: string) => {
+    const b = ['true', '1', 't', 'false', '0', 'f'].includes(v.toLowerCase());
+    if (b) return `type=${type},disabled=${['false', '0', 'f'].includes(v.toLowerCase())}`;
+    return `type=${type},${v}`;
+  };
+  if (provenance) all.push(canonical('provenance', provenance));
+  if (sbom) all.push(canonical('sbom', sbom));
+  const byType = new Map<string, AttestSpec>();
+  for (const s of all) {
+    const a: AttestSpec = { type: '', disabled: false, attrs: {} };
+    for (const f of fieldsOf(s, 'attest')) {
+      const eq = f.indexOf('=');
+      if (eq < 0) throw bad(`invalid value ${f}`);
+      const key = f.slice(0, eq).toLowerCase();
+      const value = f.slice(eq + 1);
+      if (key === 'type') a.type = value;
+      else if (key === 'disabled') a.disabled = ['true', '1', 't'].includes(value.toLowerCase());
+      else a.attrs[key] = value;
+    }
+    if (a.type === '') throw bad(`attestation type not specified: ${s}`);
+    if (byType.has(a.type)) throw bad(`duplicate attestation field ${a.type}`);
+    byType.set(a.type, a);
+  }
+  return [...byType.values()];
+}
+
+export function parseCall(value: string): CallSpec {
+  const call: CallSpec = { name: 'build', format: 'text', ignoreStatus: false };
+  if (value === '' || value === 'build') return call;
+  let name = '';
+  for (const f of fieldsOf(value, 'call')) {
+    const eq = f.indexOf('=');
+    if (eq < 0) {
+      name = f;
+      continue;
+    }
+    const k = f.slice(0, eq);
+    const v = f.slice(eq + 1);
+    if (k === 'format') {
+      if (v !== 'json' && v !== 'text') throw bad(`invalid format ${v}`);
+      call.format = v;
+    } else if (k === 'ignorestatus') call.ignoreStatus = ['true', '1', 't'].includes(v.toLowerCase());
+    else throw bad(`invalid value ${f}`);
+  }
+  if (name === 'lint') name = 'check';
+  if (name !== 'build' && name !== 'check' && name !== 'outline' && name !== 'targets') {
+    throw bad(`invalid call "${name}": expected one of "build", "check", "outline", "targets"`);
+  }
+  call.name = name;
+  return call;
+}
+
+function parseUlimits(values: readonly string[]): Ulimit[] {
+  return values.map((s) => {
+    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(s);
+    if (!m) throw bad(`invalid ulimit argument: ${s}`);
+    const soft = Number(m[2]);
+    const hard = m[3] === undefined ? soft : Number(m[3]);
+    if (soft > hard && hard !== -1)
+      throw bad(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+    return { name: m[1]!, soft, hard };
+  });
+}
+
+function parseHosts(values: readonly string[]): { host: string; ip: string }[] {
+  return values.map((s) => {
+    const sep = s.includes('=') ? s.indexOf('=') : s.indexOf(':');
+    if (sep <= 0 || sep === s.length - 1)
+      throw bad(`invalid argument "${s}" for "--add-host" flag: bad format`);
+    return { host: s.slice(0, sep), ip: s.slice(sep + 1) };
+  });
+}
+
+/** Turns the parsed flags into BuildOptions (pure: the host platform and env come in). */
+export function buildOptionsFromFlags(
+  args: readonly string[],
+  f: Flags,
+  env: NodeJS.ProcessEnv,
+  host: Platform,
+  builder?: string,
+): BuildOptions {
+  const progress = f.string('progress') ?? 'auto';
+  if (!['auto', 'plain', 'tty', 'quiet', 'rawjson'].includes(progress)) {
+    throw bad(`invalid progress mode "${progress}": expected "auto", "quiet", "plain", "tty" or "rawjson"`);
+  }
+  const quiet = f.bool('quiet');
+  if (quiet && progress !== 'auto' && progress !== 'quiet') {
+    throw bad(`progress=${progress} and quiet cannot be used together`);
+  }
+  const network = f.string('network') ?? 'default';
+  if (!['default', 'none', 'host'].includes(network)) {
+    throw bad(`invalid network mode "${network}": expected "default", "none" or "host"`);
+  }
+  let platformSpecs = f.list('platform');
+  if (platformSpecs.length === 0 && env.DOCKER_DEFAULT_PLATFORM)
+    platformSpecs = [env.DOCKER_DEFAULT_PLATFORM];
+  const platforms = parsePlatformList(platformSpecs, host);
+  let callValue = f.string('call') ?? 'build';
+  if (f.given('print')) callValue = f.string('print') ?? callValue;
+  if (f.bool('check')) callValue = 'check';
+  const call = parseCall(callValue);
+  const outputs = parseOutputs(f.list('output'));
+  const iidfile = f.string('iidfile');
+  if (iidfile && outputs.some((o) => o.type === 'local' || o.type === 'tar')) {
+    throw bad('local and tar exporters are incompatible with image ID file');
+  }
+  let shmSize = 0;
+  const shm = f.string('shm-size');
+  if (shm !== undefined && shm !== '') {
+    const n = ramInBytes(shm);
+    if (n === undefined) throw bad(`invalid argument "${shm}" for "--shm-size" flag: invalid size: '${shm}'`);
+    shmSize = n;
+  }
+  const buildContexts: Record<string, string> = {};
+  for (const c of f.list('build-context')) {
+    const eq = c.indexOf('=');
+    if (eq <= 0) throw bad(`invalid context value: ${c}, expected key=value`);
+    buildContexts[c.slice(0, eq)] = c.slice(eq + 1);
+  }
+  const opts: BuildOptions = {
+    contextPath: args[0]!,
+    tags: f.list('tag'),
+    platforms,
+    buildArgs: listToMap(f.list('build-arg'), env),
+    noCache: f.bool('no-cache'),
+    noCacheFilter: f.list('no-cache-filter'),
+    pull: f.bool('pull'),
+    outputs,
+    push: f.bool('push'),
+    load: f.bool('load'),
+    progress: (quiet ? 'quiet' : progress) as ProgressMode,
+    quiet,
+    labels: listToMap(f.list('label'), undefined),
+    annotations: parseAnnotations(f.list('annotation'), host),
+    network: network as NetworkMode,
+    secrets: parseSecrets(f.list('secret')),
+    ssh: parseSSH(f.list('ssh')),
+    cacheFrom: parseCacheSpecs(f.list('cache-from')),
+    cacheTo: parseCacheSpecs(f.list('cache-to')),
+    buildContexts,
+    attests: parseAttests(f.list('attest'), f.string('sbom'), f.string('provenance')),
+    allow: f.list('allow'),
+    addHosts: parseHosts(f.list('add-host')),
+    shmSize,
+    ulimits: parseUlimits(f.list('ulimit')),
+    call,
+  };
+  const file = f.string('file');
+  if (file) opts.file = file;
+  const target = f.string('target');
+  if (target) opts.target = target;
+  const metadataFile = f.string('metadata-file');
+  if (metadataFile) opts.metadataFile = metadataFile;
+  if (iidfile) opts.iidfile = iidfile;
+  const cgroupParent = f.string('cgroup-parent');
+  if (cgroupParent) opts.cgroupParent = cgroupParent;
+  if (builder) opts.builder = builder;
+  return opts;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** Reads the Dockerfile the options name: `-f` (relative to the working directory) or PATH/Dockerfile. */
+async function loadDockerfileSource(
+  ctx: CommandContext,
+  o: BuildOptions,
+): Promise<{ name: string; source: Buffer }> {
+  if (o.file === '-' || (o.contextPath === '-' && o.file === undefined)) {
+    return { name: 'Dockerfile', source: await readAll(ctx.stdin) };
+  }
+  if (/^[a-z]+:\/\//.test(o.contextPath) && o.file === undefined) {
+    throw new InvalidArgumentError(
+      `reading a Dockerfile from a remote context (${o.contextPath}) is not supported`,
+    );
+  }
+  const path = o.file
+    ? isAbsolute(o.file)
+      ? o.file
+      : resolve(ctx.cwd, o.file)
+    : join(resolve(ctx.cwd, o.contextPath), 'Dockerfile');
+  try {
+    return { name: o.file ?? 'Dockerfile', source: await readFile(path) };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new InvalidArgumentError(`failed to read dockerfile: open ${path}: no such file or directory`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+async function runCall(ctx: CommandContext, o: BuildOptions, host: Platform): Promise<number> {
+  const { name, source } = await loadDockerfileSource(ctx, o);
+  const df = readDockerfile(source, { file: name });
+  const text = source.toString('utf8');
+  if (o.call.name === 'check') {
+    const warnings = lintDockerfile(df, {
+      buildArgs: o.buildArgs,
+      targetPlatform: o.platforms[0] ?? host,
+      buildPlatform: host,
+      ...(o.target ? { target: o.target } : {}),
+    });
+    if (o.call.format === 'json') {
+      const json = {
+        warnings: warnings.map((w) => ({
+          ruleName: w.rule.name,
+          description: w.rule.description,
+          url: w.rule.url,
+          detail: w.message,
+          location: {
+            ranges: [{ start: { line: w.location.startLine }, end: { line: w.location.endLine } }],
+          },
+        })),
+      };
+      ctx.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    } else {
+      ctx.stdout.write(formatLintResults(df, warnings));
+    }
+    return warnings.length > 0 && !o.call.ignoreStatus ? 1 : 0;
+  }
+  if (o.call.name === 'targets') {
+    const targets = listTargets(df);
+    ctx.stdout.write(o.call.format === 'json' ? `${targetsJSON(targets, text)}\n` : formatTargets(targets));
+    return 0;
+  }
+  // outline: evaluated for the first target platform, as the frontend does
+  const plan = planBuild(df, {
+    buildArgs: o.buildArgs,
+    targetPlatform: o.platforms[0] ?? host,
+    buildPlatform: host,
+    ...(o.target ? { target: o.target } : {}),
+  });
+  const outline = buildOutline(plan);
+  ctx.stdout.write(o.call.format === 'json' ? `${outlineJSON(outline, text)}\n` : formatOutline(outline));
+  return 0;
+}
+
+export const buildCommand: Command = {
+  name: 'build',
+  aliases: ['b'],
+  usage: '[OPTIONS] PATH | URL | -',
+  short: 'Start a build',
+  args: { min: 1, max: 1 },
+  flags,
+  async run(ctx, args, f) {
+    const host = detectHostPlatform();
+    let opts: BuildOptions;
+    try {
+      opts = buildOptionsFromFlags(args, f, ctx.env, host, ctx.globals.string('builder'));
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw new UsageError(err.message, ctx.commandPath);
+      throw err;
+    }
+    if (opts.call.name !== 'build') return runCall(ctx, opts, host);
+    const root = ctx.globals.string('root');
+    await runBuild(
+      {
+        stdin: ctx.stdin,
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        env: ctx.env,
+        cwd: ctx.cwd,
+        signal: ctx.signal,
+        ...(root ? { root } : {}),
+        debug: ctx.globals.bool('debug'),
+      },
+      opts,
+    );
+    return 0;
+  },
+};

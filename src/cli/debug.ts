@@ -1,0 +1,51 @@
+/**
+ * cli/debug — `polyarch debug …`: tools to look inside the frontend. `debug parse FILE` prints
+ * the Dockerfile's parse tree in BuildKit's dump format, as BuildKit's dockerfile dumper does.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { dumpNode, parseDockerfile } from '../dockerfile/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Command } from './command.js';
+
+async function readSource(path: string, cwd: string, stdin: NodeJS.ReadableStream): Promise<Buffer> {
+  if (path === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+    return Buffer.concat(chunks);
+  }
+  try {
+    return await readFile(resolve(cwd, path));
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `reading ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+const parseCommand: Command = {
+  name: 'parse',
+  usage: 'FILE',
+  short: "Print a Dockerfile's parse tree in BuildKit's dump format",
+  long: "Print a Dockerfile's parse tree in BuildKit's dump format (one s-expression per\ninstruction). FILE may be - to read standard input. Parser warnings go to standard error.",
+  args: { min: 1, max: 1 },
+  async run(ctx, args) {
+    const file = args[0]!;
+    const source = await readSource(file, ctx.cwd, ctx.stdin);
+    const result = parseDockerfile(source, { file: file === '-' ? 'Dockerfile' : file });
+    ctx.stdout.write(`${dumpNode(result.ast)}\n`);
+    if (result.warnings.length > 0) {
+      for (const w of result.warnings) ctx.stderr.write(`[WARNING]: ${w.short}\n`);
+      ctx.stderr.write('[WARNING]: Empty continuation lines will become errors in a future release.\n');
+    }
+    return 0;
+  },
+};
+
+export const debugCommand: Command = {
+  name: 'debug',
+  short: 'Inspect how polyarch reads its inputs',
+  group: 'management',
+  subcommands: [parseCommand],
+};
