@@ -62,7 +62,16 @@ export type ExecMount =
       gid: number;
       env?: string;
     }
-  | { type: 'ssh'; target: string; id: string; required: boolean; mode: number; uid: number; gid: number };
+  | { type: 'ssh'; target: string; id: string; required: boolean; mode: number; uid: number; gid: number }
+  /** small files made by the build (a RUN heredoc with a `#!` line), mounted read-only */
+  | { type: 'files'; target: string; files: InlineFile[] };
+
+/** A file whose content is in the Dockerfile (heredocs). */
+export interface InlineFile {
+  name: string;
+  data: string;
+  mode: number;
+}
 
 /** A process run on the filesystem of input 0 (RUN). */
 export interface ExecOp {
@@ -82,8 +91,10 @@ export interface ExecOp {
 /** COPY/ADD options, BuildKit's FileActionCopy. */
 export interface CopyAction {
   action: 'copy';
-  /** index of the input the sources come from */
+  /** index of the input the sources come from; -1 when the sources are `inline` */
   input: number;
+  /** COPY <<EOF: files written by the build, copied as if from a directory holding them */
+  inline?: InlineFile[];
   sources: string[];
   dest: string;
   /** the stage's WORKDIR at this point, for relative dest */
