@@ -3,8 +3,10 @@
  * and one file beside this one.
  */
 import type { Command } from './command.js';
+import { emulatorsCommand } from './emulators.js';
 import { versionCommand } from './version.js';
 
 export const commands = {
+  emulators: emulatorsCommand,
   version: versionCommand,
 } satisfies Record<string, Command>;
