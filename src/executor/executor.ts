@@ -40,6 +40,7 @@ import {
   containerIds,
   forceDelete,
   hasContainer,
+  initExecFailure,
   isExecFormatError,
   isHybridCgroupFailure,
   type OciRuntime,
@@ -233,12 +234,22 @@ export class Executor {
 
       if (req.signal?.aborted) throw new CancelledError(`${what}: cancelled`, { cause: req.signal.reason });
       const started = Date.now();
-      const outcome = await this.#runContainer(id, bundle, logPath, pidFile, req);
+      // the tail of stderr: runc 1.1 reports a failed exec of args[0] only there
+      let stderrTail = '';
+      const stderr = (b: Buffer) => {
+        stderrTail = (stderrTail + b.toString('latin1')).slice(-512);
+        req.stderr?.(b);
+      };
+      const outcome = await this.#runContainer(id, bundle, logPath, pidFile, { ...req, stderr });
       const durationMs = Date.now() - started;
       if (outcome.aborted) throw new CancelledError(`${what}: cancelled`, { cause: req.signal?.reason });
       if (outcome.code === 0) return { id, exitCode: 0, durationMs };
       const errors = readLogErrors(logPath);
       if (errors.length > 0) throw this.#runtimeError(what, errors, req);
+      const initError = initExecFailure(stderrTail);
+      if (outcome.code === 1 && initError && isExecFormatError(initError)) {
+        throw this.#runtimeError(what, [initError], req);
+      }
       if (outcome.code === null) {
         throw new ExecError(`${what}: ${this.runtime.name} was killed by ${outcome.signal ?? 'a signal'}`);
       }
@@ -253,10 +264,10 @@ export class Executor {
     const msg = errors[errors.length - 1]!;
     if (isHybridCgroupFailure(msg)) {
       return new ExecError(
-        `${what}: ${this.runtime.name} cannot run containers on this host: ${msg}. ` +
-          'The host mounts cgroup v1 controllers next to a cgroup v2 hierarchy ("hybrid" mode), which ' +
-          `${this.runtime.name} before 1.9 does not support; use runc (--runtime runc) or boot with ` +
-          'a unified cgroup v2 hierarchy',
+        `${what}: ${this.runtime.name} cannot run containers on this host: ${msg}. The host mounts ` +
+          'cgroup v1 controllers next to a cgroup v2 hierarchy that has controllers of its own ("hybrid" ' +
+          `mode), which ${this.runtime.name} does not support; use runc instead, or boot the host with a ` +
+          'unified cgroup v2 hierarchy',
       );
     }
     if (isExecFormatError(msg)) {

@@ -154,9 +154,18 @@ export function readLogErrors(logPath: string): string[] {
   }
 }
 
-/** crun before 1.9 refuses hosts with cgroup v1 controllers next to a cgroup v2 hierarchy. */
+/** crun (1.8 at least) refuses hosts with cgroup v1 controllers next to a cgroup v2 hierarchy with controllers. */
 export function isHybridCgroupFailure(message: string): boolean {
   return /hybrid mode not supported/i.test(message);
+}
+
+/**
+ * The message runc 1.1's init prints when exec'ing the process itself fails
+ * (`exec /bin/busybox: exec format error`), when it ends `stderr`.
+ */
+export function initExecFailure(stderrTail: string): string | undefined {
+  const m = /(?:^|\n)(exec [^\n]+: [^\n]+)\n?$/.exec(stderrTail);
+  return m?.[1];
 }
 
 export function isExecFormatError(message: string): boolean {
