@@ -281,6 +281,14 @@ export class Executor {
     return new ExecError(`${what}: ${this.runtime.name}: ${msg.replace(/^(runc|crun) run failed: /, '')}`);
   }
 
+  #spawnError(err: unknown): ExecError {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    const hint = missing
+      ? `: not found; install it (apt-get install ${this.runtime.name})`
+      : `: ${messageOf(err)}`;
+    return new ExecError(`starting the OCI runtime ${this.runtime.binary}${hint}`, { cause: err });
+  }
+
   async #runContainer(
     id: string,
     bundle: string,
@@ -295,7 +303,7 @@ export class Executor {
         ...(req.stderr ? { stderr: req.stderr } : {}),
       });
     } catch (err) {
-      throw new ExecError(`starting ${this.runtime.binary}: ${messageOf(err)}`, { cause: err });
+      throw this.#spawnError(err);
     }
     const { child } = running;
     let aborted = false;
@@ -325,7 +333,7 @@ export class Executor {
     try {
       result = await running.done;
     } catch (err) {
-      throw new ExecError(`starting ${this.runtime.binary}: ${messageOf(err)}`, { cause: err });
+      throw this.#spawnError(err);
     } finally {
       req.signal?.removeEventListener('abort', onAbort);
       clearInterval(poll);

@@ -81,22 +81,29 @@ export function removeMountStubs(stubs: MountStubs): void {
     const st = lstatOrUndefined(parent);
     if (st) beforeRemoval.set(parent, st);
   }
+  const touched = new Set<string>();
   for (const p of stubs.paths) {
     const st = lstatOrUndefined(p);
     if (!st) continue;
     try {
       if (st.isDirectory()) {
-        if (readdirSync(p).length === 0) rmdirSync(p);
+        if (readdirSync(p).length > 0) continue;
+        rmdirSync(p);
       } else if (st.isFile() && st.size === 0n) {
         unlinkSync(p);
-      }
+      } else continue;
     } catch {
       // best effort, as BuildKit: a stub that cannot go stays
+      continue;
     }
+    let dir = dirname(p);
+    while (!stubs.parents.has(dir) && dir !== dirname(dir)) dir = dirname(dir);
+    touched.add(dir);
   }
+  // only where a stub went: setting times on an untouched overlay directory would copy it up
   for (const [parent, before] of stubs.parents) {
     const now = beforeRemoval.get(parent);
-    if (!now) continue;
+    if (!now || !touched.has(parent)) continue;
     try {
       const unchanged = entryNames(parent) === before.names;
       const atime = unchanged ? before.atimeNs : now.atimeNs;

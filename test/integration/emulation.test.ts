@@ -21,7 +21,7 @@ import {
   readBinfmt,
 } from '../../src/executor/emulation/index.js';
 import { Executor } from '../../src/executor/index.js';
-import { polyarchBin } from '../helpers/fixtures.js';
+import { polyarchBin, repoRoot } from '../helpers/fixtures.js';
 import { busyboxRootfs, mountOverlay, type Overlay, scratchDir } from './executor-fixtures.js';
 
 const overlays: Overlay[] = [];
@@ -226,6 +226,32 @@ describe('emulation (binfmt_misc + QEMU)', () => {
     const u = polyarch(['emulators', 'uninstall', 'all'], { uid: 65534 });
     assert.equal(u.code, 1);
     assert.match(u.stderr, /needs root/);
+  });
+
+  test('binfmt_misc is mounted when it is not; a failure to mount is reported', () => {
+    const dir = scratchDir('binfmt-');
+    const state = readBinfmt(dir, { mount: true });
+    try {
+      assert.equal(state.mounted, true);
+      assert.ok(state.entries.some((e) => e.name === 'qemu-aarch64'));
+    } finally {
+      spawnSync('umount', [dir]);
+    }
+    chmodSync(join(dir, '..'), 0o755);
+    chmodSync(dir, 0o777);
+    const script = `import('${join(repoRoot, 'dist/src/executor/emulation/index.js')}').then((m) => console.log(JSON.stringify(m.readBinfmt('${dir}', { mount: true }))))`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      uid: 65534,
+      gid: 65534,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const failed = JSON.parse(r.stdout);
+    assert.equal(failed.mounted, false);
+    assert.match(
+      failed.mountError,
+      new RegExp(`^mount -t binfmt_misc binfmt_misc ${dir} failed: .*\\(mounting it needs root\\)$`),
+    );
   });
 
   test('the AArch32 probe is a valid arm program (run by QEMU directly and through binfmt_misc)', () => {

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { ExecError } from '../../src/errors.js';
 import { Executor } from '../../src/executor/index.js';
 import { haveCommand } from '../helpers/fixtures.js';
-import { busyboxRootfs, mountOverlay, type Overlay, scratchDir } from './executor-fixtures.js';
+import { busyboxRootfs, listTree, mountOverlay, type Overlay, scratchDir } from './executor-fixtures.js';
 
 let ovl: Overlay;
 
@@ -38,6 +38,20 @@ describe('OCI runtimes', () => {
     assert.equal(r.exitCode, 0);
     assert.equal(out, 'hello\n');
     assert.equal(execFileSync('runc', ['--root', root, 'list', '-q'], { encoding: 'utf8' }), '');
+  });
+
+  test('a missing runtime binary is a clear ExecError', async () => {
+    const fresh = mountOverlay(busyboxRootfs('linux/amd64'));
+    const ex = new Executor({
+      stateDir: scratchDir('state-'),
+      runtime: { name: 'runc', binary: '/nonexistent/runc' },
+    });
+    await assert.rejects(ex.run({ rootfs: fresh.merged, args: ['true'] }), {
+      name: 'ExecError',
+      message: 'starting the OCI runtime /nonexistent/runc: not found; install it (apt-get install runc)',
+    });
+    assert.deepEqual(listTree(fresh.upper), [], 'no stubs left either');
+    fresh.unmount();
   });
 
   test('crun runs, or says clearly that it cannot on hybrid cgroups', async () => {

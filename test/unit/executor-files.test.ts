@@ -118,6 +118,15 @@ describe('mount stubs', () => {
     assert.equal(statSync(join(root, 'etc'), { bigint: true }).mtimeNs, before);
   });
 
+  test('leaves a directory alone when no stub was made in it (no overlay copy-up)', () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'etc'));
+    const stubs = findMountStubs(root, ['/etc/hosts']);
+    utimesSync(join(root, 'etc'), 1000, 2000);
+    removeMountStubs(stubs);
+    assert.equal(statSync(join(root, 'etc')).mtimeMs, 2_000_000);
+  });
+
   test('keeps a stub path the process filled', () => {
     const root = tempDir();
     const stubs = findMountStubs(root, ['/data/file']);

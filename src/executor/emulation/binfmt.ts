@@ -190,12 +190,18 @@ export interface ReadBinfmtOptions {
 export function mountBinfmt(dir: string): void {
   const r = spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', dir], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    const why = r.error ? messageOf(r.error) : (r.stderr || `exit status ${r.status}`).trim();
+    // mount(8) says `mount: DIR: must be superuser to use mount.` and then a dmesg hint
+    const first = (r.stderr ?? '')
+      .split('\n')[0]!
+      .replace(/^mount: /, '')
+      .replace(`${dir}: `, '')
+      .trim();
+    const why = r.error ? messageOf(r.error) : first || `exit status ${r.status}`;
     const hint =
       typeof process.getuid === 'function' && process.getuid() !== 0
         ? 'mounting it needs root'
         : 'is the binfmt_misc kernel module available (modprobe binfmt_misc)?';
-    throw new EmulationError(`binfmt_misc is not mounted at ${dir} and mounting it failed: ${why} (${hint})`);
+    throw new EmulationError(`mount -t binfmt_misc binfmt_misc ${dir} failed: ${why} (${hint})`);
   }
 }
 
