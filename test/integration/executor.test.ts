@@ -317,6 +317,31 @@ describe('executor (runc)', () => {
     assert.ok(!existsSync(bundle));
   });
 
+  test('runs concurrently with unique container ids', async () => {
+    const ids = new Set<string>();
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(async (n) => {
+        const ovl = mountOverlay(lower);
+        overlays.push(ovl);
+        let out = '';
+        const r = await executor.run({
+          rootfs: ovl.merged,
+          args: sh(`sleep 0.2; echo ${n}`),
+          stdout: (b) => (out += b),
+        });
+        ids.add(r.id);
+        return [r.exitCode, out];
+      }),
+    );
+    assert.deepEqual(results, [
+      [0, '1\n'],
+      [0, '2\n'],
+      [0, '3\n'],
+      [0, '4\n'],
+    ]);
+    assert.equal(ids.size, 4);
+  });
+
   test('no-op overhead of running `true` is small', async (t) => {
     const ovl = mountOverlay(lower);
     overlays.push(ovl);
