@@ -49,9 +49,9 @@ import {
   readLogErrors,
   startRun,
 } from './runtime.js';
-import { generateSpec, type SpecDevice } from './spec.js';
-import { findMountStubs, removeMountStubs } from './stubs.js';
-import type { ExecRequest, ExecResult } from './types.js';
+import { type GeneratedFiles, generateSpec, type SpecDevice } from './spec.js';
+import { findMountStubs, type MountStubs, removeMountStubs } from './stubs.js';
+import type { ExecRequest, ExecResult, NetworkMode } from './types.js';
 import { readExecUser } from './user.js';
 
 export interface ExecutorOptions {
@@ -173,7 +173,7 @@ export class Executor {
     const pidFile = join(bundle, 'init.pid');
     const what = `running ${JSON.stringify(req.args[0])} in ${rootfs}`;
     mkdirSync(bundle, { mode: 0o711 });
-    let stubs: ReturnType<typeof findMountStubs> | undefined;
+    let stubs: MountStubs | undefined;
     try {
       const user = readExecUser(rootfs, req.user ?? '');
       const cwd = req.cwd || '/';
@@ -186,22 +186,7 @@ export class Executor {
 
       const network = req.network ?? 'host';
       const hostname = req.hostname || defaultHostname;
-      const files = {
-        resolvConf: join(bundle, 'resolv.conf'),
-        hosts: join(bundle, 'hosts'),
-        hostname: join(bundle, 'hostname'),
-      };
-      const hostResolv = this.#resolvConf ?? hostResolvConfPath(network);
-      let hostResolvContent = '';
-      try {
-        hostResolvContent = readFileSync(hostResolv, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-      writeFileSync(files.resolvConf, containerResolvConf(hostResolvContent, network), { mode: 0o644 });
-      writeFileSync(files.hosts, hostsFile(hostname, req.extraHosts), { mode: 0o644 });
-      writeFileSync(files.hostname, hostnameFile(hostname), { mode: 0o644 });
-
+      const files = this.#writeFiles(bundle, network, hostname, req);
       const mounts = req.mounts ?? [];
       stubs = findMountStubs(rootfs, [
         '/proc',
@@ -258,6 +243,25 @@ export class Executor {
       if (stubs) removeMountStubs(stubs);
       rmSync(bundle, { recursive: true, force: true });
     }
+  }
+
+  /** resolv.conf, hosts and hostname for the container, in its bundle. */
+  #writeFiles(bundle: string, network: NetworkMode, hostname: string, req: ExecRequest): GeneratedFiles {
+    const files = {
+      resolvConf: join(bundle, 'resolv.conf'),
+      hosts: join(bundle, 'hosts'),
+      hostname: join(bundle, 'hostname'),
+    };
+    let host = '';
+    try {
+      host = readFileSync(this.#resolvConf ?? hostResolvConfPath(network), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    writeFileSync(files.resolvConf, containerResolvConf(host, network), { mode: 0o644 });
+    writeFileSync(files.hosts, hostsFile(hostname, req.extraHosts), { mode: 0o644 });
+    writeFileSync(files.hostname, hostnameFile(hostname), { mode: 0o644 });
+    return files;
   }
 
   #runtimeError(what: string, errors: string[], req: ExecRequest): Error {
