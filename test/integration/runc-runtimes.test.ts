@@ -42,16 +42,19 @@ describe('OCI runtimes', () => {
 
   test('a missing runtime binary is a clear ExecError', async () => {
     const fresh = mountOverlay(busyboxRootfs('linux/amd64'));
-    const ex = new Executor({
-      stateDir: scratchDir('state-'),
-      runtime: { name: 'runc', binary: '/nonexistent/runc' },
-    });
-    await assert.rejects(ex.run({ rootfs: fresh.merged, args: ['true'] }), {
-      name: 'ExecError',
-      message: 'starting the OCI runtime /nonexistent/runc: not found; install it (apt-get install runc)',
-    });
-    assert.deepEqual(listTree(fresh.upper), [], 'no stubs left either');
-    fresh.unmount();
+    try {
+      const ex = new Executor({
+        stateDir: scratchDir('state-'),
+        runtime: { name: 'runc', binary: '/nonexistent/runc' },
+      });
+      await assert.rejects(ex.run({ rootfs: fresh.merged, args: ['true'] }), {
+        name: 'ExecError',
+        message: 'starting the OCI runtime /nonexistent/runc: not found; install it (apt-get install runc)',
+      });
+      assert.deepEqual(listTree(fresh.upper), [], 'no stubs left either');
+    } finally {
+      fresh.unmount();
+    }
   });
 
   test('crun runs, or says clearly that it cannot on hybrid cgroups', async () => {
