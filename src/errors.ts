@@ -108,6 +108,17 @@ export class BuildError extends PolyarchError {
   }
 }
 
+/**
+ * The OCI runtime could not run a step's process at all (bad mount, missing binary, runtime
+ * unsupported on this host). A process that ran and exited non-zero is not this error.
+ */
+export class ExecError extends PolyarchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EXEC', message, options);
+    this.name = 'ExecError';
+  }
+}
+
 /** A foreign platform cannot be run: no binfmt_misc handler, or the handler is broken. */
 export class EmulationError extends PolyarchError {
   constructor(message: string, options?: { cause?: unknown }) {

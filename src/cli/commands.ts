@@ -5,10 +5,12 @@
 import { buildCommand } from './build.js';
 import type { Command } from './command.js';
 import { debugCommand } from './debug.js';
+import { emulatorsCommand } from './emulators.js';
 import { versionCommand } from './version.js';
 
 export const commands = {
   build: buildCommand,
   debug: debugCommand,
+  emulators: emulatorsCommand,
   version: versionCommand,
 } satisfies Record<string, Command>;
