@@ -10,7 +10,8 @@
  * - With `followSymlinks` (the Dockerfile default) a symlink named as a source, or matched by
  *   a wildcard, is followed inside the root; symlinks inside copied directories never are.
  * - `exclude` patterns (`COPY --exclude`, patternmatcher syntax) apply to paths relative to
- *   each matched source, and to what a wildcard matched relative to the wildcard's directory.
+ *   each matched source; a file (not a directory) that a wildcard matched is also left out
+ *   when its path relative to the wildcard's directory matches.
  * - `parents` (`COPY --parents`): `a/b/./c/d` copies `c/d` keeping that path under the
  *   destination, from the pivot `a/b` (without `/./` the whole path is kept, from `/`); the
  *   kept part may use patternmatcher syntax (`**`).
@@ -144,10 +145,12 @@ export async function selectSources(
     } else {
       const base = await resolveInRoot(fs, dir, true);
       for (const m of await matchWildcard(fs, base, pattern)) {
-        if (exclude?.matchesOrParentMatches(relTo(base, m))) continue;
         const real = follow ? await resolveInRoot(fs, m, true) : m;
         const entry = await fs.lstat(real);
         if (entry === undefined) throw sourceNotFound(m);
+        // `COPY --exclude=*.txt hom* /d/` leaves out a matched home.txt (as documented); a
+        // matched directory itself is kept and only filtered inside (BuildKit's tests).
+        if (entry.type !== 'dir' && exclude?.matchesOrParentMatches(relTo(base, m))) continue;
         matches.push({ path: m, real, entry, name: baseName(m) });
       }
     }

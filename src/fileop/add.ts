@@ -26,6 +26,7 @@ import {
   copySelected,
   effectiveDest,
   ensureDestDir,
+  finishCopy,
   type MatchHook,
   type Owner,
 } from './copy.js';
@@ -151,6 +152,7 @@ export async function add(opts: AddOptions): Promise<CopyStats> {
       const hook = g.unpack ? unpackHook(cc, g.fs, opts.extractTar, opts.createdTime) : undefined;
       await copySelected(cc, g.fs, g.selected, dest, hook);
     }
+    finishCopy(cc);
     return cc.stats;
   } finally {
     await Promise.all(temps.map((d) => rm(d, { recursive: true, force: true })));

@@ -140,6 +140,8 @@ export interface CopyContext {
   readonly xattrs: boolean;
   readonly signal: AbortSignal | undefined;
   readonly stats: CopyStats;
+  /** directories created as parents, in creation order (their times are set at the end) */
+  readonly createdDirs: string[];
 }
 
 /** Resolves the shared options (parses --chmod first so bad input fails before any I/O). */
@@ -167,7 +169,17 @@ export async function copyContext(opts: {
     xattrs: opts.xattrs ?? true,
     signal: opts.signal,
     stats: emptyStats(),
+    createdDirs: [],
   };
+}
+
+/**
+ * With `createdTime`, gives the parent directories this copy created that time once nothing
+ * more is written into them (creating a child changes a directory's mtime).
+ */
+export function finishCopy(cc: CopyContext): void {
+  if (cc.time === undefined) return;
+  for (let i = cc.createdDirs.length - 1; i >= 0; i--) lutimesSync(cc.createdDirs[i]!, cc.time, cc.time);
 }
 
 /**
@@ -187,7 +199,7 @@ export async function ensureDestDir(cc: CopyContext, path: string): Promise<stri
         mkdirSync(host);
         chmodSync(host, 0o755);
         if (cc.owner !== undefined) lchownSync(host, cc.owner.uid, cc.owner.gid);
-        if (cc.time !== undefined) lutimesSync(host, cc.time, cc.time);
+        cc.createdDirs.push(host);
       } catch (err) {
         throw new BuildError(`creating directory ${cur}: ${messageOf(err)}`, { cause: err });
       }
@@ -396,5 +408,6 @@ export async function copy(opts: CopyOptions): Promise<CopyStats> {
   const matchCount = selected.reduce((n, s) => n + s.matches.length, 0);
   const dest = effectiveDest(opts.workdir ?? '/', opts.dest, opts.sources.length, matchCount);
   await copySelected(cc, opts.source, selected, dest);
+  finishCopy(cc);
   return cc.stats;
 }
