@@ -77,7 +77,9 @@ export async function checksumSources(
   const lines: string[] = [];
   const files: { index: number; path: string; entry: SourceEntry }[] = [];
   for (const s of selected) {
-    lines.push(`source ${JSON.stringify(s.spec)}`);
+    // only what is selected counts: `app` and `app/`, or `*.json` and `pkg.json` when they
+    // select the same files, copy the same thing
+    lines.push('source');
     for (const m of s.matches) {
       lines.push(`match ${JSON.stringify(m.path)} ${JSON.stringify(m.name)}`);
       for await (const item of walkMatch(fs, m, s.include, s.exclude)) {

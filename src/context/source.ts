@@ -9,8 +9,8 @@
  * *inside* the source.
  */
 import { createHash } from 'node:crypto';
-import { type BigIntStats, createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { type BigIntStats, closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError, messageOf } from '../errors.js';
 import { cleanPath } from './patternmatcher.js';
@@ -95,13 +95,26 @@ export function hostPath(root: string, path: string): string {
   return path === '/' ? root : join(root, path);
 }
 
-const smallFile = 4 * 1024 * 1024;
+// Small files are read synchronously: with the data in the page cache (the usual case for a
+// build context) that is ~3x faster than a round trip through libuv's thread pool per file,
+// and each read blocks only for microseconds. Large files are streamed.
+const smallFile = 256 * 1024;
+const readBuffer = Buffer.allocUnsafe(smallFile);
 
-/** sha256 hex of a file's content; small files in one read, large ones streamed. */
+/** sha256 hex of a file's content. */
 export async function hashFile(path: string, size: number): Promise<string> {
   const h = createHash('sha256');
   if (size <= smallFile) {
-    h.update(await readFile(path));
+    const fd = openSync(path, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, readBuffer, 0, readBuffer.length, null);
+        if (n <= 0) break;
+        h.update(readBuffer.subarray(0, n));
+      }
+    } finally {
+      closeSync(fd);
+    }
     return h.digest('hex');
   }
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);

@@ -7,8 +7,7 @@
  * something inside it; then it is walked, and it appears in the result only if something
  * under it does (its real metadata comes along as a parent of what was re-included).
  */
-import type { BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { BuildError, messageOf } from '../errors.js';
 import {
   emptyMatchInfo,
@@ -31,7 +30,10 @@ interface Pending {
   emitted: boolean;
 }
 
-const statBatch = 64;
+// The walk uses synchronous lstat/readdir: for a context in the page cache that is several
+// times faster than promises through libuv's thread pool. It yields to the event loop every
+// few thousand entries so progress output keeps moving on huge contexts.
+const yieldEvery = 2000;
 
 export async function walkContext(
   dir: string,
@@ -40,10 +42,11 @@ export async function walkContext(
 ): Promise<WalkResult> {
   const entries = new Map<string, SourceEntry>();
   const children = new Map<string, string[]>();
-  const rootStat = await statOrThrow(dir, '/');
+  const rootStat = statOrThrow(dir, '/');
   if (!rootStat.isDirectory()) throw new BuildError(`build context ${dir} is not a directory`);
   entries.set('/', entryFromStats(rootStat));
   children.set('/', []);
+  let seen = 0;
 
   const emit = (path: string, entry: SourceEntry) => {
     entries.set(path, entry);
@@ -54,63 +57,56 @@ export async function walkContext(
   };
 
   const walkDir = async (path: string, rel: string, parentInfo: MatchInfo, pending: Pending[]) => {
-    signal?.throwIfAborted();
     let names: string[];
     try {
-      names = (await readdir(hostPath(dir, path))).sort(compareNames);
+      names = readdirSync(hostPath(dir, path)).sort(compareNames);
     } catch (err) {
       throw new BuildError(`walking build context ${dir}: reading ${path}: ${messageOf(err)}`, {
         cause: err,
       });
     }
-    for (let i = 0; i < names.length; i += statBatch) {
-      const batch = names.slice(i, i + statBatch);
-      const stats = await Promise.all(
-        batch.map(async (name) => {
-          const p = childPath(path, name);
-          const st = await statOrThrow(dir, p);
-          const link = st.isSymbolicLink() ? await readlink(hostPath(dir, p)) : undefined;
-          return entryFromStats(st, link);
-        }),
-      );
-      for (let j = 0; j < batch.length; j++) {
-        const name = batch[j]!;
-        const entry = stats[j]!;
-        const p = childPath(path, name);
-        const r = rel === '' ? name : `${rel}/${name}`;
-        const isDir = entry.type === 'dir';
-        let excluded = false;
-        let info = emptyMatchInfo;
-        if (ignore !== undefined) {
-          const m = ignore.matchesUsingParentResults(r, parentInfo);
-          excluded = m.matched;
-          info = m.info;
-        }
-        if (excluded) {
-          if (!isDir || !exceptionsMayMatchUnder(ignore!, r)) continue;
-          pending.push({ path: p, entry, emitted: false });
-          await walkDir(p, r, info, pending);
-          pending.pop();
-          continue;
-        }
-        for (const pd of pending) {
-          if (!pd.emitted) {
-            emit(pd.path, pd.entry);
-            pd.emitted = true;
-          }
-        }
-        emit(p, entry);
-        if (isDir) await walkDir(p, r, info, pending);
+    for (const name of names) {
+      if (++seen % yieldEvery === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        signal?.throwIfAborted();
       }
+      const p = childPath(path, name);
+      const st = statOrThrow(dir, p);
+      const entry = entryFromStats(st, st.isSymbolicLink() ? readlinkSync(hostPath(dir, p)) : undefined);
+      const r = rel === '' ? name : `${rel}/${name}`;
+      const isDir = entry.type === 'dir';
+      let excluded = false;
+      let info = emptyMatchInfo;
+      if (ignore !== undefined) {
+        const m = ignore.matchesUsingParentResults(r, parentInfo);
+        excluded = m.matched;
+        info = m.info;
+      }
+      if (excluded) {
+        if (!isDir || !exceptionsMayMatchUnder(ignore!, r)) continue;
+        pending.push({ path: p, entry, emitted: false });
+        await walkDir(p, r, info, pending);
+        pending.pop();
+        continue;
+      }
+      for (const pd of pending) {
+        if (!pd.emitted) {
+          emit(pd.path, pd.entry);
+          pd.emitted = true;
+        }
+      }
+      emit(p, entry);
+      if (isDir) await walkDir(p, r, info, pending);
     }
   };
+  signal?.throwIfAborted();
   await walkDir('/', '', emptyMatchInfo, []);
   return { entries, children };
 }
 
-async function statOrThrow(dir: string, path: string): Promise<BigIntStats> {
+function statOrThrow(dir: string, path: string): BigIntStats {
   try {
-    return await lstat(hostPath(dir, path), { bigint: true });
+    return lstatSync(hostPath(dir, path), { bigint: true });
   } catch (err) {
     throw new BuildError(`walking build context ${dir}: ${path}: ${messageOf(err)}`, { cause: err });
   }
