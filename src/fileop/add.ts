@@ -19,6 +19,7 @@ import { dirSource, hostPath, type SourceFS } from '../context/source.js';
 import { BuildError, InvalidArgumentError, messageOf, UnsupportedError } from '../errors.js';
 import { isTarArchive, openDecompressed } from './archive.js';
 import {
+  asSource,
   type CopyContext,
   type CopyOptions,
   type CopyStats,
@@ -107,6 +108,7 @@ function unpackHook(
 
 export async function add(opts: AddOptions): Promise<CopyStats> {
   validateAdd(opts.sources, opts.checksum);
+  const source = asSource(opts.source);
   const cc = await copyContext(opts);
   const temps: string[] = [];
   try {
@@ -137,8 +139,8 @@ export async function add(opts: AddOptions): Promise<CopyStats> {
         });
       } else {
         groups.push({
-          fs: opts.source,
-          selected: await selectSources(opts.source, [spec], {
+          fs: source,
+          selected: await selectSources(source, [spec], {
             ...selectOpts,
             ...(opts.parents !== undefined ? { parents: opts.parents } : {}),
           }),

@@ -47,8 +47,11 @@ const execFileAsync = promisify(execFile);
 export type { Owner } from './chown.js';
 
 export interface CopyOptions {
-  /** where sources are read: a build context's `source`, or `dirSource(root)` for `--from` */
-  source: SourceFS;
+  /**
+   * where sources are read: a build context's `source`, or another stage's / image's root
+   * filesystem (a directory, or `dirSource(dir)`) for `--from`
+   */
+  source: SourceFS | string;
   /** the sources as written (after variable expansion) */
   sources: readonly string[];
   /** the destination root filesystem (a directory on disk) */
@@ -398,16 +401,22 @@ export async function copySelected(
 }
 
 /** COPY: see the module comment. Returns what was written. */
+/** A source given as a directory is a root filesystem, read as is. */
+export function asSource(source: SourceFS | string): SourceFS {
+  return typeof source === 'string' ? dirSource(source) : source;
+}
+
 export async function copy(opts: CopyOptions): Promise<CopyStats> {
+  const source = asSource(opts.source);
   const cc = await copyContext(opts);
-  const selected = await selectSources(opts.source, opts.sources, {
+  const selected = await selectSources(source, opts.sources, {
     followSymlinks: opts.followSymlinks ?? true,
     ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
     ...(opts.parents !== undefined ? { parents: opts.parents } : {}),
   });
   const matchCount = selected.reduce((n, s) => n + s.matches.length, 0);
   const dest = effectiveDest(opts.workdir ?? '/', opts.dest, opts.sources.length, matchCount);
-  await copySelected(cc, opts.source, selected, dest);
+  await copySelected(cc, source, selected, dest);
   finishCopy(cc);
   return cc.stats;
 }

@@ -14,13 +14,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, open, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Dispatcher, fetch } from 'undici';
-import {
-  BuildError,
-  DigestMismatchError,
-  InvalidArgumentError,
-  messageOf,
-  RegistryError,
-} from '../errors.js';
+import { BuildError, DigestMismatchError, InvalidArgumentError, messageOf } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 
 /** `http(s)://…` that is not a git repository URL. */
@@ -152,11 +146,11 @@ export async function fetchUrl(url: string, opts: FetchUrlOptions): Promise<Fetc
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
     });
   } catch (err) {
-    throw new RegistryError(`ADD ${shown}: ${messageOf((err as Error).cause ?? err)}`, { cause: err });
+    throw new BuildError(`ADD ${shown}: ${messageOf((err as Error).cause ?? err)}`, { cause: err });
   }
   if (res.status < 200 || res.status >= 400) {
     await res.body?.cancel();
-    throw new RegistryError(`ADD ${shown}: invalid response status ${res.status}`, { status: res.status });
+    throw new BuildError(`ADD ${shown}: invalid response status ${res.status}`);
   }
   const filename = urlFilename(url, res.headers.get('content-disposition'));
   await mkdir(opts.dir, { recursive: true });

@@ -27,7 +27,7 @@ export {
   resolveChown,
   type UserDb,
 } from './chown.js';
-export { type CopyOptions, type CopyStats, copy, effectiveDest } from './copy.js';
+export { asSource, type CopyOptions, type CopyStats, copy, effectiveDest } from './copy.js';
 export {
   contentDispositionFilename,
   type FetchedUrl,
