@@ -2,15 +2,16 @@
 # setup.sh — install what polyarch needs at run time on Debian 12 (as root), and what its
 # tests use when called with --test.
 #
-#   scripts/setup.sh          runc, qemu-user-static (emulation), attr (xattrs), util-linux (mount)
+#   scripts/setup.sh          runc, qemu-user-static (emulation), attr (xattrs), util-linux (mount),
+#                             xz-utils, bzip2, zstd (ADD of compressed archives)
 #   scripts/setup.sh --test   also the oracles and peers the tests use: skopeo, umoci,
 #                             docker-registry, docker.io, buildah, jq, curl, crun
 #
 # Idempotent: a package already installed is not fetched again.
 set -euo pipefail
-want=(runc qemu-user-static attr util-linux ca-certificates)
+want=(runc qemu-user-static attr util-linux ca-certificates xz-utils bzip2 zstd)
 if [[ ${1:-} == --test ]]; then
-  want+=(skopeo umoci docker-registry jq curl apache2-utils crun)
+  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -127,6 +127,14 @@ export class EmulationError extends PolyarchError {
   }
 }
 
+/** A feature that is recognised but not implemented (yet): git sources, stdin contexts, … */
+export class UnsupportedError extends PolyarchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNSUPPORTED', message, options);
+    this.name = 'UnsupportedError';
+  }
+}
+
 /** The operation was cancelled (signal, abort). */
 export class CancelledError extends PolyarchError {
   constructor(message = 'cancelled', options?: { cause?: unknown }) {

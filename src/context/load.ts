@@ -1,0 +1,229 @@
+/**
+ * context/load — the build context of `polyarch build <context>`: which `.dockerignore`
+ * applies, the filtered walk, and a `SourceFS` view that COPY/ADD and the cache keys read.
+ *
+ *     const ctx = await loadContext({ dir: '.', dockerfile: 'Dockerfile', statCacheDir });
+ *     const key = await checksumSources(ctx.source, ['src/', 'package.json'], {});
+ *     await ctx.flush();  // persist the stat cache
+ *
+ * The ignore file is, in BuildKit's order: an explicit `ignoreFile`; else
+ * `<Dockerfile path>.dockerignore` next to the Dockerfile; else `<context>/.dockerignore`.
+ * As BuildKit's local source does, every context entry is owned by 0:0 in the view.
+ *
+ * A context argument may also be `-` (a tar or a Dockerfile on stdin) or a URL; `parseContextArg`
+ * recognises them, `loadContext` only loads directories for now.
+ */
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { BuildError, InvalidArgumentError, messageOf, NotFoundError, UnsupportedError } from '../errors.js';
+import { parseDockerignore } from './dockerignore.js';
+import { PatternMatcher } from './patternmatcher.js';
+import { hashFile, hostPath, type SourceEntry, type SourceFS } from './source.js';
+import { nowNs, StatCache } from './statcache.js';
+import { walkContext } from './walk.js';
+
+/** Where a build context comes from. */
+export type ContextInput =
+  | { readonly kind: 'dir'; readonly dir: string }
+  /** `-`: a tar archive (the context) or a plain Dockerfile (no context) on stdin */
+  | { readonly kind: 'stdin' }
+  /** a remote context: a git repository or a tarball URL */
+  | { readonly kind: 'url'; readonly url: string };
+
+/** Classifies the context argument of `polyarch build` (no I/O). */
+export function parseContextArg(arg: string): ContextInput {
+  if (arg === '') throw new InvalidArgumentError('build context must not be empty');
+  if (arg === '-') return { kind: 'stdin' };
+  if (/^(https?|git|ssh):\/\//.test(arg) || /^git@[^:]+:/.test(arg) || arg.startsWith('github.com/')) {
+    return { kind: 'url', url: arg };
+  }
+  return { kind: 'dir', dir: arg };
+}
+
+export interface LoadContextOptions {
+  /** the context directory */
+  dir: string;
+  /** the Dockerfile in use (absolute, or relative to the working directory), for `<Dockerfile>.dockerignore` */
+  dockerfile?: string;
+  /** an explicit ignore file, overriding both defaults; it must exist */
+  ignoreFile?: string;
+  /** a directory for the persistent stat → digest cache; without it nothing is persisted */
+  statCacheDir?: string;
+  signal?: AbortSignal;
+}
+
+export interface ContextStats {
+  readonly files: number;
+  readonly dirs: number;
+  readonly symlinks: number;
+  readonly other: number;
+  readonly bytes: number;
+  readonly walkMs: number;
+}
+
+export interface HashStats {
+  /** digests served from memory or the persistent stat cache */
+  readonly cached: number;
+  /** files actually read and hashed */
+  readonly hashed: number;
+  readonly hashedBytes: number;
+}
+
+export interface BuildContext {
+  readonly kind: 'dir';
+  /** the real path of the context directory */
+  readonly dir: string;
+  /** the ignore file that applied, if any */
+  readonly ignoreFile: string | undefined;
+  readonly ignorePatterns: readonly string[];
+  /** included paths (`/`, `/src/main.go`) → lstat as on disk */
+  readonly entries: ReadonlyMap<string, SourceEntry>;
+  /** the filtered view COPY/ADD read: ignored paths absent, everything owned by 0:0 */
+  readonly source: SourceFS;
+  readonly stats: ContextStats;
+  /** how many content digests were computed vs. reused so far */
+  hashStats(): HashStats;
+  /** Persists newly computed digests to the stat cache (no-op without `statCacheDir`). */
+  flush(): Promise<void>;
+}
+
+/** Finds the ignore file BuildKit would use; undefined when there is none. */
+export async function findIgnoreFile(
+  dir: string,
+  dockerfile: string | undefined,
+  explicit: string | undefined,
+): Promise<string | undefined> {
+  if (explicit !== undefined) {
+    const p = resolve(explicit);
+    if (!(await isFile(p))) throw new NotFoundError(`ignore file ${explicit} not found`);
+    return p;
+  }
+  if (dockerfile !== undefined) {
+    const p = `${resolve(dockerfile)}.dockerignore`;
+    if (await isFile(p)) return p;
+  }
+  const p = resolve(dir, '.dockerignore');
+  return (await isFile(p)) ? p : undefined;
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export async function loadContext(opts: LoadContextOptions): Promise<BuildContext> {
+  const started = performance.now();
+  let dir: string;
+  try {
+    dir = await realpath(resolve(opts.dir));
+  } catch (err) {
+    throw new NotFoundError(`build context ${opts.dir}: ${messageOf(err)}`, { cause: err });
+  }
+  const ignoreFile = await findIgnoreFile(dir, opts.dockerfile, opts.ignoreFile);
+  let ignorePatterns: string[] = [];
+  let matcher: PatternMatcher | undefined;
+  if (ignoreFile !== undefined) {
+    try {
+      ignorePatterns = parseDockerignore(await readFile(ignoreFile, 'utf8'));
+      matcher = ignorePatterns.length > 0 ? new PatternMatcher(ignorePatterns) : undefined;
+    } catch (err) {
+      throw new InvalidArgumentError(`failed parsing ${ignoreFile}: ${messageOf(err)}`, { cause: err });
+    }
+  }
+  const walked = await walkContext(dir, matcher, opts.signal);
+  const statCache =
+    opts.statCacheDir !== undefined ? await StatCache.open(opts.statCacheDir, dir) : undefined;
+
+  let files = 0;
+  let dirs = 0;
+  let symlinks = 0;
+  let other = 0;
+  let bytes = 0;
+  const view = new Map<string, SourceEntry>();
+  for (const [p, e] of walked.entries) {
+    if (e.type === 'file') {
+      files++;
+      bytes += e.size;
+    } else if (e.type === 'dir') dirs++;
+    else if (e.type === 'symlink') symlinks++;
+    else other++;
+    view.set(p, e.uid === 0 && e.gid === 0 ? e : { ...e, uid: 0, gid: 0 });
+  }
+  const stats: ContextStats = { files, dirs, symlinks, other, bytes, walkMs: performance.now() - started };
+
+  const memo = new Map<string, Promise<string>>();
+  let cached = 0;
+  let hashed = 0;
+  let hashedBytes = 0;
+  const description = `build context ${dir}`;
+  const source: SourceFS = {
+    description,
+    root: dir,
+    async lstat(path) {
+      return view.get(path);
+    },
+    async readdir(path) {
+      const names = walked.children.get(path);
+      if (names === undefined)
+        throw new BuildError(`reading directory ${path} in ${description}: not a directory`);
+      return names.slice();
+    },
+    contentDigest(path, entry) {
+      const known = memo.get(path);
+      if (known !== undefined) {
+        cached++;
+        return known;
+      }
+      const hit = statCache?.lookup(path, entry);
+      if (hit !== undefined) {
+        cached++;
+        const p = Promise.resolve(hit);
+        memo.set(path, p);
+        return p;
+      }
+      const p = (async () => {
+        const start = nowNs();
+        const hex = await hashFile(hostPath(dir, path), entry.size);
+        hashed++;
+        hashedBytes += entry.size;
+        statCache?.record(path, entry, hex, start);
+        return hex;
+      })();
+      memo.set(path, p);
+      p.catch(() => memo.delete(path));
+      return p;
+    },
+  };
+
+  return {
+    kind: 'dir',
+    dir,
+    ignoreFile,
+    ignorePatterns,
+    entries: walked.entries,
+    source,
+    stats,
+    hashStats: () => ({ cached, hashed, hashedBytes }),
+    async flush() {
+      await statCache?.save((p) => walked.entries.has(p));
+    },
+  };
+}
+
+/** The same as loadContext, from a classified context argument. */
+export async function loadContextInput(
+  input: ContextInput,
+  opts: Omit<LoadContextOptions, 'dir'>,
+): Promise<BuildContext> {
+  switch (input.kind) {
+    case 'dir':
+      return loadContext({ ...opts, dir: input.dir });
+    case 'stdin':
+      throw new UnsupportedError('a build context from stdin (-) is not supported yet');
+    case 'url':
+      throw new UnsupportedError(`a remote build context (${input.url}) is not supported yet`);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * fileop — BuildKit's COPY/ADD file operations on real directories: destination rules,
+ * `--chown` (names resolved in the destination's `/etc/passwd` and `/etc/group`), `--chmod`
+ * (octal and symbolic), `--exclude`, `--parents`, symlinks kept inside both roots, hard links,
+ * xattrs; ADD's archives and URLs. Sources come from `context/` (`BuildContext.source` or
+ * `dirSource(root)` for `--from`).
+ */
+export { type AddOptions, add, type ExtractTar, type ExtractTarOptions, validateAdd } from './add.js';
+export {
+  type Compression,
+  type Decompressed,
+  detectCompression,
+  isTarArchive,
+  isTarHeader,
+  openDecompressed,
+} from './archive.js';
+export { applyChmod, type ChmodSpec, parseChmod } from './chmod.js';
+export {
+  type ChownSpec,
+  type GroupEntry,
+  type IdOrName,
+  type Owner,
+  type PasswdEntry,
+  parseChown,
+  parseGroup,
+  parsePasswd,
+  resolveChown,
+  type UserDb,
+} from './chown.js';
+export { asSource, type CopyOptions, type CopyStats, copy, effectiveDest } from './copy.js';
+export {
+  contentDispositionFilename,
+  type FetchedUrl,
+  type FetchUrlOptions,
+  fetchUrl,
+  isGitSource,
+  isHttpSource,
+  parseChecksum,
+  urlFilename,
+} from './fetch.js';
+export { asDirDest, destParentToCreate, isDirDest, normalizeDest } from './paths.js';
+export { readUserDb, resolveChownIn } from './users.js';
