@@ -28,7 +28,7 @@ import type { Mount } from '../dockerfile/instructions/mount.js';
 import { DockerfileError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { ContainerConfig, Descriptor, History, ImageConfig, Platform } from '../oci/types.js';
-import { formatPlatform, normalizePlatform, parsePlatform, samePlatform } from '../platforms/index.js';
+import { formatPlatform, normalizePlatform, parsePlatform } from '../platforms/index.js';
 import type { CopyAction, ExecMount, FileOp, InlineFile, NetworkMode, Vertex } from './ops.js';
 
 /** A base image resolved for a platform: what `load metadata for …` finds. */
@@ -361,40 +361,40 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
         onbuild: [],
       };
     }
+    // ONBUILD triggers of a base stage or a base image run first (their config is resolved
+    // here already: the number of steps in the names depends on them)
+    if (planned.base.kind === 'image') {
+      const base = await opts.resolveImage(planned.base.ref, stagePlatform);
+      triggers = base.config.config?.OnBuild ?? [];
+    }
     const commands: Command[] = [...parseTriggers(df, triggers, from.location), ...stage.commands];
-    const triggerCount = triggers.length;
+    const onbuildCount = triggers.length;
     const total = (fromBaseImage ? 1 : 0) + countSteps(commands);
     const namer = new StageNamer(opts.multiPlatform, planned.displayName, total, stagePlatform);
 
     if (planned.base.kind === 'image') {
-      const ref = planned.base.ref;
-      const src = await imageSource(ref, stagePlatform, (r) => namer.name(`FROM ${r.pinned}`, new Map()));
-      if (src.vertex !== scratchVertex) {
-        // the name was given when the vertex was first made; count the FROM step here too
-        if (src.vertex.name.indexOf('FROM ') < 0 || imageVertices.size === 0) namer.name('', new Map());
-      }
+      let fromName = '';
+      const src = await imageSource(planned.base.ref, stagePlatform, (r) => {
+        fromName = namer.name(`FROM ${r.pinned}`, new Map());
+        return fromName;
+      });
+      // a vertex made earlier (another stage FROM the same image): the step still counts
+      if (!fromName) namer.name('', new Map());
       const cfg = src.resolved.config;
-      state.vertex = src.vertex === scratchVertex ? scratchVertex : { ...src.vertex, location: locationOf(df, from.location) };
+      state.vertex =
+        src.vertex === scratchVertex ? scratchVertex : { ...src.vertex, location: locationOf(df, from.location) };
       state.config = clone(cfg.config ?? {});
       state.history = (cfg.history ?? []).map((h) => ({ entry: h }));
       if (cfg.author) state.author = cfg.author;
-      triggers = state.config.OnBuild ?? [];
       delete state.config.OnBuild;
       state.platform = stagePlatform;
       state.scope = imageScope(state.config.Env ?? []);
-      if (triggers.length) commands.unshift(...parseTriggers(df, triggers, from.location));
     } else if (planned.base.kind === 'scratch') {
       state.scope = imageScope([]);
     }
     if (!(state.config.Env ?? []).some((e) => e.startsWith('PATH='))) {
       state.config.Env = [...(state.config.Env ?? []), `PATH=${state.scope.vars.get('PATH')}`];
     }
-    const onbuildCount = triggerCount + (planned.base.kind === 'image' ? triggers.length : 0);
-    // the FROM step took index 1 when the base is an image; the namer already counted it
-    if (fromBaseImage && state.vertex !== scratchVertex) {
-      // make sure the FROM consumed a number even when the vertex came from another stage's FROM
-    }
-
     const walk = dispatchScope(plan, { ...planned, stage: { ...stage, commands } }, state.scope);
     let cmdSet = false;
     for (const [i, step] of walk.steps.entries()) {
@@ -729,10 +729,8 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
   const config = clone(target.config);
   if (Object.keys(opts.labels).length) config.Labels = { ...(config.Labels ?? {}), ...opts.labels };
   if (config.OnBuild && config.OnBuild.length === 0) delete config.OnBuild;
+  // the image is for the target platform, whatever platform its last stage ran on
   const platform = normalizePlatform(opts.targetPlatform);
-  if (!samePlatform(platform, target.platform)) {
-    // the image is for the target platform, whatever platform its last stage ran on
-  }
   return {
     vertex: target.vertex,
     image: {

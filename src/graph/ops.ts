@@ -149,7 +149,8 @@ export interface Vertex {
 export interface LayerInfo {
   /** snapshot id (directory) holding the unpacked layer */
   snapshot: string;
-  diffID: Digest;
+  /** known for layers of pulled images; for built layers the snapshot records it once exported */
+  diffID?: Digest;
   /** the compressed blob in the content store, when known */
   blob?: Descriptor;
   /** the cache key of the step that made this layer (absent for layers of a base image) */

@@ -1,0 +1,139 @@
+/**
+ * worker/resolve — `load metadata for …`: a base image name and a platform → the pinned
+ * reference, the platform's manifest and its config. Names in the local store win unless
+ * `--pull`; otherwise the registry is asked (tag → index → the best manifest for the platform
+ * by containerd's matcher).
+ */
+import { readImageConfig, selectLocalPlatform } from '../content/index.js';
+import { NotFoundError, PolyarchError } from '../errors.js';
+import type { ResolvedImage } from '../graph/convert.js';
+import { type Digest, digestOf } from '../oci/digest.js';
+import { isIndexType, isManifestType } from '../oci/mediatypes.js';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
+import { formatPlatform, platformMatcher } from '../platforms/index.js';
+import type { Progress } from '../progress/writer.js';
+import { formatReference, parseImageReference, type Reference, withDigest } from '../reference/index.js';
+import { indexPlatforms, resolve } from '../registry/index.js';
+import type { Worker } from './worker.js';
+
+export interface ResolveOptions {
+  /** `--pull`: always ask the registry */
+  pull: boolean;
+  progress: Progress;
+  /** several target platforms: the progress name carries the platform */
+  multiPlatform: boolean;
+  signal?: AbortSignal;
+}
+
+/** A memoising resolver for one build: each (name, platform) is resolved once. */
+export function imageResolver(w: Worker, opts: ResolveOptions): (name: string, platform: Platform) => Promise<ResolvedImage> {
+  const memo = new Map<string, Promise<ResolvedImage>>();
+  return (name, platform) => {
+    const key = `${name}\u0000${formatPlatform(platform)}`;
+    let p = memo.get(key);
+    if (!p) {
+      p = resolveImage(w, name, platform, opts);
+      memo.set(key, p);
+    }
+    return p;
+  };
+}
+
+/** The reference an image op pulls from (its registry repository), from a pinned string. */
+export function registryRefOf(pinned: string): Reference {
+  return parseImageReference(pinned);
+}
+
+async function resolveImage(w: Worker, name: string, platform: Platform, opts: ResolveOptions): Promise<ResolvedImage> {
+  const ref = parseImageReference(name);
+  const full = formatReference(ref);
+  const label = `[${opts.multiPlatform ? `${formatPlatform(platform)} ` : ''}internal] load metadata for ${full}`;
+  const v = opts.progress.vertex(digestOf(label), label);
+  v.start();
+  try {
+    const r = (!opts.pull && (await fromLocalStore(w, ref, platform))) || (await fromRegistry(w, ref, platform));
+    v.complete();
+    return r;
+  } catch (err) {
+    v.fail(err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
+async function fromLocalStore(w: Worker, ref: Reference, platform: Platform): Promise<ResolvedImage | undefined> {
+  if (ref.digest) {
+    if (!(await w.content.has(ref.digest))) return undefined;
+  }
+  const named = ref.digest ? undefined : await w.content.getName(formatReference(ref));
+  const top: Descriptor | undefined = named?.target ?? (ref.digest ? await descriptorOf(w, ref.digest) : undefined);
+  if (!top) return undefined;
+  const bytes = await w.content.readBlob(top.digest);
+  let manifestDesc = top;
+  if (isIndexType(top.mediaType)) {
+    const index = JSON.parse(bytes.toString('utf8')) as ImageIndex;
+    const chosen = selectLocalPlatform(index, platform);
+    if (!chosen) return undefined;
+    manifestDesc = chosen;
+  }
+  if (!(await w.content.has(manifestDesc.digest))) return undefined;
+  const manifest = JSON.parse((await w.content.readBlob(manifestDesc.digest)).toString('utf8')) as ImageManifest;
+  if (!(await w.content.has(manifest.config.digest))) return undefined;
+  const config = await readImageConfig(w.content, manifest);
+  return {
+    pinned: formatReference(withDigest(ref, top.digest)),
+    manifest: manifestDesc,
+    config,
+    origin: 'local',
+  };
+}
+
+async function descriptorOf(w: Worker, digest: Digest): Promise<Descriptor | undefined> {
+  const info = await w.content.info(digest);
+  if (!info) return undefined;
+  const bytes = await w.content.readBlob(digest);
+  const mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? '';
+  return { mediaType, digest, size: info.size };
+}
+
+async function fromRegistry(w: Worker, ref: Reference, platform: Platform): Promise<ResolvedImage> {
+  const full = formatReference(ref);
+  const top = await resolve(w.registry, ref, `resolving ${full}`);
+  let manifestDesc: Descriptor;
+  let manifest: ImageManifest;
+  if (top.parsed.kind === 'index') {
+    const index = top.parsed.index;
+    const chosen = platformMatcher(platform).best(index.manifests, (d) => d.platform);
+    if (!chosen) {
+      throw new NotFoundError(
+        `${full}: no match for platform ${formatPlatform(platform)} in the manifest list (it has ${indexPlatforms(index).join(', ') || 'no platforms'})`,
+      );
+    }
+    manifestDesc = chosen;
+    const m = await w.registry.repository(ref).getManifest(chosen.digest, `resolving ${full} for ${formatPlatform(platform)}`);
+    await w.content.putBlob(m.bytes, { mediaType: chosen.mediaType, expected: { digest: chosen.digest, size: chosen.size } });
+    manifest = JSON.parse(m.bytes.toString('utf8')) as ImageManifest;
+  } else {
+    manifestDesc = top.descriptor;
+    manifest = top.parsed.manifest;
+    await w.content.putBlob(top.bytes, { mediaType: manifestDesc.mediaType });
+  }
+  if (!isManifestType(manifestDesc.mediaType) && !manifest.config) {
+    throw new PolyarchError('UNSUPPORTED', `${full}: ${manifestDesc.mediaType} is not an image manifest`);
+  }
+  const config = await fetchConfig(w, ref, manifest);
+  return {
+    pinned: formatReference(withDigest(ref, top.descriptor.digest)),
+    manifest: manifestDesc,
+    config,
+    origin: 'registry',
+  };
+}
+
+async function fetchConfig(w: Worker, ref: Reference, manifest: ImageManifest): Promise<ImageConfig> {
+  const d = manifest.config;
+  if (!(await w.content.has(d.digest))) {
+    const stream = await w.registry.repository(ref).getBlob(d, `fetching the config of ${formatReference(ref)}`);
+    await w.content.ingest(stream, { mediaType: d.mediaType, expected: { digest: d.digest, size: d.size } });
+  }
+  return readImageConfig(w.content, manifest);
+}
