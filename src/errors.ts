@@ -116,6 +116,14 @@ export class EmulationError extends PolyarchError {
   }
 }
 
+/** Something valid but not supported here (a zstd layer on Node 20, a GNU sparse file, …). */
+export class UnsupportedError extends PolyarchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNSUPPORTED', message, options);
+    this.name = 'UnsupportedError';
+  }
+}
+
 /** The operation was cancelled (signal, abort). */
 export class CancelledError extends PolyarchError {
   constructor(message = 'cancelled', options?: { cause?: unknown }) {
