@@ -136,10 +136,10 @@ export function formatNumeric(b: Buffer, offset: number, width: number, n: numbe
 
 // ---- strings ---------------------------------------------------------------------------------
 
-/** The bytes of a NUL-terminated field. */
+/** The bytes of a NUL-terminated field (a copy: header blocks are reused). */
 function cString(b: Buffer, start: number, end: number): Buffer {
   const nul = b.indexOf(0, start);
-  return b.subarray(start, nul === -1 || nul > end ? end : nul);
+  return Buffer.from(b.subarray(start, nul === -1 || nul > end ? end : nul));
 }
 
 /** Encodes a path given as text (UTF-8) or bytes. */

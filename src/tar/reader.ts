@@ -283,7 +283,7 @@ type Event = { kind: 'entry'; header: TarHeader } | { kind: 'data'; chunk: Buffe
  * that digests computed upstream see every byte.
  */
 export async function* readTar(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: TarParserOptions = {},
 ): AsyncGenerator<TarEntry> {
   let events: Event[] = [];
@@ -302,7 +302,8 @@ export async function* readTar(
     },
     options,
   );
-  const it = source[Symbol.asyncIterator]();
+  const it: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
+    Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
   let srcDone = false;
   const next = async (): Promise<Event | undefined> => {
     while (head >= events.length) {

@@ -49,9 +49,6 @@ export async function* writeTar(
     pendingLen += pending[pending.length - 1]!.length;
     let written = 0;
     if (body !== undefined) {
-      if (header.type !== 'file') {
-        throw new TarFormatError(`${header.type} "${String(header.path)}": only files have content`);
-      }
       const chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> =
         body instanceof Uint8Array ? [body] : body;
       for await (const c of chunks) {
@@ -70,6 +67,8 @@ export async function* writeTar(
     }
     if (written !== size) {
       const name = typeof header.path === 'string' ? header.path : Buffer.from(header.path).toString('utf8');
+      if (header.type !== 'file')
+        throw new TarFormatError(`${header.type} "${name}": only files have content`);
       throw new TarFormatError(`file "${name}": content is ${written} bytes but its header says ${size}`);
     }
     const pad = paddingFor(size);
