@@ -349,14 +349,7 @@ class Unpacker implements TarSink, PathView {
 
   private wrap(err: unknown, h: TarHeader): Error {
     if (err instanceof PolyarchError && err.message.startsWith('entry "')) return err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const msg =
-      err instanceof Error
-        ? code && !err.message.includes(code)
-          ? `${code}: ${err.message}`
-          : err.message
-        : String(err);
-    return new StoreError(`entry "${h.name}": ${msg}`, { cause: err });
+    return new StoreError(`entry "${h.name}": ${messageOf(err)}`, { cause: err });
   }
 
   private handle(h: TarHeader): void {
