@@ -53,9 +53,11 @@ export async function openLayer(
   what: string,
 ): Promise<OpenedLayer> {
   if (!isLayerType(mediaType)) {
+    await source[Symbol.asyncIterator]().return?.();
     throw new InvalidArgumentError(`unpacking ${what}: "${mediaType}" is not a layer media type`);
   }
   if (isZstdLayer(mediaType)) {
+    await source[Symbol.asyncIterator]().return?.();
     throw new UnsupportedError(
       `unpacking ${what}: zstd-compressed layers (${mediaType}) are not supported: Node 20's zlib has no zstd`,
     );
@@ -80,6 +82,7 @@ export async function openLayer(
   const first = Buffer.concat(head);
   const compression = detectCompression(first);
   if (compression !== 'none' && compression !== 'gzip') {
+    if (!ended) await it.return?.();
     throw new UnsupportedError(`unpacking ${what}: ${compression}-compressed layers are not supported`);
   }
   async function* raw(): AsyncGenerator<Buffer> {

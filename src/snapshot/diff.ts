@@ -55,8 +55,9 @@ export interface LayerWriteOptions {
   /** `gzip` (default) or `none` (an uncompressed `…layer.v1.tar`). */
   compression?: 'gzip' | 'none';
   /**
-   * zlib level, 0–9. Default 1: several times faster than 6 (BuildKit's default) for a few
-   * per cent more bytes; the step that dominates an export is compression.
+   * zlib level, 0–9 (BuildKit's `compression-level`). Default 1: on the golang:1.23 tree
+   * (244 MB of tar) level 1 takes 2.9 s and gives 82 MB, level 6 (BuildKit's default) 5.3 s
+   * and 74 MB; compression dominates an export, so speed wins by default.
    */
   gzipLevel?: number;
 }

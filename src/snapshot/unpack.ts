@@ -367,7 +367,15 @@ class Unpacker implements TarSink, PathView {
     if (existing.kind !== 'missing' && !(existing.kind === 'dir' && h.type === 'dir')) this.remove(rel);
     const p = fsPath(this.abs(rel));
     const xattrs = new Map<string, Buffer>();
-    for (const [k, v] of h.xattrs) if (!isInternalXattr(k)) xattrs.set(k, v);
+    for (const [k, v] of h.xattrs) {
+      if (isInternalXattr(k)) continue;
+      // the kernel allows user.* only on files and directories (containerd skips them too)
+      if (k.startsWith('user.') && h.type !== 'file' && h.type !== 'dir') {
+        this.stats.warnings.push(`entry "${h.name}": attribute ${k} ignored on a ${h.type}`);
+        continue;
+      }
+      xattrs.set(k, v);
+    }
     switch (h.type) {
       case 'dir': {
         if (existing.kind !== 'dir') {

@@ -192,7 +192,14 @@ async function makeImage(): Promise<{ blob: Buffer; digest: Digest; diffID: Dige
     file('etc/os-release', 'ID=test\n'),
     { header: { type: 'dir', path: 'usr/bin', mode: 0o755 } },
     { header: { type: 'char', path: 'dev/null', devmajor: 1, devminor: 3, mode: 0o666 } },
-    { header: { type: 'fifo', path: 'run/fifo', mode: 0o600 } },
+    {
+      header: {
+        type: 'fifo',
+        path: 'run/fifo',
+        mode: 0o600,
+        xattrs: new Map([['user.not-here', Buffer.from('x')]]),
+      },
+    },
     {
       header: {
         type: 'file',
