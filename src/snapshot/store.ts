@@ -31,6 +31,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, messageOf, NotFoundError, StoreError } from '../errors.js';
@@ -307,8 +308,10 @@ export class SnapshotStore {
     return path;
   }
 
-  /** Moves a directory out of sight, then deletes it. */
+  /** Moves a directory out of sight, then deletes it; never while something is mounted in it. */
   private async trash(path: string): Promise<void> {
+    const mounted = mountsUnder(path);
+    if (mounted.length > 0) throw new StoreError(`not removing ${path}: ${mounted[0]} is still mounted`);
     const to = join(this.dir, TRASH, `${this.owner}-${randomBytes(6).toString('hex')}`);
     try {
       renameSync(path, to);
@@ -316,7 +319,7 @@ export class SnapshotStore {
       if (isErrno(err, 'ENOENT')) return; // another process got there first
       throw new StoreError(`removing ${path}: ${messageOf(err)}`, { cause: err });
     }
-    rmSync(to, { recursive: true, force: true });
+    await rm(to, { recursive: true, force: true });
   }
 
   private writeMeta(dir: string, meta: SnapshotMeta): void {

@@ -424,6 +424,9 @@ class Unpacker implements TarSink, PathView {
         break;
       }
     }
+    // an opaque marker may come before its directory's own entry: keep it
+    const opaque = h.type === 'dir' ? this.xattrs.get(rel)?.get(OVERLAY_OPAQUE_XATTR) : undefined;
+    if (opaque) xattrs.set(OVERLAY_OPAQUE_XATTR, opaque);
     if (xattrs.size > 0) this.xattrs.set(rel, xattrs);
     else this.xattrs.delete(rel);
     this.created.add(rel);
@@ -599,9 +602,9 @@ class Unpacker implements TarSink, PathView {
       ]);
       for (const [path, attrs] of parseXattrDump(r.stdout.toString('latin1'))) {
         for (const rel of byLower.get(path) ?? []) {
-          if (this.xattrs.has(rel)) continue;
-          const keep = new Map([...attrs].filter(([k]) => !isInternalXattr(k)));
-          if (keep.size > 0) this.xattrs.set(rel, keep);
+          const mine = this.xattrs.get(rel) ?? new Map<string, Buffer>();
+          for (const [k, v] of attrs) if (!isInternalXattr(k) && !mine.has(k)) mine.set(k, v);
+          if (mine.size > 0) this.xattrs.set(rel, mine);
         }
       }
     }

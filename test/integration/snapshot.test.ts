@@ -190,6 +190,7 @@ async function makeImage(): Promise<{ blob: Buffer; digest: Digest; diffID: Dige
   const l0 = await tarOf([
     { header: { type: 'dir', path: 'etc', mode: 0o755, mtime: 1000 } },
     file('etc/os-release', 'ID=test\n'),
+    { header: { type: 'dir', path: 'usr', mode: 0o751, xattrs: new Map([['user.usr', Buffer.from('u')]]) } },
     { header: { type: 'dir', path: 'usr/bin', mode: 0o755 } },
     { header: { type: 'char', path: 'dev/null', devmajor: 1, devminor: 3, mode: 0o666 } },
     {
@@ -214,8 +215,9 @@ async function makeImage(): Promise<{ blob: Buffer; digest: Digest; diffID: Dige
   const l1 = await tarOf([
     file('usr/bin/other', 'two'),
     { header: { type: 'file', path: 'etc/.wh.os-release' } },
-    { header: { type: 'dir', path: 'run', mode: 0o700 } },
     { header: { type: 'file', path: 'run/.wh..wh..opq' } },
+    { header: { type: 'dir', path: 'run', mode: 0o700 } },
+    { header: { type: 'file', path: 'usr/.wh..wh..opq' } },
     { header: { type: 'char', path: 'dev/null', devmajor: 1, devminor: 3, mode: 0o666 } },
     { header: { type: 'hardlink', path: 'dev/null2', linkpath: 'dev/null' } },
   ]);
@@ -266,6 +268,16 @@ describe('snapshot store', () => {
     );
     assert.ok(
       lines.some((l) => l.startsWith('"dev/null2" char 666') && l.includes('hardlink=dev/null')),
+      lines.join('\n'),
+    );
+    // an implicit directory made opaque keeps what it inherits from below, and the other way round
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.startsWith('"usr" dir 751') &&
+          l.includes('trusted.overlay.opaque=0x79') &&
+          l.includes('user.usr=0x75'),
+      ),
       lines.join('\n'),
     );
     // the implicit parent "usr/bin" of layer 1 takes its metadata from layer 0
