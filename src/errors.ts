@@ -127,7 +127,7 @@ export class EmulationError extends PolyarchError {
   }
 }
 
-/** A feature that is recognised but not implemented (yet): git sources, stdin contexts, … */
+/** Something valid but not supported (yet): a zstd layer on Node 20, a git source, a stdin context, … */
 export class UnsupportedError extends PolyarchError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNSUPPORTED', message, options);

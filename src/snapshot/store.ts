@@ -1,0 +1,634 @@
+/**
+ * snapshot/store — the snapshot store: layer directories in overlay form under
+ * `<root>/snapshots/`, stacked with overlayfs for each build step.
+ *
+ * ```
+ * <root>/snapshots/
+ *   <id>/meta.json, <id>/fs/    a snapshot: complete by construction (renamed into place)
+ *   .tmp/<pid>.<start>-<rand>/  work in progress: an unpack's staging dir, or an active step
+ *                               (fs/ = upper, work/, merged/ = the mount point)
+ *   .folded/<key>/              the bottom of a chain too long for one overlay, flattened
+ *   .empty/0, .empty/1          empty directories: the bottom lower(s) of every mount
+ *   .trash/<owner>-<rand>/      removal in progress
+ * ```
+ *
+ * Ids are 12 hex digits: a pulled layer's id is the start of its chain ID (so one unpack serves
+ * every build that uses the chain; the full chain ID is checked in `meta.json`), a committed
+ * step gets a random one. Crash safety without locks: everything is built under `.tmp/` and
+ * renamed into place in one step, and the owner (pid and process start time) is in the name, so
+ * the next `open()` can remove — and unmount — what a killed process left, while leaving alone
+ * the work of processes still running. Two processes unpacking the same layer race on the final
+ * rename; the loser discards its copy and uses the winner's.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { InvalidArgumentError, messageOf, NotFoundError, StoreError } from '../errors.js';
+import { type Digest, digestHex, digestOf, isDigest } from '../oci/index.js';
+import { chainIDOf } from './chainid.js';
+import { type DiffOptions, diffUpperDir, type LayerInfo, type LayerWriteOptions } from './diff.js';
+import {
+  MOUNT_DATA_MAX,
+  mountOverlay,
+  mountsUnder,
+  overlayLowerdirs,
+  overlayMountData,
+  readMountinfo,
+  unmount,
+} from './mount.js';
+import { defaultTools, runChecked, type Tools } from './tools.js';
+import { unpackLayer as unpackLayerInto } from './unpack.js';
+
+/** What the store records of a snapshot (`meta.json`). */
+export interface SnapshotMeta {
+  id: string;
+  /** `layer`: unpacked from a pulled blob; `committed`: the upper dir of a build step. */
+  kind: 'layer' | 'committed';
+  /** The snapshot below this one, if any. */
+  parent?: string;
+  /** Known for pulled layers, and for committed ones once diffed (if the parent's is known). */
+  chainID?: Digest;
+  diffID?: Digest;
+  /** The blob this layer came from or was last exported as. */
+  blob?: { mediaType: string; digest: Digest; size: number };
+  /** Bytes of file content in the layer directory (hardlinks counted once). */
+  size: number;
+  created: string;
+}
+
+/** A snapshot as the engine holds it. Immutable; a changed record is a new value. */
+export interface Snapshot extends Readonly<SnapshotMeta> {
+  /** The layer directory, in overlay form (whiteouts as 0/0 devices, opaque xattrs). */
+  readonly dir: string;
+}
+
+/** A writable overlay prepared for a build step. */
+export interface Active {
+  readonly key: string;
+  readonly parent: Snapshot | undefined;
+  /** The merged view (mounted unless `prepare({ mount: false })`). */
+  readonly merged: string;
+  readonly upper: string;
+  readonly work: string;
+  /** Layer directories below the upper, topmost first (absolute; the empty base last). */
+  readonly lowers: readonly string[];
+}
+
+export interface SnapshotStoreOptions {
+  /** polyarch's root directory; the store lives in `<root>/snapshots`. */
+  root: string;
+  tools?: Tools;
+  /**
+   * Most layer directories stacked in one mount; longer chains have their bottom flattened
+   * into a cached directory. Default 128 (the kernel allows 500; the option string is the
+   * tighter limit).
+   */
+  maxLowers?: number;
+}
+
+export interface UnpackLayerOptions {
+  mediaType: string;
+  /** The layer's diffID from the image config: enables the lookup before unpacking, and is verified. */
+  diffID?: Digest;
+  /** The blob's digest: verified. */
+  digest?: Digest;
+  /** The snapshot of the layers below (its chain ID must be known). */
+  parent?: Snapshot;
+}
+
+/** Disk usage for `polyarch du`. */
+export interface DiskUsage {
+  snapshots: {
+    id: string;
+    kind: SnapshotMeta['kind'];
+    size: number;
+    chainID?: Digest;
+    parent?: string;
+    created: string;
+  }[];
+  total: number;
+}
+
+const ID_PATTERN = /^[0-9a-f]{12}$/;
+/** Two empty directories: the bottom lower of every mount (a read-only mount needs two). */
+const EMPTY = '.empty/0';
+const EMPTY2 = '.empty/1';
+const TMP = '.tmp';
+const TRASH = '.trash';
+const FOLDED = '.folded';
+
+function isErrno(err: unknown, ...codes: string[]): boolean {
+  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
+}
+
+/** Start time of a process (clock ticks since boot), or undefined when it does not exist. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Owner tag of this process: `<pid>.<start time>`. */
+function selfOwner(): string {
+  return `${process.pid}.${processStart(process.pid) ?? '0'}`;
+}
+
+/** True when the process that made a `.tmp`/`.trash` entry is still running. */
+function ownerAlive(name: string): boolean {
+  const m = /^(\d+)\.(\d+)-/.exec(name);
+  if (!m) return false;
+  return processStart(Number(m[1])) === m[2];
+}
+
+/** Bytes of regular-file content under `dir`, each inode once. */
+export function treeSize(dir: string): number {
+  let total = 0;
+  const seen = new Set<string>();
+  const walk = (d: Buffer) => {
+    for (const name of readdirSync(d, { encoding: 'buffer' })) {
+      const p = Buffer.concat([d, Buffer.from('/'), name]);
+      const st = lstatSync(p, { bigint: true });
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) {
+        if (st.nlink > 1n) {
+          const key = `${st.dev}:${st.ino}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
+        total += Number(st.size);
+      }
+    }
+  };
+  walk(Buffer.from(dir));
+  return total;
+}
+
+export class SnapshotStore {
+  /** `<root>/snapshots` */
+  readonly dir: string;
+  private readonly tools: Tools;
+  private readonly maxLowers: number;
+  private readonly owner = selfOwner();
+  private readonly inflight = new Map<string, Promise<Snapshot>>();
+
+  private constructor(dir: string, tools: Tools, maxLowers: number) {
+    this.dir = dir;
+    this.tools = tools;
+    this.maxLowers = maxLowers;
+  }
+
+  /** Opens (creating if needed) the store and clears what killed processes left behind. */
+  static async open(options: SnapshotStoreOptions): Promise<SnapshotStore> {
+    const dir = join(options.root, 'snapshots');
+    const maxLowers = options.maxLowers ?? 128;
+    if (maxLowers < 3) throw new InvalidArgumentError('maxLowers must be at least 3');
+    try {
+      for (const d of [
+        dir,
+        join(dir, TMP),
+        join(dir, TRASH),
+        join(dir, FOLDED),
+        join(dir, EMPTY),
+        join(dir, EMPTY2),
+      ]) {
+        mkdirSync(d, { recursive: true, mode: 0o700 });
+      }
+    } catch (err) {
+      throw new StoreError(`opening snapshot store ${dir}: ${messageOf(err)}`, { cause: err });
+    }
+    const store = new SnapshotStore(dir, options.tools ?? defaultTools, maxLowers);
+    await store.cleanup();
+    return store;
+  }
+
+  /** Unmounts and removes the work of processes that are gone. */
+  async cleanup(): Promise<void> {
+    const table = readMountinfo();
+    for (const area of [TMP, TRASH]) {
+      for (const name of readdirSync(join(this.dir, area))) {
+        if (ownerAlive(name)) continue;
+        const path = join(this.dir, area, name);
+        for (const mp of mountsUnder(path, table)) await unmount(this.tools, mp, { lazy: true });
+        await this.trash(path);
+      }
+    }
+  }
+
+  // ---- lookup -------------------------------------------------------------------------------
+
+  private snapshotOf(meta: SnapshotMeta): Snapshot {
+    return Object.freeze({ ...meta, dir: join(this.dir, meta.id, 'fs') });
+  }
+
+  /** The snapshot with this id, or undefined. */
+  async get(id: string): Promise<Snapshot | undefined> {
+    if (!ID_PATTERN.test(id)) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, id, 'meta.json'), 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw new StoreError(`reading snapshot ${id}: ${messageOf(err)}`, { cause: err });
+    }
+    try {
+      return this.snapshotOf(JSON.parse(text) as SnapshotMeta);
+    } catch (err) {
+      throw new StoreError(`reading snapshot ${id}: meta.json is not valid JSON`, { cause: err });
+    }
+  }
+
+  /** Like `get`, but a missing snapshot is an error. */
+  async mustGet(id: string): Promise<Snapshot> {
+    const s = await this.get(id);
+    if (!s) throw new NotFoundError(`snapshot ${id} not found in ${this.dir}`);
+    return s;
+  }
+
+  /** The unpacked layer stack with this chain ID, if present. */
+  async getByChainID(chainID: Digest): Promise<Snapshot | undefined> {
+    const s = await this.get(digestHex(chainID).slice(0, 12));
+    return s?.chainID === chainID ? s : undefined;
+  }
+
+  /** The snapshot and everything below it, topmost first. */
+  async chain(top: Snapshot | undefined): Promise<Snapshot[]> {
+    const out: Snapshot[] = [];
+    for (let s = top; s; ) {
+      out.push(s);
+      if (out.length > 10000) throw new StoreError(`snapshot ${top!.id}: parent chain does not end`);
+      s = s.parent ? await this.mustGet(s.parent) : undefined;
+    }
+    return out;
+  }
+
+  /** Every snapshot in the store. */
+  async list(): Promise<Snapshot[]> {
+    const out: Snapshot[] = [];
+    for (const name of readdirSync(this.dir)) {
+      if (!ID_PATTERN.test(name)) continue;
+      const s = await this.get(name);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  /** Sizes for `polyarch du`. */
+  async du(): Promise<DiskUsage> {
+    const snapshots = (await this.list()).map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      size: s.size,
+      chainID: s.chainID,
+      parent: s.parent,
+      created: s.created,
+    }));
+    return { snapshots, total: snapshots.reduce((n, s) => n + s.size, 0) };
+  }
+
+  // ---- creating ------------------------------------------------------------------------------
+
+  /** A fresh directory under `.tmp/`, named for this process. */
+  private makeTemp(): string {
+    const path = join(this.dir, TMP, `${this.owner}-${randomBytes(6).toString('hex')}`);
+    mkdirSync(path, { mode: 0o700 });
+    return path;
+  }
+
+  /** Moves a directory out of sight, then deletes it; never while something is mounted in it. */
+  private async trash(path: string): Promise<void> {
+    const mounted = mountsUnder(path);
+    if (mounted.length > 0) throw new StoreError(`not removing ${path}: ${mounted[0]} is still mounted`);
+    const to = join(this.dir, TRASH, `${this.owner}-${randomBytes(6).toString('hex')}`);
+    try {
+      renameSync(path, to);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return; // another process got there first
+      throw new StoreError(`removing ${path}: ${messageOf(err)}`, { cause: err });
+    }
+    await rm(to, { recursive: true, force: true });
+  }
+
+  private writeMeta(dir: string, meta: SnapshotMeta): void {
+    const tmp = join(dir, `meta.json.${randomBytes(4).toString('hex')}`);
+    writeFileSync(tmp, `${JSON.stringify(meta, null, 2)}\n`);
+    renameSync(tmp, join(dir, 'meta.json'));
+  }
+
+  /**
+   * Moves a finished staging dir into place as `id`. Returns false when `id` exists already
+   * (another process, or a collision the caller resolves).
+   */
+  private publish(staging: string, id: string): boolean {
+    try {
+      renameSync(staging, join(this.dir, id));
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'ENOTEMPTY', 'EEXIST')) return false;
+      throw new StoreError(`storing snapshot ${id}: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * Unpacks a pulled layer on top of `parent` (or as a bottom layer), or returns the existing
+   * snapshot of the same chain. Call `getByChainID` first to avoid fetching a blob you have.
+   */
+  async unpackLayer(blob: AsyncIterable<Uint8Array>, options: UnpackLayerOptions): Promise<Snapshot> {
+    const parent = options.parent;
+    if (parent && !parent.chainID) {
+      throw new InvalidArgumentError(`unpacking a layer on snapshot ${parent.id}: its chain ID is not known`);
+    }
+    if (options.diffID && !isDigest(options.diffID))
+      throw new InvalidArgumentError(`invalid diffID "${options.diffID}"`);
+    if (!options.diffID) return this.doUnpack(blob, options);
+    const chainID = chainIDOf(parent?.chainID, options.diffID);
+    const existing = await this.getByChainID(chainID);
+    if (existing) return existing;
+    const running = this.inflight.get(chainID);
+    if (running) return running;
+    const p = this.doUnpack(blob, options).finally(() => this.inflight.delete(chainID));
+    this.inflight.set(chainID, p);
+    return p;
+  }
+
+  private async doUnpack(blob: AsyncIterable<Uint8Array>, options: UnpackLayerOptions): Promise<Snapshot> {
+    const parent = options.parent;
+    const staging = this.makeTemp();
+    try {
+      const fs = join(staging, 'fs');
+      mkdirSync(fs, { mode: 0o755 });
+      const parents = (await this.chain(parent)).map((s) => s.dir);
+      const r = await unpackLayerInto(blob, fs, {
+        mediaType: options.mediaType,
+        expectedDiffID: options.diffID,
+        expectedDigest: options.digest,
+        what: `layer ${options.digest ?? options.diffID ?? ''}`.trim(),
+        parents,
+        tools: this.tools,
+      });
+      const chainID = chainIDOf(parent?.chainID, r.diffID);
+      const id = digestHex(chainID).slice(0, 12);
+      const meta: SnapshotMeta = {
+        id,
+        kind: 'layer',
+        parent: parent?.id,
+        chainID,
+        diffID: r.diffID,
+        blob: { mediaType: options.mediaType, digest: r.digest, size: r.compressedSize },
+        size: r.contentBytes,
+        created: new Date().toISOString(),
+      };
+      this.writeMeta(staging, meta);
+      if (this.publish(staging, id)) return this.snapshotOf(meta);
+      const other = await this.get(id);
+      if (other?.chainID !== chainID) {
+        throw new StoreError(
+          `snapshot id ${id} is taken by another chain (${other?.chainID ?? 'unreadable'})`,
+        );
+      }
+      await this.trash(staging);
+      return other;
+    } catch (err) {
+      await this.trash(staging).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  // ---- build steps ---------------------------------------------------------------------------
+
+  /** Relative lowerdir paths (topmost first, the empty base last), folding long chains. */
+  private async lowerdirs(chain: readonly Snapshot[]): Promise<string[]> {
+    const rel = chain.map((s) => `${s.id}/fs`);
+    // leave room for upperdir, workdir and options
+    const fits = (dirs: string[]) =>
+      dirs.length <= this.maxLowers && dirs.join(':').length < MOUNT_DATA_MAX - 512;
+    if (fits([...rel, EMPTY])) return [...rel, EMPTY];
+    // keep the top layers as they are and flatten the rest into one directory
+    let keep = Math.min(this.maxLowers - 2, chain.length - 1);
+    while (keep > 0 && !fits([...rel.slice(0, keep), `${FOLDED}/xxxxxxxxxxxx`, EMPTY])) keep--;
+    const folded = await this.folded(chain.slice(keep));
+    return [...rel.slice(0, keep), folded, EMPTY];
+  }
+
+  /** The flattened view of a chain's bottom, made once and kept under `.folded/`. */
+  private async folded(chain: readonly Snapshot[]): Promise<string> {
+    const key = digestHex(digestOf(chain.map((s) => s.id).join(' '))).slice(0, 12);
+    const rel = `${FOLDED}/${key}`;
+    if (existsSync(join(this.dir, rel, 'meta.json'))) return `${rel}/fs`;
+    const staging = this.makeTemp();
+    try {
+      await this.flattenChain(chain, join(staging, 'fs'));
+      writeFileSync(join(staging, 'meta.json'), `${JSON.stringify({ ids: chain.map((s) => s.id) })}\n`);
+      try {
+        renameSync(staging, join(this.dir, rel));
+      } catch (err) {
+        if (!isErrno(err, 'ENOTEMPTY', 'EEXIST')) throw err;
+        await this.trash(staging);
+      }
+    } catch (err) {
+      await this.trash(staging).catch(() => undefined);
+      throw new StoreError(`flattening ${chain.length} layers below a long chain: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    return `${rel}/fs`;
+  }
+
+  /**
+   * A writable overlay on `parent` (or on nothing: `FROM scratch`), mounted at `merged`
+   * unless `mount: false`. The upper dir becomes the step's layer on `commit`.
+   */
+  async prepare(parent: Snapshot | undefined, options: { mount?: boolean } = {}): Promise<Active> {
+    const staging = this.makeTemp();
+    const key = staging.slice(staging.lastIndexOf('/') + 1);
+    try {
+      const upper = join(staging, 'fs');
+      const work = join(staging, 'work');
+      const merged = join(staging, 'merged');
+      for (const d of [upper, work, merged]) mkdirSync(d, { mode: 0o755 });
+      const chain = await this.chain(parent);
+      const lowers = await this.lowerdirs(chain);
+      const active: Active = Object.freeze({
+        key,
+        parent,
+        merged,
+        upper,
+        work,
+        lowers: Object.freeze(lowers.map((l) => join(this.dir, l))),
+      });
+      if (options.mount !== false) {
+        await mountOverlay(
+          this.tools,
+          { lowerdirs: lowers, upperdir: `${TMP}/${key}/fs`, workdir: `${TMP}/${key}/work` },
+          merged,
+          this.dir,
+        );
+      }
+      return active;
+    } catch (err) {
+      await this.trash(staging).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The mount an active snapshot needs, for callers that mount it themselves (paths absolute). */
+  mountData(active: Active): string {
+    return overlayMountData({ lowerdirs: active.lowers, upperdir: active.upper, workdir: active.work });
+  }
+
+  private stagingOf(active: Active): string {
+    return join(this.dir, TMP, active.key);
+  }
+
+  private async unmountAll(dir: string): Promise<void> {
+    for (const mp of mountsUnder(dir)) await unmount(this.tools, mp);
+  }
+
+  /** Unmounts an active snapshot and keeps its upper dir as a new snapshot. */
+  async commit(active: Active): Promise<Snapshot> {
+    const staging = this.stagingOf(active);
+    await this.unmountAll(staging);
+    rmSync(active.work, { recursive: true, force: true });
+    rmSync(active.merged, { recursive: true, force: true });
+    const size = treeSize(active.upper);
+    for (;;) {
+      const meta: SnapshotMeta = {
+        id: randomBytes(6).toString('hex'),
+        kind: 'committed',
+        parent: active.parent?.id,
+        size,
+        created: new Date().toISOString(),
+      };
+      this.writeMeta(staging, meta);
+      if (this.publish(staging, meta.id)) return this.snapshotOf(meta);
+    }
+  }
+
+  /** Unmounts an active snapshot and throws its changes away. */
+  async discard(active: Active): Promise<void> {
+    const staging = this.stagingOf(active);
+    await this.unmountAll(staging);
+    await this.trash(staging);
+  }
+
+  // ---- export --------------------------------------------------------------------------------
+
+  /**
+   * Writes the layer of a committed snapshot (or of an active one's upper dir) into `sink`,
+   * and records diffID, chain ID (when the parent's is known) and blob in the snapshot.
+   */
+  async diff(
+    target: Snapshot | Active,
+    sink: Writable,
+    options: DiffOptions & LayerWriteOptions = {},
+  ): Promise<LayerInfo & { snapshot?: Snapshot }> {
+    const isActive = 'upper' in target;
+    const info = await diffUpperDir(isActive ? target.upper : target.dir, sink, {
+      tools: this.tools,
+      ...options,
+    });
+    if (isActive) return info;
+    const parent = target.parent ? await this.mustGet(target.parent) : undefined;
+    const chainID =
+      parent === undefined || parent.chainID ? chainIDOf(parent?.chainID, info.diffID) : undefined;
+    const { dir: _dir, ...meta } = target;
+    const updated: SnapshotMeta = {
+      ...meta,
+      diffID: info.diffID,
+      chainID: target.kind === 'layer' ? target.chainID : chainID,
+      blob: { mediaType: info.mediaType, digest: info.digest, size: info.size },
+    };
+    this.writeMeta(join(this.dir, target.id), updated);
+    return { ...info, snapshot: this.snapshotOf(updated) };
+  }
+
+  // ---- mounts and copies ---------------------------------------------------------------------
+
+  /** Mounts the read-only merged view of `top` and its parents at `target`. */
+  async mount(top: Snapshot | undefined, target: string): Promise<void> {
+    const lowers = await this.lowerdirs(await this.chain(top));
+    if (lowers.length < 2) lowers.push(EMPTY2);
+    await mountOverlay(this.tools, { lowerdirs: lowers }, target, this.dir);
+  }
+
+  /** Unmounts what `mount` or `prepare` mounted. */
+  async unmount(target: string): Promise<void> {
+    await unmount(this.tools, target);
+  }
+
+  /** Copies the merged view of `top` and its parents into `dest` (a plain tree, no whiteouts). */
+  async flatten(top: Snapshot | undefined, dest: string): Promise<void> {
+    await this.flattenChain(await this.chain(top), dest);
+  }
+
+  private async flattenChain(chain: readonly Snapshot[], dest: string): Promise<void> {
+    mkdirSync(dest, { recursive: true });
+    if (chain.length === 0) return;
+    const staging = this.makeTemp();
+    const mp = join(staging, 'merged');
+    mkdirSync(mp);
+    try {
+      const lowers = await this.lowerdirs(chain);
+      await mountOverlay(this.tools, { lowerdirs: lowers }, mp, this.dir);
+      try {
+        await runChecked(`copying ${chain.length} layers into ${dest}`, this.tools.cp, [
+          '--archive',
+          '--no-target-directory',
+          `${mp}/.`,
+          dest,
+        ]);
+      } finally {
+        await unmount(this.tools, mp);
+      }
+    } finally {
+      await this.trash(staging);
+    }
+  }
+
+  // ---- removal -------------------------------------------------------------------------------
+
+  /**
+   * Removes a snapshot. Refuses while another snapshot has it as parent, or while a mount
+   * (of any process in this mount namespace) stacks it.
+   */
+  async remove(id: string): Promise<void> {
+    const s = await this.mustGet(id);
+    const children = (await this.list()).filter((c) => c.parent === s.id);
+    if (children.length > 0) {
+      throw new StoreError(`snapshot ${id} is the parent of ${children.map((c) => c.id).join(', ')}`);
+    }
+    const folded = readdirSync(join(this.dir, FOLDED)).filter((k) => {
+      try {
+        const m = JSON.parse(readFileSync(join(this.dir, FOLDED, k, 'meta.json'), 'utf8')) as {
+          ids?: string[];
+        };
+        return m.ids?.includes(id) === true;
+      } catch {
+        return false;
+      }
+    });
+    const inUse = new Set([
+      `${id}/fs`,
+      s.dir,
+      ...folded.flatMap((k) => [`${FOLDED}/${k}/fs`, join(this.dir, FOLDED, k, 'fs')]),
+    ]);
+    if (overlayLowerdirs().some((dirs) => dirs.some((d) => inUse.has(d)))) {
+      throw new StoreError(`snapshot ${id} is in use by a mounted overlay`);
+    }
+    for (const k of folded) await this.trash(join(this.dir, FOLDED, k));
+    await this.trash(join(this.dir, id));
+  }
+}
