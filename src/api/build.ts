@@ -2,8 +2,25 @@
  * api/build — the library entry point for a build: `BuildOptions` (every `buildx build` flag
  * as a typed value) and `runBuild`, which the build engine implements.
  */
-import { PolyarchError } from '../errors.js';
-import type { Platform } from '../platforms/index.js';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { type BuildContext, loadContext } from '../context/index.js';
+import { type Dockerfile, formatExcerpt, readDockerfile } from '../dockerfile/index.js';
+import { BuildError, DockerfileError, EmulationError, InvalidArgumentError, PolyarchError } from '../errors.js';
+import { checkPlatforms } from '../executor/emulation/index.js';
+import { assembleImages, type PlatformBuild } from '../exporter/assemble.js';
+import { convertDockerfile, type HistoryStep } from '../graph/convert.js';
+import type { Vertex } from '../graph/ops.js';
+import { Solver, VertexError } from '../graph/solver.js';
+import { type Digest, digestOf } from '../oci/digest.js';
+import { formatPlatform, type Platform } from '../platforms/index.js';
+import { createRenderer } from '../progress/render.js';
+import { Progress } from '../progress/writer.js';
+import { formatReference, parseImageReference } from '../reference/index.js';
+import { imageResolver } from '../worker/resolve.js';
+import { createRunners } from '../worker/runners.js';
+import { openWorker, type Worker } from '../worker/worker.js';
 
 /** `-o` / `--output`, `--cache-from`, `--cache-to`: a type and its attributes. */
 export interface ExportSpec {
@@ -132,7 +149,220 @@ export interface BuildResult {
   digest?: string;
 }
 
-/** Runs a build. The build engine replaces this placeholder. */
-export async function runBuild(_ctx: BuildRunContext, _options: BuildOptions): Promise<BuildResult> {
-  throw new PolyarchError('UNSUPPORTED', 'the build engine is not wired yet');
+
+/** Reads the Dockerfile the options name: `-f` (relative to the working directory), stdin, or PATH/Dockerfile. */
+export async function loadDockerfileSource(
+  ctx: Pick<BuildRunContext, 'cwd' | 'stdin'>,
+  o: Pick<BuildOptions, 'file' | 'contextPath'>,
+): Promise<{ name: string; path?: string; source: Buffer }> {
+  if (o.file === '-' || (o.contextPath === '-' && o.file === undefined)) {
+    return { name: 'Dockerfile', source: await readAll(ctx.stdin) };
+  }
+  if (/^[a-z]+:\/\//.test(o.contextPath) && o.file === undefined) {
+    throw new InvalidArgumentError(`reading a Dockerfile from a remote context (${o.contextPath}) is not supported`);
+  }
+  const path = o.file
+    ? isAbsolute(o.file)
+      ? o.file
+      : resolve(ctx.cwd, o.file)
+    : join(resolve(ctx.cwd, o.contextPath), 'Dockerfile');
+  try {
+    return { name: o.file ? basename(o.file) : 'Dockerfile', path, source: await readFile(path) };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new InvalidArgumentError(`failed to read dockerfile: open ${path}: no such file or directory`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks);
+}
+
+/** The internal steps BuildKit shows, as plain vertices: started, optional status, completed. */
+function internalStep(progress: Progress, name: string) {
+  const v = progress.vertex(digestOf(name), name);
+  v.start();
+  return v;
+}
+
+/** SOURCE_DATE_EPOCH from the build args or the environment, as buildx passes it. */
+function sourceDateEpochOf(o: BuildOptions, env: NodeJS.ProcessEnv): number | undefined {
+  const raw = o.buildArgs.SOURCE_DATE_EPOCH ?? env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH "${raw}": expected seconds since the epoch`);
+  return Number(raw);
+}
+
+/** Every platform an exec step of these graphs runs on (what emulation must cover). */
+function execPlatforms(roots: readonly Vertex[]): Platform[] {
+  const seen = new Set<Vertex>();
+  const out = new Map<string, Platform>();
+  const walk = (v: Vertex) => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    if (v.op.type === 'exec') out.set(formatPlatform(v.op.platform), v.op.platform);
+    for (const i of v.inputs) walk(i);
+  };
+  for (const r of roots) walk(r);
+  return [...out.values()];
+}
+
+/**
+ * Builds the Dockerfile for every requested platform in one solve, stores the images (an
+ * index for several platforms) and names them with the tags. Progress goes to `ctx.stderr`;
+ * a failure prints BuildKit's error summary and the Dockerfile excerpt there, then throws.
+ */
+export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Promise<BuildResult> {
+  const mode = options.quiet ? 'quiet' : options.progress;
+  const renderer = createRenderer(mode === 'auto' ? undefined : mode, { stream: ctx.stderr, env: ctx.env });
+  const progress = new Progress(renderer);
+  let rendered = false;
+  const finishProgress = async () => {
+    if (rendered) return;
+    rendered = true;
+    await renderer.done();
+  };
+  let worker: Worker | undefined;
+  let df: Dockerfile | undefined;
+  try {
+    worker = await openWorker({ ...(ctx.root ? { root: ctx.root } : {}), env: ctx.env });
+    const w = worker;
+    const sourceDateEpoch = sourceDateEpochOf(options, ctx.env);
+
+    const defStep = internalStep(progress, '[internal] load build definition from Dockerfile');
+    const { name, path, source } = await loadDockerfileSource(ctx, options);
+    defStep.status('transferring dockerfile:').update(source.length);
+    defStep.status('transferring dockerfile:').done();
+    df = readDockerfile(source, { file: name });
+    defStep.complete();
+    const dockerfile = df;
+
+    const contextDir = resolve(ctx.cwd, options.contextPath);
+    let contextPromise: Promise<BuildContext> | undefined;
+    const context = () => {
+      contextPromise ??= (async () => {
+        const ignore = internalStep(progress, '[internal] load .dockerignore');
+        const c = await loadContext({
+          dir: contextDir,
+          ...(path ? { dockerfile: path } : {}),
+          statCacheDir: join(w.root, 'cache', 'context'),
+          signal: ctx.signal,
+        });
+        ignore.complete();
+        return c;
+      })();
+      return contextPromise;
+    };
+    await context();
+
+    const host = w.host;
+    const platforms = options.platforms.length ? options.platforms : [host];
+    const multiPlatform = platforms.length > 1;
+    const resolveImage = imageResolver(w, { pull: options.pull, progress, multiPlatform, signal: ctx.signal });
+    const contextVertex: Vertex = {
+      op: { type: 'context', name: 'context', dir: contextDir },
+      inputs: [],
+      name: '[internal] load build context',
+    };
+    const buildArgs = new Map(Object.entries(options.buildArgs));
+    const converted = await Promise.all(
+      platforms.map((p) =>
+        convertDockerfile({
+          dockerfile,
+          targetPlatform: p,
+          buildPlatform: host,
+          buildArgs,
+          ...(options.target ? { target: options.target } : {}),
+          multiPlatform,
+          context: contextVertex,
+          resolveImage,
+          network: options.network,
+          extraHosts: options.addHosts.map((h) => `${h.host}:${h.ip}`),
+          labels: options.labels,
+        }),
+      ),
+    );
+
+    // emulation preflight: before anything runs, every platform a RUN needs must be runnable
+    checkPlatforms(execPlatforms(converted.map((c) => c.vertex)));
+
+    const solver = new Solver({
+      cache: w.cache,
+      runners: createRunners({
+        worker: w,
+        context,
+        secrets: new Map(options.secrets.map((s) => [s.id, { ...(s.src ? { src: s.src } : {}), ...(s.env ? { env: s.env } : {}) }])),
+        env: ctx.env,
+        ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+      }),
+      progress,
+      concurrency: Math.max(1, availableParallelism()),
+      noCache: options.noCache,
+      signal: ctx.signal,
+    });
+    const results = await Promise.all(converted.map((c) => solver.solve(c.vertex)));
+    (await context()).flush?.();
+
+    const builds: PlatformBuild[] = await Promise.all(
+      converted.map(async (c, i) => {
+        const r = results[i]!;
+        const stepKeys = new Map<HistoryStep, Digest>();
+        for (const h of c.history) if (h.step) stepKeys.set(h, await solver.key(h.step));
+        return {
+          platform: c.platform,
+          config: c.image.config ?? {},
+          ...(c.image.author ? { author: c.image.author } : {}),
+          history: c.history,
+          stepKeys,
+          layers: r.kind === 'layers' ? r.layers : [],
+        };
+      }),
+    );
+
+    if (options.tags.length === 0 && options.outputs.length === 0 && !options.push) {
+      return {};
+    }
+    const exportStep = internalStep(progress, 'exporting to image');
+    const assembled = await assembleImages(builds, {
+      content: w.content,
+      snapshots: w.snapshots,
+      oci: true,
+      ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+      progress: exportStep,
+    });
+    for (const tag of options.tags) {
+      const full = formatReference(parseImageReference(tag));
+      await w.content.setName(full, assembled.top);
+      exportStep.status(`naming to ${full}`).done();
+    }
+    exportStep.complete();
+    if (options.quiet) ctx.stdout.write(`${assembled.top.digest}\n`);
+    return { digest: assembled.top.digest };
+  } catch (err) {
+    await finishProgress();
+    throw failure(err, df, ctx.stderr);
+  } finally {
+    await finishProgress();
+    await worker?.close();
+  }
+}
+
+/** Prints the Dockerfile excerpt of a failed step and returns the error the CLI reports. */
+function failure(err: unknown, df: Dockerfile | undefined, stderr: NodeJS.WritableStream): unknown {
+  if (err instanceof VertexError && err.vertex.location && df) {
+    const loc = err.vertex.location;
+    const excerpt = formatExcerpt(df.file, df.lines, loc.startLine, loc.endLine);
+    if (excerpt) stderr.write(excerpt);
+    return new BuildError(`failed to build: failed to solve: ${err.message}`, { cause: err });
+  }
+  if (err instanceof DockerfileError || err instanceof EmulationError) return err;
+  if (err instanceof PolyarchError) return new PolyarchError(err.code, `failed to build: ${err.message}`, { cause: err });
+  return err;
 }

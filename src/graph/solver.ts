@@ -9,7 +9,7 @@
  * (`SolverOptions.runners`), one per op type.
  */
 import { BuildError, CancelledError, PolyarchError } from '../errors.js';
-import type { Digest } from '../oci/digest.js';
+import { type Digest, digestOf } from '../oci/digest.js';
 import type { Progress, VertexHandle } from '../progress/writer.js';
 import type { CacheRecord, CacheStore } from './cache.js';
 import { cacheKey } from './cachekey.js';
@@ -111,9 +111,19 @@ export class Solver {
       p = (async () => {
         const inputKeys = await Promise.all(v.inputs.map((i) => this.key(i)));
         const runner = this.#runner(v.op);
-        const checksums = runner.checksums
-          ? await runner.checksums(v.op as never, v.inputs, this.signal)
-          : [];
+        let checksums: (string | undefined)[] = [];
+        if (runner.checksums) {
+          try {
+            checksums = await runner.checksums(v.op as never, v.inputs, this.signal);
+          } catch (err) {
+            // BuildKit: "failed to compute cache key: …", shown on the step that needed it
+            const message = `failed to compute cache key: ${errorText(err)}`;
+            const h = this.#opts.progress.vertex(digestOf(v.name), v.name);
+            h.start();
+            h.fail(message);
+            throw new VertexError(v, message, { cause: err });
+          }
+        }
         return cacheKey(v.op, inputKeys, checksums);
       })();
       this.#keys.set(v, p);

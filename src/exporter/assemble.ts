@@ -1,0 +1,167 @@
+/**
+ * exporter/assemble — the solved builds of every platform → image blobs in the local content
+ * store: each built layer compressed once (and remembered by its snapshot, so a rebuild
+ * reuses the blob), the history aligned with the layers, config and manifest per platform,
+ * and the index that joins them. Outputs (the store's names, a registry, tarballs) start from
+ * what this returns.
+ */
+import type { ContentStore } from '../content/index.js';
+import type { HistoryStep } from '../graph/convert.js';
+import type { LayerInfo } from '../graph/ops.js';
+import type { Digest } from '../oci/digest.js';
+import { MediaTypeImageLayerGzip } from '../oci/mediatypes.js';
+import type { ContainerConfig, Descriptor, History, Platform } from '../oci/types.js';
+import type { VertexHandle } from '../progress/writer.js';
+import type { SnapshotStore } from '../snapshot/index.js';
+import { epochToRFC3339, type ExportLayer, imageConfig, imageIndex, imageManifest, jsonBytes } from './image.js';
+
+export interface PlatformBuild {
+  platform: Platform;
+  config: ContainerConfig;
+  author?: string;
+  history: HistoryStep[];
+  /** cache keys of the history's steps */
+  stepKeys: Map<HistoryStep, Digest>;
+  /** the solved layer chain, bottom first */
+  layers: LayerInfo[];
+  /** the base image's `created`, used when the build added no layer */
+  baseCreated?: string;
+}
+
+export interface AssembleOptions {
+  content: ContentStore;
+  snapshots: SnapshotStore;
+  /** OCI media types (default) or Docker schema 2 */
+  oci: boolean;
+  /** SOURCE_DATE_EPOCH: clamps layer mtimes and dates the image */
+  sourceDateEpoch?: number;
+  /** index (or the single manifest) annotations */
+  annotations?: Record<string, string>;
+  manifestAnnotations?: Record<string, string>;
+  /** always make an index, even for one platform */
+  forceIndex?: boolean;
+  progress?: VertexHandle;
+  gzipLevel?: number;
+}
+
+export interface AssembledImage {
+  platform: Platform;
+  manifest: Descriptor;
+  config: Descriptor;
+  layers: ExportLayer[];
+}
+
+export interface Assembled {
+  /** the index for several platforms, else the one manifest */
+  top: Descriptor;
+  images: AssembledImage[];
+}
+
+/** Compresses built layers into the store (once per snapshot) and returns blob + diffID per layer. */
+async function exportLayers(
+  opts: AssembleOptions,
+  layers: readonly LayerInfo[],
+  memo: Map<string, Promise<ExportLayer>>,
+): Promise<ExportLayer[]> {
+  const one = (l: LayerInfo): Promise<ExportLayer> => {
+    let p = memo.get(l.snapshot);
+    if (!p) {
+      p = (async () => {
+        if (l.blob && l.diffID && (await opts.content.has(l.blob.digest))) return { diffID: l.diffID, blob: l.blob };
+        const snap = await opts.snapshots.mustGet(l.snapshot);
+        if (snap.blob && snap.diffID && (await opts.content.has(snap.blob.digest))) {
+          return { diffID: snap.diffID, blob: { ...snap.blob, digest: snap.blob.digest } };
+        }
+        const writer = await opts.content.openWriter({ mediaType: MediaTypeImageLayerGzip, what: `layer of snapshot ${snap.id}` });
+        try {
+          const info = await opts.snapshots.diff(snap, writer.stream, {
+            ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+            ...(opts.gzipLevel !== undefined ? { gzipLevel: opts.gzipLevel } : {}),
+          });
+          const desc = await writer.commit();
+          return { diffID: info.diffID, blob: { mediaType: info.mediaType, digest: desc.digest, size: desc.size } };
+        } catch (err) {
+          await writer.abort();
+          throw err;
+        }
+      })();
+      memo.set(l.snapshot, p);
+    }
+    return p;
+  };
+  return Promise.all(layers.map(one));
+}
+
+/** History entries aligned with the layers: a step whose layer is absent is an empty layer. */
+export function alignHistory(build: PlatformBuild, created: string): History[] {
+  const produced = new Set(build.layers.map((l) => l.producedBy).filter((k): k is Digest => k !== undefined));
+  const out: History[] = [];
+  for (const h of build.history) {
+    if (!h.step) {
+      out.push(h.entry.created || h.entry.comment !== 'buildkit.dockerfile.v0' ? h.entry : { created, ...h.entry });
+      continue;
+    }
+    const key = build.stepKeys.get(h);
+    const withLayer = key !== undefined && produced.has(key);
+    const { empty_layer: _e, ...rest } = h.entry;
+    out.push({ created, ...rest, ...(withLayer ? {} : { empty_layer: true }) });
+  }
+  // a base image whose history undercounts its layers: pad at the front, as BuildKit does
+  const nonEmpty = out.filter((h) => !h.empty_layer).length;
+  for (let i = nonEmpty; i < build.layers.length; i++) out.unshift({ created, created_by: '' });
+  return out;
+}
+
+/** When the image was made: SOURCE_DATE_EPOCH, else when its newest built layer was made. */
+export function imageCreated(build: PlatformBuild, sourceDateEpoch: number | undefined): string {
+  if (sourceDateEpoch !== undefined) return epochToRFC3339(sourceDateEpoch);
+  const times = build.layers.map((l) => l.created).filter((c): c is string => c !== undefined);
+  if (times.length) return times.sort().at(-1)!.replace(/\.\d+Z$/, 'Z');
+  return build.baseCreated ?? new Date(0).toISOString().replace('.000Z', 'Z');
+}
+
+export async function assembleImages(builds: readonly PlatformBuild[], opts: AssembleOptions): Promise<Assembled> {
+  const memo = new Map<string, Promise<ExportLayer>>();
+  const layersStatus = opts.progress?.status('exporting layers');
+  const exported = await Promise.all(builds.map((b) => exportLayers(opts, b.layers, memo)));
+  layersStatus?.done();
+  const images: AssembledImage[] = [];
+  for (const [i, b] of builds.entries()) {
+    const layers = exported[i]!;
+    const created = imageCreated(b, opts.sourceDateEpoch);
+    const history = alignHistory(b, created);
+    const cfg = imageConfig({
+      platform: b.platform,
+      config: b.config,
+      history,
+      layers,
+      created,
+      ...(b.author ? { author: b.author } : {}),
+    });
+    const cfgBytes = jsonBytes(cfg);
+    const configDesc = await opts.content.putBlob(cfgBytes, {
+      mediaType: opts.oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json',
+    });
+    const manifest = imageManifest(
+      configDesc,
+      layers.map((l) => l.blob),
+      { oci: opts.oci, ...(opts.manifestAnnotations ? { annotations: opts.manifestAnnotations } : {}) },
+    );
+    const manifestDesc = await opts.content.putBlob(jsonBytes(manifest), { mediaType: manifest.mediaType! });
+    const ms = opts.progress?.status(`exporting manifest ${manifestDesc.digest}`);
+    ms?.done();
+    const cs = opts.progress?.status(`exporting config ${configDesc.digest}`);
+    cs?.done();
+    images.push({ platform: b.platform, manifest: manifestDesc, config: configDesc, layers });
+  }
+  if (images.length === 1 && !opts.forceIndex) {
+    return { top: images[0]!.manifest, images };
+  }
+  const index = imageIndex(
+    images.map((im) => ({ descriptor: im.manifest, platform: im.platform })),
+    { oci: opts.oci, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+  );
+  const indexDesc = await opts.content.putBlob(jsonBytes(index), { mediaType: index.mediaType! });
+  opts.progress?.status(`exporting manifest list ${indexDesc.digest}`).done();
+  return { top: indexDesc, images };
+}

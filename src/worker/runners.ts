@@ -1,0 +1,367 @@
+/**
+ * worker/runners — the typed registry of op runners: how each op of the build graph is carried
+ * out on this machine (image sources pulled and unpacked, RUN through the OCI runtime on an
+ * overlay, COPY/ADD and mkdir with BuildKit's file-op rules), each producing a layer chain.
+ *
+ * A step runs on a fresh overlay of its parent's chain; its upper dir becomes its layer, or
+ * nothing when it changed nothing. A failed or cancelled step throws its overlay away, so the
+ * snapshot store and the cache only ever hold finished results.
+ */
+import { createHash } from 'node:crypto';
+import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type BuildContext, checksumSources, dirSource } from '../context/index.js';
+import { BuildError, messageOf, NotFoundError } from '../errors.js';
+import { type ExecMount as RuntimeMount, readExecUser } from '../executor/index.js';
+import { add, copy, type FetchedUrl, fetchUrl, isHttpSource } from '../fileop/index.js';
+import type { CopyAction, ExecOp, FileOp, ImageOp, LayerInfo, MkdirAction, Vertex } from '../graph/ops.js';
+import type { OpRunners, Result, RunContext } from '../graph/solver.js';
+import type { ImageConfig, ImageManifest } from '../oci/types.js';
+import { formatPlatform } from '../platforms/index.js';
+import { parseImageReference } from '../reference/index.js';
+import type { Active, Snapshot } from '../snapshot/index.js';
+import { unpackTar } from '../snapshot/index.js';
+import { ensureImageLayers } from './layers.js';
+import { StepMounts } from './mounts.js';
+import type { Worker } from './worker.js';
+
+export interface SecretSource {
+  /** a file to read */
+  src?: string;
+  /** an environment variable to read */
+  env?: string;
+}
+
+export interface RunnerOptions {
+  worker: Worker;
+  /** the build context, loaded once and shared by every platform */
+  context: () => Promise<BuildContext>;
+  /** `--secret` values by id */
+  secrets: ReadonlyMap<string, SecretSource>;
+  env: NodeJS.ProcessEnv;
+  /** SOURCE_DATE_EPOCH, seconds */
+  sourceDateEpoch?: number;
+}
+
+/** The top snapshot of a result, or undefined for an empty filesystem. */
+async function topOf(w: Worker, r: Result): Promise<Snapshot | undefined> {
+  if (r.kind !== 'layers' || r.layers.length === 0) return undefined;
+  const id = r.layers[r.layers.length - 1]!.snapshot;
+  const s = await w.snapshots.get(id);
+  if (!s) {
+    throw new BuildError(`snapshot ${id} is missing from the store; run the build again with --no-cache`);
+  }
+  return s;
+}
+
+async function isEmptyDir(dir: string): Promise<boolean> {
+  return (await readdir(dir)).length === 0;
+}
+
+/**
+ * Commits the step's upper dir as a layer on top of `parent`, or throws it away when the
+ * step changed nothing.
+ */
+async function finish(w: Worker, ctx: RunContext, active: Active, parent: Result): Promise<Result> {
+  const layers = parent.kind === 'layers' ? parent.layers : [];
+  if (await isEmptyDir(active.upper)) {
+    await w.snapshots.discard(active);
+    return { kind: 'layers', layers };
+  }
+  const snap = await w.snapshots.commit(active);
+  const layer: LayerInfo = { snapshot: snap.id, producedBy: ctx.key, created: new Date().toISOString() };
+  return { kind: 'layers', layers: [...layers, layer] };
+}
+
+/** Runs `fn` on a fresh overlay of the input's chain, discarding it on failure. */
+async function onOverlay(
+  w: Worker,
+  ctx: RunContext,
+  fn: (active: Active) => Promise<void>,
+): Promise<Result> {
+  const parent = ctx.inputs[0]!;
+  const active = await w.snapshots.prepare(await topOf(w, parent));
+  try {
+    await fn(active);
+  } catch (err) {
+    await w.snapshots.discard(active).catch(() => undefined);
+    throw err;
+  }
+  try {
+    return await finish(w, ctx, active, parent);
+  } catch (err) {
+    await w.snapshots.discard(active).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Go's %q for the exit-code message: `process "/bin/sh -c false" did not complete successfully`. */
+function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+
+async function secretData(opts: RunnerOptions, id: string): Promise<Buffer | undefined> {
+  const s = opts.secrets.get(id);
+  if (!s) return undefined;
+  if (s.env !== undefined) {
+    const v = opts.env[s.env];
+    return v === undefined ? undefined : Buffer.from(v);
+  }
+  if (s.src !== undefined) return readFile(s.src);
+  return undefined;
+}
+
+function sha(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promise<Result> {
+  const w = opts.worker;
+  const mounts = new StepMounts(w);
+  try {
+    const runtimeMounts: RuntimeMount[] = [];
+    const env = [...op.env];
+    for (const m of op.mounts) {
+      switch (m.type) {
+        case 'bind': {
+          const root = await mounts.view(ctx.inputs[m.input]!);
+          runtimeMounts.push({ type: 'bind', source: join(root, m.source), target: m.target, readonly: m.readonly });
+          break;
+        }
+        case 'cache': {
+          const dir = join(w.cacheMountsDir, sha(m.id));
+          try {
+            await stat(dir);
+          } catch {
+            await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
+            if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
+          }
+          runtimeMounts.push({ type: 'bind', source: dir, target: m.target, readonly: m.readonly });
+          break;
+        }
+        case 'tmpfs':
+          runtimeMounts.push({ type: 'tmpfs', target: m.target, ...(m.size ? { size: m.size } : {}) });
+          break;
+        case 'secret': {
+          const data = await secretData(opts, m.id);
+          if (!data) {
+            if (m.required) throw new BuildError(`secret ${m.id}: not found (pass it with --secret id=${m.id},src=FILE)`);
+            break;
+          }
+          if (m.env) env.push(`${m.env}=${data.toString()}`);
+          const dir = await mounts.scratch();
+          const file = join(dir, 'secret');
+          await writeFile(file, data, { mode: m.mode });
+          await chown(file, m.uid, m.gid);
+          runtimeMounts.push({ type: 'bind', source: file, target: m.target, readonly: true });
+          break;
+        }
+        case 'ssh':
+          if (m.required) throw new BuildError(`ssh mount ${m.id}: SSH agent forwarding (--ssh) is not supported yet`);
+          break;
+        case 'files': {
+          const dir = await mounts.files(m.files);
+          runtimeMounts.push({ type: 'bind', source: dir, target: m.target, readonly: true });
+          break;
+        }
+      }
+    }
+    return await onOverlay(w, ctx, async (active) => {
+      const result = await w.executor.run({
+        rootfs: active.merged,
+        args: op.args,
+        env,
+        cwd: op.cwd,
+        ...(op.user ? { user: op.user } : {}),
+        mounts: runtimeMounts,
+        network: op.network === 'none' ? 'none' : 'host',
+        security: op.security,
+        ...(op.extraHosts?.length
+          ? {
+              extraHosts: op.extraHosts.map((h) => {
+                const i = h.lastIndexOf(':');
+                return { host: h.slice(0, i), ip: h.slice(i + 1) };
+              }),
+            }
+          : {}),
+        platform: formatPlatform(op.platform),
+        stdout: (b) => ctx.progress.log(1, b),
+        stderr: (b) => ctx.progress.log(2, b),
+        signal: ctx.signal,
+      });
+      if (result.exitCode !== 0) {
+        throw new BuildError(
+          `process ${goQuote(op.args.join(' '))} did not complete successfully: exit code: ${result.exitCode}`,
+        );
+      }
+    });
+  } finally {
+    await mounts.release();
+  }
+}
+
+/** ADD's tar extraction: our own safe reader, applied onto the destination tree. */
+const extractTar = async (tar: Readable, destDir: string) => {
+  await unpackTar(tar, destDir, { whiteouts: 'apply' });
+};
+
+async function runFile(opts: RunnerOptions, op: FileOp, ctx: RunContext, fetched: Map<string, FetchedUrl>): Promise<Result> {
+  const w = opts.worker;
+  const mounts = new StepMounts(w);
+  try {
+    return await onOverlay(w, ctx, async (active) => {
+      for (const a of op.actions) {
+        ctx.signal.throwIfAborted();
+        if (a.action === 'mkdir') {
+          await mkdirAction(active.merged, a);
+          continue;
+        }
+        const source = await copySource(opts, mounts, ctx, a);
+        const common = {
+          source,
+          sources: a.sources,
+          destRoot: active.merged,
+          dest: a.dest,
+          workdir: a.workdir,
+          ...(a.chown ? { chown: a.chown.group !== undefined ? `${a.chown.user}:${a.chown.group}` : a.chown.user } : {}),
+          ...(a.chmod ? { chmod: a.chmod } : {}),
+          ...(a.exclude ? { exclude: a.exclude } : {}),
+          ...(a.parents ? { parents: true } : {}),
+          followSymlinks: a.followSymlinks,
+          ...(opts.sourceDateEpoch !== undefined ? { createdTime: new Date(opts.sourceDateEpoch * 1000) } : {}),
+          signal: ctx.signal,
+        };
+        if (a.allowURL || a.unpack) {
+          await add({
+            ...common,
+            extractTar,
+            unpack: a.unpack,
+            ...(a.checksum ? { checksum: a.checksum } : {}),
+            fetched,
+            fetch: { tmpDir: w.tmpDir },
+          });
+        } else {
+          await copy(common);
+        }
+      }
+    });
+  } finally {
+    await mounts.release();
+  }
+}
+
+async function copySource(opts: RunnerOptions, mounts: StepMounts, ctx: RunContext, a: CopyAction) {
+  if (a.input < 0) return dirSource(await mounts.files(a.inline ?? []), 'inline document');
+  const input = ctx.inputs[a.input]!;
+  if (input.kind === 'dir') return (await opts.context()).source;
+  const root = await mounts.view(input);
+  return dirSource(root, ctx.vertex.inputs[a.input]?.name ?? 'stage');
+}
+
+async function mkdirAction(root: string, a: MkdirAction): Promise<void> {
+  const target = join(root, a.path);
+  let existed = true;
+  try {
+    await stat(target);
+  } catch {
+    existed = false;
+  }
+  if (existed) return;
+  // create each missing parent, owned by the user when one is set
+  const parts = a.path.split('/').filter((p) => p);
+  let cur = root;
+  const owner = a.chown ? readExecUser(root, a.chown.user) : undefined;
+  for (const p of parts) {
+    cur = join(cur, p);
+    try {
+      await stat(cur);
+    } catch {
+      await mkdir(cur, { mode: a.mode });
+      if (owner) await chown(cur, owner.uid, owner.gid);
+    }
+  }
+}
+
+/** The content checksums a file op's key needs: the context paths it copies, the URLs it fetches. */
+async function fileChecksums(
+  opts: RunnerOptions,
+  op: FileOp,
+  inputs: readonly Vertex[],
+  fetched: Map<string, FetchedUrl>,
+  signal: AbortSignal,
+): Promise<(string | undefined)[]> {
+  const out: (string | undefined)[] = inputs.map(() => undefined);
+  const parts: string[] = [];
+  for (const a of op.actions) {
+    if (a.action !== 'copy' || a.input < 0) continue;
+    const input = inputs[a.input];
+    if (input?.op.type !== 'context') continue;
+    const urls = a.allowURL ? a.sources.filter(isHttpSource) : [];
+    const local = a.sources.filter((s) => !urls.includes(s));
+    for (const url of urls) {
+      let f = fetched.get(url);
+      if (!f) {
+        await mkdir(opts.worker.tmpDir, { recursive: true });
+        f = await fetchUrl(url, { dir: opts.worker.tmpDir, ...(a.checksum ? { checksum: a.checksum } : {}), signal });
+        fetched.set(url, f);
+      }
+      parts.push(`${url}=${f.digest}`);
+    }
+    if (local.length) {
+      const ctx = await opts.context();
+      const d = await checksumSources(ctx.source, local, {
+        followSymlinks: a.followSymlinks,
+        ...(a.exclude ? { exclude: a.exclude } : {}),
+        ...(a.parents ? { parents: true } : {}),
+      });
+      parts.push(d);
+    }
+    out[a.input] = parts.join(',');
+  }
+  return out;
+}
+
+/** The runners of this worker, keyed by op type. */
+export function createRunners(opts: RunnerOptions): OpRunners {
+  const w = opts.worker;
+  const fetched = new Map<string, FetchedUrl>();
+  return {
+    scratch: { uncached: true, run: async () => ({ kind: 'layers', layers: [] }) },
+    context: {
+      uncached: true,
+      run: async () => ({ kind: 'dir', dir: (await opts.context()).dir }),
+    },
+    image: {
+      uncached: true,
+      async run(op: ImageOp, ctx) {
+        const status = ctx.progress.status(`resolve ${op.ref}`);
+        status.done();
+        const manifest = JSON.parse((await w.content.readBlob(op.manifest.digest)).toString('utf8')) as ImageManifest;
+        const config = JSON.parse((await w.content.readBlob(manifest.config.digest)).toString('utf8')) as ImageConfig;
+        const { layers } = await ensureImageLayers(w, {
+          ...(op.origin === 'registry' ? { ref: parseImageReference(op.ref) } : {}),
+          manifest,
+          manifestDescriptor: op.manifest,
+          config,
+          platform: op.platform,
+          progress: ctx.progress,
+          signal: ctx.signal,
+        });
+        return { kind: 'layers', layers };
+      },
+    },
+    exec: {
+      heavy: true,
+      run: (op: ExecOp, ctx) => runExec(opts, op, ctx),
+    },
+    file: {
+      checksums: (op: FileOp, inputs, signal) => fileChecksums(opts, op, inputs, fetched, signal),
+      run: (op: FileOp, ctx) =>
+        runFile(opts, op, ctx, fetched).catch((err) => {
+          if (err instanceof NotFoundError || err instanceof BuildError) throw err;
+          throw new BuildError(messageOf(err), { cause: err });
+        }),
+    },
+  };
+}
