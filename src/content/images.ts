@@ -36,7 +36,7 @@ const attestationKey = 'vnd.docker.reference.type';
 export async function loadImage(
   provider: Provider,
   target: Descriptor,
-  what = target.digest,
+  what: string = target.digest,
 ): Promise<LocalImage> {
   const parsed = parseManifest(await provider.readBlob(target.digest), target.mediaType, what);
   if (parsed.kind === 'manifest') {
@@ -149,4 +149,14 @@ export function selectLocalPlatform(
 export async function readImageConfig(provider: Provider, manifest: ImageManifest): Promise<ImageConfig> {
   const bytes = await provider.readBlob(manifest.config.digest);
   return JSON.parse(bytes.toString('utf8')) as ImageConfig;
+}
+
+/** What `images` shows of a local image: its complete platforms and the bytes it holds. */
+export async function imagePlatformsAndSize(
+  provider: Provider,
+  target: Descriptor,
+  name: string,
+): Promise<{ platforms: string[]; size: number }> {
+  const img = await loadImage(provider, target, name);
+  return { platforms: presentPlatforms(img), size: await imageSize(provider, img) };
 }

@@ -22,8 +22,8 @@ export interface Provider {
   has(digest: Digest): Promise<boolean>;
   /** the whole blob (for manifests, configs, indexes); NotFoundError when absent */
   readBlob(digest: Digest): Promise<Buffer>;
-  /** a stream of the blob from byte `start` (default 0); NotFoundError when absent */
-  openBlob(digest: Digest, opts?: { start?: number }): Promise<Readable>;
+  /** a stream of the blob from byte `start` (default 0) to `end` (exclusive, default the end); NotFoundError when absent */
+  openBlob(digest: Digest, opts?: { start?: number; end?: number }): Promise<Readable>;
   /** the file that holds the blob, for direct reads (it may not exist: check `has` first) */
   blobPath(digest: Digest): string;
 }

@@ -193,7 +193,7 @@ class LocalContentStore implements ContentStore {
     }
   }
 
-  async openBlob(digest: Digest, opts: { start?: number } = {}): Promise<Readable> {
+  async openBlob(digest: Digest, opts: { start?: number; end?: number } = {}): Promise<Readable> {
     const path = this.blobPath(digest);
     let fh: FileHandle;
     try {
@@ -202,7 +202,12 @@ class LocalContentStore implements ContentStore {
       if (isENOENT(err)) throw new NotFoundError(`blob ${digest} not found in the local store ${this.dir}`);
       throw new StoreError(`reading blob ${digest} in ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
-    return createReadStream('', { fd: fh, start: opts.start ?? 0, highWaterMark: 1024 * 1024 });
+    return createReadStream('', {
+      fd: fh,
+      start: opts.start ?? 0,
+      ...(opts.end !== undefined ? { end: opts.end - 1 } : {}),
+      highWaterMark: 1024 * 1024,
+    });
   }
 
   // ---------------------------------------------------------------- Ingester
