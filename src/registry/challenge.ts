@@ -63,7 +63,10 @@ function parseOne(s: string): Challenge[] {
         }
         i++;
       } else {
-        value = token();
+        // lenient: registries send unquoted URLs (`realm=https://…`)
+        const start = i;
+        while (i < n && s[i] !== ',' && s[i] !== ' ' && s[i] !== '\t') i++;
+        value = s.slice(start, i);
       }
       current.params[word.toLowerCase()] = value;
     } else {
