@@ -214,7 +214,14 @@ export class RegistryTransport {
    */
   async send(domain: string, req: HttpRequest): Promise<HttpResponse> {
     const hs = this.#host(domain);
-    const origin = await this.origin(domain);
+    let origin: string;
+    try {
+      origin = await this.origin(domain);
+    } catch (err) {
+      if (err instanceof RegistryError)
+        throw new RegistryError(`${req.what}: ${err.message}`, { cause: err });
+      throw err;
+    }
     let url = new URL(req.path, origin);
     let scopes = [...req.scopes];
     let authRetried = false;

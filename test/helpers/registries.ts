@@ -270,6 +270,11 @@ export interface ProxyRule {
   cut?: { afterBytes: number; times: number };
   /** forward the body slowly: this many bytes per 10 ms */
   throttle?: { bytesPer10ms: number };
+  /**
+   * serve `/tags/list` in pages as the spec describes (`n`, `last`, `Link: <…>; rel="next"`),
+   * from the full list of the registry behind (distribution 2.8 itself does not paginate)
+   */
+  paginateTags?: boolean;
 }
 
 export interface TestProxy {
@@ -283,8 +288,12 @@ export interface TestProxy {
   stop(): Promise<void>;
 }
 
-/** An HTTP proxy on a free port in front of `target` (`127.0.0.1:5000`). */
-export async function startProxy(target: string, rules: ProxyRule[] = []): Promise<TestProxy> {
+/** An HTTP proxy on a free port (of `listen`, default 127.0.0.1) in front of `target` (`127.0.0.1:5000`). */
+export async function startProxy(
+  target: string,
+  rules: ProxyRule[] = [],
+  listen = '127.0.0.1',
+): Promise<TestProxy> {
   const [thost, tport] = target.split(':');
   const agent = new Agent({ keepAlive: true });
   const state: TestProxy = { host: '', port: 0, rules, log: [], bytesSent: 0, stop: async () => {} };
@@ -299,9 +308,32 @@ export async function startProxy(target: string, rules: ProxyRule[] = []): Promi
       res.end();
       return;
     }
+    const paginate = rule?.paginateTags === true;
+    const upPath = paginate ? path.replace(/\?.*$/, '') : path;
     const up = httpRequest(
-      { host: thost, port: Number(tport), method: req.method, path, headers: req.headers, agent },
+      { host: thost, port: Number(tport), method: req.method, path: upPath, headers: req.headers, agent },
       (ures) => {
+        if (paginate && ures.statusCode === 200) {
+          let body = '';
+          ures.on('data', (d) => {
+            body += d;
+          });
+          ures.on('end', () => {
+            const list = JSON.parse(body) as { name: string; tags: string[] };
+            const q = new URL(path, 'http://x').searchParams;
+            const n = Number(q.get('n') ?? '100');
+            const last = q.get('last');
+            const all = [...list.tags].sort();
+            const rest = last ? all.filter((t) => t > last) : all;
+            const page = rest.slice(0, n);
+            const headers: Record<string, string> = { 'content-type': 'application/json' };
+            if (rest.length > n)
+              headers['link'] = `<${upPath}?n=${n}&last=${page[page.length - 1]}>; rel="next"`;
+            res.writeHead(200, headers);
+            res.end(JSON.stringify({ name: list.name, tags: page }));
+          });
+          return;
+        }
         res.writeHead(ures.statusCode ?? 502, ures.headers);
         const cut = rule?.cut && rule.cut.times > 0 ? rule.cut : undefined;
         if (cut) cut.times--;
@@ -333,8 +365,8 @@ export async function startProxy(target: string, rules: ProxyRule[] = []): Promi
     req.pipe(up);
   });
   const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  state.host = `127.0.0.1:${port}`;
+  await new Promise<void>((r) => server.listen(port, listen, () => r()));
+  state.host = `${listen === '0.0.0.0' ? '127.0.0.1' : listen}:${port}`;
   state.port = port;
   state.stop = () =>
     new Promise((r) => {
