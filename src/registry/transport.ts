@@ -311,7 +311,7 @@ export class RegistryTransport {
     const detail = describeErrorResponse(status, body);
     if (!creds) {
       return new AuthError(
-        `${what}: ${hs.domain} requires authentication (${detail}); log in with \`polyarch login ${hs.domain}\``,
+        `${what}: ${hs.domain} requires authentication; log in with \`polyarch login ${hs.domain}\``,
       );
     }
     return new AuthError(`${what}: ${hs.domain} refused the credentials${who(creds)} (${detail})`);

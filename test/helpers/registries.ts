@@ -19,7 +19,7 @@ import {
 } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from './fixtures.js';
+import { polyarchBin, tempDir } from './fixtures.js';
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -380,4 +380,65 @@ export async function startProxy(
 /** sha256 of a file, as a digest. */
 export function fileDigest(path: string): string {
   return `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the compiled CLI asynchronously (servers in this process keep answering). */
+export function runPolyarch(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [polyarchBin, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/**
+ * Writes `docker-credential-<name>` (a small Node program keeping credentials in the JSON file
+ * `$POLYARCH_TEST_HELPER_STORE`) into `dir`; put `dir` first in PATH to use it.
+ */
+export function writeCredentialHelper(dir: string, name: string): string {
+  const path = join(dir, `docker-credential-${name}`);
+  writeFileSync(
+    path,
+    `#!${process.execPath}
+const fs = require('fs');
+const file = process.env.POLYARCH_TEST_HELPER_STORE;
+const action = process.argv[2];
+const input = fs.readFileSync(0, 'utf8');
+const db = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+const save = () => fs.writeFileSync(file, JSON.stringify(db));
+if (action === 'store') { const j = JSON.parse(input); db[j.ServerURL] = j; save(); }
+else if (action === 'get') {
+  const k = input.trim();
+  if (!db[k]) { process.stdout.write('credentials not found in native keychain\\n'); process.exit(1); }
+  process.stdout.write(JSON.stringify(db[k]));
+} else if (action === 'erase') {
+  const k = input.trim();
+  if (!db[k]) { process.stdout.write('credentials not found in native keychain\\n'); process.exit(1); }
+  delete db[k]; save();
+} else { process.stderr.write('unknown action'); process.exit(2); }
+`,
+    { mode: 0o755 },
+  );
+  return path;
 }
