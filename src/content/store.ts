@@ -289,15 +289,17 @@ class LocalContentStore implements ContentStore {
     return this.#token;
   }
 
-  /** Partial writes of dead processes are removed once, before this process first writes. */
+  /** Partial writes and leases of dead processes are removed once, before this process first writes. */
   async #cleanupOnce(): Promise<void> {
     if (this.#cleaned) return;
     this.#cleaned = true;
-    await this.#removeDeadIngests(false);
+    await this.#removeDead('ingest', false);
+    await this.#removeDead('leases', false);
   }
 
-  async #removeDeadIngests(dryRun: boolean): Promise<string[]> {
-    const dir = join(this.dir, 'ingest');
+  /** Files of `ingest/` or `leases/` whose process is gone (removed unless dry-run). */
+  async #removeDead(sub: 'ingest' | 'leases', dryRun: boolean): Promise<string[]> {
+    const dir = join(this.dir, sub);
     const dead: string[] = [];
     const alive = new Map<string, boolean>();
     for (const name of await readdir(dir).catch(() => [] as string[])) {
@@ -438,7 +440,7 @@ class LocalContentStore implements ContentStore {
           bytes += st.size;
         }
       }
-      await this.#removeDeadIngests(opts.dryRun === true);
+      await this.#removeDead('ingest', opts.dryRun === true);
       return { removed, bytes };
     });
   }
@@ -511,12 +513,10 @@ class LocalContentStore implements ContentStore {
       }
     }
     for (const rec of names) problems.push(...(await this.#checkImage(rec)));
-    const leftovers = await this.#removeDeadIngests(true);
-    for (const name of await readdir(join(this.dir, 'leases')).catch(() => [] as string[])) {
-      const token = tokenOf(name);
-      if (token !== undefined && !(await isAlive(this.#scope, token)))
-        leftovers.push(join(this.dir, 'leases', name));
-    }
+    const leftovers = [
+      ...(await this.#removeDead('ingest', true)),
+      ...(await this.#removeDead('leases', true)),
+    ];
     return { ok: problems.length === 0, problems, leftovers };
   }
 

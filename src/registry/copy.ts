@@ -84,7 +84,7 @@ export async function copyImage(opts: CopyOptions): Promise<TransferResult> {
     });
   }
   const selection = opts.platforms ?? 'all';
-  const chosen = selectManifests(top.parsed.index, selection, formatReference(src));
+  const chosen = selectManifests(top.parsed.index, selection, what);
   const { children, blobs } = await fetchManifests(client, repo, chosen, what);
   if (selection === 'all') {
     return transferImage({

@@ -100,7 +100,7 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
     // manifests of the chosen platforms
     let manifests: { descriptor: Descriptor; bytes: Buffer; manifest: ImageManifest }[];
     if (top.parsed.kind === 'index') {
-      const chosen = selectManifests(top.parsed.index, selection, refName);
+      const chosen = selectManifests(top.parsed.index, selection, what);
       manifests = new Array(chosen.length);
       await runAll(limit, [...chosen.keys()], async (i) => {
         const desc = chosen[i]!;

@@ -25,7 +25,7 @@ export function indexPlatforms(index: ImageIndex): string[] {
 }
 
 /** The manifests to take, in index order, without duplicates. */
-export function selectManifests(index: ImageIndex, selection: PlatformSelection, name: string): Descriptor[] {
+export function selectManifests(index: ImageIndex, selection: PlatformSelection, what: string): Descriptor[] {
   if (selection === 'all') return [...index.manifests];
   const candidates = index.manifests.filter((m) => m.platform && !isAttestation(m));
   const chosen = new Set<Descriptor>();
@@ -34,7 +34,7 @@ export function selectManifests(index: ImageIndex, selection: PlatformSelection,
     if (!best) {
       const have = indexPlatforms(index);
       throw new NotFoundError(
-        `${name}: no matching manifest for ${formatPlatform(p)} in the manifest list entries (available: ${have.length ? have.join(', ') : 'none'})`,
+        `${what}: no matching manifest for ${formatPlatform(p)} in the manifest list entries (available: ${have.length ? have.join(', ') : 'none'})`,
       );
     }
     chosen.add(best);
