@@ -1,0 +1,133 @@
+/**
+ * cli/images — `polyarch images [REPOSITORY[:TAG]]`: the local images, one line per name, as
+ * `docker images` lays them out, with the platforms each holds:
+ *
+ *     REPOSITORY               TAG    DIGEST         PLATFORMS                 SIZE
+ *     localhost:5000/busybox   1.35   69f50f0000a8   linux/amd64, linux/arm64  2.1MB
+ *
+ * DIGEST is the index (or manifest) digest, short unless `--no-trunc`; PLATFORMS lists those
+ * whose manifest, config and layers are all in the store; SIZE counts the distinct blobs of
+ * the image that are in the store. `--format json` prints one JSON object a line.
+ */
+import { imagePlatformsAndSize } from '../content/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import { shortDigest } from '../oci/digest.js';
+import {
+  defaultTag,
+  familiarName,
+  parseReference,
+  type Reference,
+  repositoryName,
+} from '../reference/index.js';
+import type { Command } from './command.js';
+import { openStoreOf } from './store-env.js';
+import { tabwrite } from './tabwriter.js';
+
+/** docker's units.HumanSizeWithPrecision(size, 3): decimal units, three significant digits. */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(3))}${units[i]}`;
+}
+
+interface Row {
+  name: string;
+  repository: string;
+  tag: string;
+  digest: string;
+  mediaType: string;
+  platforms: string[];
+  size: number;
+}
+
+export const imagesCommand: Command = {
+  name: 'images',
+  usage: '[OPTIONS] [REPOSITORY[:TAG]]',
+  short: 'List the images in the local store',
+  args: { max: 1 },
+  flags: [
+    { name: 'format', kind: 'string', usage: 'Format the output: "table" or "json"', default: 'table' },
+    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
+    { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only show image digests' },
+  ],
+  async run(ctx, args, flags) {
+    const format = flags.string('format') ?? 'table';
+    if (format !== 'table' && format !== 'json') {
+      throw new InvalidArgumentError(`invalid --format "${format}": expected "table" or "json"`);
+    }
+    let filter: Reference | undefined;
+    if (args[0] !== undefined) filter = parseReference(args[0]);
+    const store = await openStoreOf(ctx);
+    const rows: Row[] = [];
+    try {
+      for (const rec of await store.listNames()) {
+        let ref: Reference;
+        try {
+          ref = parseReference(rec.name);
+        } catch {
+          continue;
+        }
+        if (
+          filter &&
+          (repositoryName(filter) !== repositoryName(ref) ||
+            (filter.tag !== undefined && filter.tag !== ref.tag))
+        )
+          continue;
+        const { platforms, size } = await imagePlatformsAndSize(store, rec.target, rec.name).catch(() => ({
+          platforms: [] as string[],
+          size: 0,
+        }));
+        rows.push({
+          name: rec.name,
+          repository: familiarName(ref),
+          tag: ref.tag ?? (ref.digest ? '<none>' : defaultTag),
+          digest: rec.target.digest,
+          mediaType: rec.target.mediaType,
+          platforms,
+          size,
+        });
+      }
+    } finally {
+      await store.close();
+    }
+    const noTrunc = flags.bool('no-trunc');
+    const id = (d: string) => (noTrunc ? d : shortDigest(d as never));
+    if (flags.bool('quiet')) {
+      const seen = new Set<string>();
+      for (const r of rows) {
+        if (!seen.has(r.digest)) ctx.stdout.write(`${id(r.digest)}\n`);
+        seen.add(r.digest);
+      }
+      return 0;
+    }
+    if (format === 'json') {
+      for (const r of rows) {
+        ctx.stdout.write(
+          `${JSON.stringify({
+            Name: r.name,
+            Repository: r.repository,
+            Tag: r.tag,
+            Digest: r.digest,
+            ID: shortDigest(r.digest as never),
+            MediaType: r.mediaType,
+            Platforms: r.platforms,
+            Size: humanSize(r.size),
+            SizeBytes: r.size,
+          })}\n`,
+        );
+      }
+      return 0;
+    }
+    let text = 'REPOSITORY\tTAG\tDIGEST\tPLATFORMS\tSIZE\n';
+    for (const r of rows) {
+      text += `${r.repository}\t${r.tag}\t${id(r.digest)}\t${r.platforms.join(', ') || '<none>'}\t${humanSize(r.size)}\n`;
+    }
+    ctx.stdout.write(tabwrite(text, { minwidth: 10, padding: 3 }));
+    return 0;
+  },
+};

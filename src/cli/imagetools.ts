@@ -1,0 +1,244 @@
+/**
+ * cli/imagetools — `polyarch imagetools inspect|create`, buildx's commands for images in a
+ * registry:
+ *
+ * - `inspect [--raw] [--format json] [--local] NAME` prints buildx's layout (Name, MediaType,
+ *   Digest, then Name/MediaType/Platform of each manifest of an index). `--local` reads the
+ *   image from the local store instead of its registry (no fallback: a name means one place).
+ * - `create -t REF [--append] [--annotation K=V] [--dry-run] SOURCE…` joins images or indexes
+ *   into one index, copies what the sources hold into the target repository and pushes it.
+ *   A SOURCE may be a bare digest when all references name one repository.
+ */
+import { loadImage } from '../content/index.js';
+import { parseManifest } from '../content/walk.js';
+import { InvalidArgumentError } from '../errors.js';
+import { type Digest, isDigest } from '../oci/digest.js';
+import { isIndexType, isManifestType } from '../oci/mediatypes.js';
+import type { Descriptor, ImageConfig } from '../oci/types.js';
+import { formatPlatformRaw } from '../platforms/index.js';
+import { formatReference, parseImageReference, type Reference, withDigest } from '../reference/index.js';
+import {
+  type AnnotationSpec,
+  createIndex,
+  type Inspection,
+  inspectRemote,
+  isAttestation,
+  parseAnnotation,
+  type RegistryClient,
+  sourceWithRepository,
+} from '../registry/index.js';
+import type { Command } from './command.js';
+import { findLocalImage, openStoreOf, registryClientOf } from './store-env.js';
+import { tabwrite } from './tabwriter.js';
+
+/** buildx's human layout of an inspection (printers.go). */
+export function formatInspection(ins: Inspection, ref: Reference): string {
+  let out = tabwrite(
+    `Name:\t${ins.name}\nMediaType:\t${ins.descriptor.mediaType}\nDigest:\t${ins.descriptor.digest}\n`,
+  );
+  if (!isIndexType(ins.descriptor.mediaType) || !ins.manifests) return out;
+  out += tabwrite('\t\nManifests:\t\n');
+  let block = '';
+  ins.manifests.forEach((m, i) => {
+    if (i !== 0) block += '\t\n';
+    block += `  Name:\t${formatReference(withDigest(ref, m.digest))}\n`;
+    block += `  MediaType:\t${m.mediaType}\n`;
+    const p = m.platform;
+    if (!p) return;
+    block += `  Platform:\t${formatPlatformRaw(p)}\n`;
+    if (p['os.version']) block += `  OSVersion:\t${p['os.version']}\n`;
+    if (p['os.features']?.length) block += `  OSFeatures:\t${p['os.features'].join(', ')}\n`;
+    if (m.urls?.length) block += `  URLs:\t${m.urls.join(', ')}\n`;
+    if (m.annotations && Object.keys(m.annotations).length) {
+      block += '  Annotations:\t\n';
+      out += tabwrite(block);
+      block = '';
+      const keys = Object.keys(m.annotations).sort();
+      out += tabwrite(keys.map((k) => `    ${k}:\t${m.annotations![k]}\n`).join(''));
+    }
+  });
+  return out + tabwrite(block);
+}
+
+/** buildx's `{{json .Manifest}}` value: the index with its descriptor, or the manifest's descriptor. */
+function manifestJSON(ins: Inspection): object {
+  if (!ins.manifests) return ins.descriptor;
+  const index = JSON.parse(ins.raw.toString('utf8')) as {
+    schemaVersion: number;
+    mediaType?: string;
+    annotations?: object;
+  };
+  return {
+    schemaVersion: index.schemaVersion,
+    ...(index.mediaType ? { mediaType: index.mediaType } : {}),
+    digest: ins.descriptor.digest,
+    size: ins.descriptor.size,
+    manifests: ins.manifests,
+    ...(index.annotations ? { annotations: index.annotations } : {}),
+  };
+}
+
+/** Image configs by platform, as buildx's `{{json .Image}}` (one config when there is one platform). */
+async function imageConfigs(
+  ins: Inspection,
+  readManifest: (d: Descriptor) => Promise<Buffer>,
+  readBlob: (d: Descriptor) => Promise<Buffer>,
+): Promise<object | undefined> {
+  const entries = ins.manifests
+    ? ins.manifests.filter((m) => !isAttestation(m) && isManifestType(m.mediaType))
+    : [ins.descriptor];
+  const out: Record<string, ImageConfig> = {};
+  for (const d of entries) {
+    const parsed = parseManifest(await readManifest(d), d.mediaType, `${ins.name}@${d.digest}`);
+    if (parsed.kind !== 'manifest') continue;
+    const config = JSON.parse((await readBlob(parsed.manifest.config)).toString('utf8')) as ImageConfig;
+    const key = d.platform
+      ? formatPlatformRaw(d.platform)
+      : formatPlatformRaw({
+          os: config.os,
+          architecture: config.architecture,
+          ...(config.variant ? { variant: config.variant } : {}),
+        });
+    out[key] = config;
+  }
+  const values = Object.values(out);
+  if (values.length === 0) return undefined;
+  return values.length === 1 ? values[0] : out;
+}
+
+const inspectCommand: Command = {
+  name: 'inspect',
+  usage: '[OPTIONS] NAME',
+  short: 'Show details of an image in the registry',
+  args: { min: 1, max: 1 },
+  flags: [
+    { name: 'raw', kind: 'bool', usage: 'Show original, unformatted JSON manifest' },
+    {
+      name: 'format',
+      kind: 'string',
+      usage: 'Format the output: "json" (also "{{json .}}", "{{json .Manifest}}")',
+    },
+    { name: 'local', kind: 'bool', usage: 'Inspect the image in the local store instead of the registry' },
+  ],
+  async run(ctx, args, flags) {
+    const arg = args[0]!;
+    const format = flags.string('format');
+    const jsonMode = format === undefined ? undefined : jsonFormat(format);
+    if (flags.bool('raw') && format !== undefined)
+      throw new InvalidArgumentError('--format and --raw cannot be used together');
+    let ins: Inspection;
+    let ref: Reference;
+    let readManifest: (d: Descriptor) => Promise<Buffer>;
+    let readBlob: (d: Descriptor) => Promise<Buffer>;
+    const cleanup: (() => Promise<void>)[] = [];
+    try {
+      if (flags.bool('local')) {
+        const store = await openStoreOf(ctx);
+        cleanup.push(() => store.close());
+        const local = await findLocalImage(store, arg);
+        ref = parseImageReference(local.name);
+        const raw = await store.readBlob(local.target.digest);
+        const img = await loadImage(store, local.target, local.name);
+        ins = {
+          name: local.name,
+          descriptor: {
+            mediaType: local.target.mediaType,
+            digest: local.target.digest,
+            size: local.target.size,
+          },
+          raw,
+          manifests: img.index ? img.index.manifests : undefined,
+        };
+        readManifest = (d) => store.readBlob(d.digest);
+        readBlob = (d) => store.readBlob(d.digest);
+      } else {
+        ref = parseImageReference(arg);
+        const client: RegistryClient = registryClientOf(ctx);
+        cleanup.push(() => client.close());
+        ins = await inspectRemote(client, ref);
+        const repo = client.repository(ref);
+        readManifest = async (d) => (await repo.getManifest(d.digest, `inspecting ${ins.name}`)).bytes;
+        readBlob = (d) => repo.fetchBlob(d, `inspecting ${ins.name}: config ${d.digest}`);
+      }
+      if (flags.bool('raw')) {
+        ctx.stdout.write(ins.raw);
+        return 0;
+      }
+      if (jsonMode === undefined) {
+        ctx.stdout.write(formatInspection(ins, ref));
+        return 0;
+      }
+      const manifest = manifestJSON(ins);
+      if (jsonMode === 'manifest') {
+        ctx.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+        return 0;
+      }
+      const image = await imageConfigs(ins, readManifest, readBlob);
+      ctx.stdout.write(`${JSON.stringify({ name: arg, manifest, ...(image ? { image } : {}) }, null, 2)}\n`);
+      return 0;
+    } finally {
+      for (const c of cleanup) await c();
+    }
+  },
+};
+
+function jsonFormat(format: string): 'all' | 'manifest' {
+  const f = format.trim();
+  if (f === 'json' || f === '{{json .}}') return 'all';
+  if (f === '{{json .Manifest}}') return 'manifest';
+  throw new InvalidArgumentError(
+    `unsupported --format "${format}": use "json", "{{json .}}" or "{{json .Manifest}}"`,
+  );
+}
+
+const createCommand: Command = {
+  name: 'create',
+  usage: '[OPTIONS] [SOURCE...]',
+  short: 'Create a new image based on source images',
+  flags: [
+    { name: 'tag', short: 't', kind: 'stringArray', usage: 'Set reference for new image' },
+    { name: 'append', kind: 'bool', usage: 'Append to existing manifest' },
+    { name: 'annotation', kind: 'stringArray', usage: 'Add annotation to the image' },
+    { name: 'dry-run', kind: 'bool', usage: 'Show final image instead of pushing' },
+  ],
+  async run(ctx, args, flags) {
+    const tags = flags.list('tag').map((t) => parseImageReference(t));
+    const annotations: AnnotationSpec[] = flags.list('annotation').map(parseAnnotation);
+    const named = args.filter((a) => !isDigest(a)).map((a) => parseImageReference(a));
+    const sources = args.map((a) =>
+      isDigest(a) ? sourceWithRepository(a, a as Digest, [...tags, ...named]) : parseImageReference(a),
+    );
+    const client = registryClientOf(ctx);
+    const start = Date.now();
+    try {
+      if (!flags.bool('dry-run') && tags.length)
+        ctx.stderr.write(`#1 [internal] pushing ${tags.map(formatReference).join(', ')}\n`);
+      const combined = await createIndex({
+        client,
+        sources,
+        tags,
+        append: flags.bool('append'),
+        annotations,
+        dryRun: flags.bool('dry-run'),
+        onEvent: (e) => {
+          if (e.type === 'manifest') ctx.stderr.write(`#1 pushing ${e.descriptor.digest} to ${e.ref}\n`);
+        },
+      });
+      if (flags.bool('dry-run')) {
+        ctx.stdout.write(`${combined.bytes.toString('utf8')}\n`);
+        return 0;
+      }
+      ctx.stderr.write(`#1 DONE ${((Date.now() - start) / 1000).toFixed(1)}s\n`);
+      return 0;
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+export const imagetoolsCommand: Command = {
+  name: 'imagetools',
+  short: 'Commands to work on images in registry',
+  group: 'management',
+  subcommands: [createCommand, inspectCommand],
+};

@@ -1,0 +1,53 @@
+/**
+ * cli/push — `polyarch push NAME[:TAG]`: pushes a local image (a multi-platform index with
+ * its manifests, or one manifest) to the registry its name points at, as `docker push` does.
+ */
+import { NotFoundError } from '../errors.js';
+import { shortDigest } from '../oci/digest.js';
+import { isLayerType } from '../oci/mediatypes.js';
+import { familiarName, parseImageReference } from '../reference/index.js';
+import { localName, pushImage } from '../registry/index.js';
+import type { Command } from './command.js';
+import { withStoreAndClient } from './store-env.js';
+
+export const pushCommand: Command = {
+  name: 'push',
+  usage: '[OPTIONS] NAME[:TAG]',
+  short: 'Upload an image from the local store to a registry',
+  args: { min: 1, max: 1 },
+  flags: [{ name: 'quiet', short: 'q', kind: 'bool', usage: 'Suppress verbose output' }],
+  async run(ctx, args, flags) {
+    const ref = parseImageReference(args[0]!);
+    const quiet = flags.bool('quiet');
+    const out = (s: string) => {
+      if (!quiet) ctx.stdout.write(s);
+    };
+    return withStoreAndClient(ctx, async (store, client) => {
+      const local = await store.getName(localName(ref));
+      if (!local) {
+        throw new NotFoundError(
+          `An image does not exist locally with the tag: ${familiarName(ref)}${ref.tag ? `:${ref.tag}` : ''}`,
+        );
+      }
+      out(`The push refers to repository [${familiarName(ref)}]\n`);
+      const result = await pushImage({
+        client,
+        store,
+        source: local.target,
+        sourceName: local.name,
+        ref,
+        onEvent: (e) => {
+          if (e.type !== 'blob' || !isLayerType(e.descriptor.mediaType)) return;
+          const id = shortDigest(e.descriptor.digest);
+          if (e.status === 'exists') out(`${id}: Layer already exists\n`);
+          else if (e.status === 'mounted') out(`${id}: Mounted from another repository\n`);
+          else if (e.status === 'done') out(`${id}: Pushed\n`);
+        },
+      });
+      const d = result.descriptor!;
+      out(`${ref.tag ?? ref.digest}: digest: ${d.digest} size: ${d.size}\n`);
+      if (quiet) ctx.stdout.write(`${local.name}\n`);
+      return 0;
+    });
+  },
+};

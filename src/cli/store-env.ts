@@ -1,0 +1,111 @@
+/**
+ * cli/store-env — what the image commands share: the local store under `--root`, a registry
+ * client configured from the environment (docker's config.json for credentials,
+ * `$POLYARCH_INSECURE_REGISTRIES` for plain-HTTP hosts besides loopback, `--debug` for a line
+ * per request), the host platform, and finding a local image by name or digest.
+ */
+import { homedir } from 'node:os';
+import {
+  type ContentStore,
+  type ImageRecord,
+  openContentStore,
+  resolveRootDir,
+  rootLayout,
+} from '../content/index.js';
+import { NotFoundError } from '../errors.js';
+import type { Descriptor, Platform } from '../oci/types.js';
+import { detectHostPlatform } from '../platforms/host.js';
+import { parseImageReference } from '../reference/index.js';
+import {
+  DockerConfigCredentials,
+  insecureRegistriesEnv,
+  localName,
+  parseInsecureList,
+  RegistryClient,
+} from '../registry/index.js';
+import type { CommandContext } from './command.js';
+
+export function homeOf(ctx: CommandContext): string {
+  return ctx.env['HOME'] || homedir();
+}
+
+/** The polyarch root directory for this command (`--root`, `$POLYARCH_ROOT`, defaults). */
+export function rootDirOf(ctx: CommandContext): string {
+  return resolveRootDir({
+    flag: ctx.globals.string('root'),
+    env: ctx.env,
+    uid: process.getuid?.() ?? 0,
+    home: homeOf(ctx),
+    cwd: ctx.cwd,
+  });
+}
+
+export function openStoreOf(ctx: CommandContext): Promise<ContentStore> {
+  return openContentStore(rootLayout(rootDirOf(ctx)).content);
+}
+
+export function credentialsOf(ctx: CommandContext): DockerConfigCredentials {
+  return new DockerConfigCredentials({ env: ctx.env, home: homeOf(ctx) });
+}
+
+export function registryClientOf(ctx: CommandContext): RegistryClient {
+  const debug = ctx.globals.bool('debug');
+  return new RegistryClient({
+    credentials: credentialsOf(ctx),
+    insecureRegistries: parseInsecureList(ctx.env[insecureRegistriesEnv]),
+    signal: ctx.signal,
+    ...(debug ? { debug: (line: string) => ctx.stderr.write(`DEBUG: ${line}\n`) } : {}),
+  });
+}
+
+export function hostPlatformOf(): Platform {
+  return detectHostPlatform();
+}
+
+/** Runs `fn` with the store and a registry client, closing both after. */
+export async function withStoreAndClient<T>(
+  ctx: CommandContext,
+  fn: (store: ContentStore, client: RegistryClient) => Promise<T>,
+): Promise<T> {
+  const store = await openStoreOf(ctx);
+  const client = registryClientOf(ctx);
+  try {
+    return await fn(store, client);
+  } finally {
+    await client.close();
+    await store.close();
+  }
+}
+
+const idRe = /^(?:sha256:)?([a-f0-9]{4,64})$/;
+
+/**
+ * Finds local images by name (`busybox`, `localhost:5000/x:1`, `x@sha256:…`) or by digest or a
+ * prefix of it (as docker finds image IDs). Names first; NotFoundError when nothing matches.
+ */
+export async function findLocalImages(store: ContentStore, arg: string): Promise<ImageRecord[]> {
+  const records = await store.listNames();
+  let byName: string | undefined;
+  try {
+    byName = localName(parseImageReference(arg));
+  } catch {
+    byName = undefined;
+  }
+  const named = records.find((r) => r.name === byName);
+  if (named) return [named];
+  const m = idRe.exec(arg);
+  if (m) {
+    const hits = records.filter((r) => r.target.digest.slice('sha256:'.length).startsWith(m[1]!));
+    const digests = new Set(hits.map((r) => r.target.digest));
+    if (digests.size === 1) return hits;
+  }
+  throw new NotFoundError(`No such image: ${arg}`);
+}
+
+/** One local image by name or digest: its record (the first name when found by digest). */
+export async function findLocalImage(
+  store: ContentStore,
+  arg: string,
+): Promise<{ name: string; target: Descriptor }> {
+  return (await findLocalImages(store, arg))[0]!;
+}

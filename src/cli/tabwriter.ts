@@ -1,0 +1,54 @@
+/**
+ * cli/tabwriter — Go's text/tabwriter (left-aligned, space padding), which docker and buildx
+ * print their tables and key/value blocks with: a cell ends at a tab; the cells of a column
+ * are padded to the widest one of the run of consecutive lines that have that column, plus
+ * `padding`, and at least `minwidth`. The text after a line's last tab is not padded.
+ */
+
+export interface TabwriterOptions {
+  minwidth?: number;
+  padding?: number;
+}
+
+/** Formats `text` (lines ending in `\n`) as a flushed Go tabwriter would. */
+export function tabwrite(text: string, opts: TabwriterOptions = {}): string {
+  const minwidth = opts.minwidth ?? 0;
+  const padding = opts.padding ?? 1;
+  const lines = text.split('\n');
+  const tail = lines.pop()!;
+  const cells = lines.map((l) => l.split('\t'));
+  const widths: number[] = [];
+  const width = (s: string) => [...s].length;
+  let out = '';
+  const writeLines = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const line = cells[i]!;
+      line.forEach((c, j) => {
+        out += c;
+        if (j < widths.length && j < line.length - 1) out += ' '.repeat(Math.max(0, widths[j]! - width(c)));
+      });
+      out += '\n';
+    }
+  };
+  const format = (line0: number, line1: number) => {
+    const column = widths.length;
+    let start = line0;
+    for (let t = line0; t < line1; t++) {
+      if (column >= cells[t]!.length - 1) continue;
+      writeLines(start, t);
+      start = t;
+      let w = minwidth;
+      for (; t < line1; t++) {
+        if (column >= cells[t]!.length - 1) break;
+        w = Math.max(w, width(cells[t]![column]!) + padding);
+      }
+      widths.push(w);
+      format(start, t);
+      widths.pop();
+      start = t;
+    }
+    writeLines(start, line1);
+  };
+  format(0, cells.length);
+  return out + tail;
+}

@@ -1,0 +1,125 @@
+/**
+ * registry/copy — copying an image between repositories and registries without the local
+ * store: blobs stream from the source's GET into the destination's upload (verified on the
+ * way), or are mounted when both are on one registry. The index is copied byte for byte when
+ * all platforms are taken, so its digest does not change.
+ */
+import { childrenOf, parseManifest } from '../content/walk.js';
+import { PolyarchError } from '../errors.js';
+import { digestOf } from '../oci/digest.js';
+import { canonicalBytes } from '../oci/json.js';
+import type { Descriptor, ImageIndex } from '../oci/types.js';
+import { formatReference, type Reference } from '../reference/index.js';
+import type { RegistryClient } from './client.js';
+import { createLimiter, runAll } from './limit.js';
+import { resolve, type TransferEvent } from './pull.js';
+import type { Repository } from './repository.js';
+import { type PlatformSelection, selectManifests } from './select.js';
+import { type ImageSource, type ManifestBytes, type TransferResult, transferImage } from './transfer.js';
+
+/** A repository as the source of blobs (mountable from when on the destination's registry). */
+export function repositorySource(repo: Repository): ImageSource {
+  return {
+    name: repo.name,
+    blob: (desc) => ({
+      open: (start, end) => {
+        if ((start ?? 0) === 0 && (end === undefined || end === desc.size)) return repo.openBlob(desc);
+        return repo.openBlobRange(desc, start ?? 0, end ?? desc.size);
+      },
+    }),
+    mountFrom: (_desc, domain) => (domain === repo.domain ? [repo.path] : []),
+  };
+}
+
+/** Fetches the manifests of an index (or the lone manifest) and lists their blobs. */
+export async function fetchManifests(
+  client: RegistryClient,
+  repo: Repository,
+  manifests: readonly Descriptor[],
+  what: string,
+): Promise<{ children: ManifestBytes[]; blobs: Descriptor[] }> {
+  const children: ManifestBytes[] = new Array(manifests.length);
+  const blobs: Descriptor[] = [];
+  await runAll(createLimiter(client.concurrency), [...manifests.keys()], async (i) => {
+    const desc = manifests[i]!;
+    const m = await repo.getManifest(desc.digest, what);
+    const parsed = parseManifest(m.bytes, desc.mediaType, `${repo.name}@${desc.digest}`);
+    if (parsed.kind !== 'manifest')
+      throw new PolyarchError('UNSUPPORTED', `${what}: ${desc.digest} is a nested index`);
+    children[i] = { descriptor: desc, bytes: m.bytes };
+    blobs.push(...childrenOf(parsed));
+  });
+  return { children, blobs };
+}
+
+export interface CopyOptions {
+  client: RegistryClient;
+  src: Reference;
+  dst: Reference;
+  /** default all: the index is copied as is; a selection of one platform copies its manifest alone */
+  platforms?: PlatformSelection;
+  onEvent?: (e: TransferEvent) => void;
+}
+
+/** Copies an image from one reference to another (any registries). */
+export async function copyImage(opts: CopyOptions): Promise<TransferResult> {
+  const { client, src, dst } = opts;
+  const what = `copying ${formatReference(src)} to ${formatReference(dst)}`;
+  const top = await resolve(client, src, what);
+  const repo = client.repository(src);
+  const source = repositorySource(repo);
+  const emit = opts.onEvent ? { onEvent: opts.onEvent } : {};
+  if (top.parsed.kind === 'manifest') {
+    return transferImage({
+      client,
+      source,
+      dst,
+      plan: {
+        top: { descriptor: top.descriptor, bytes: top.bytes },
+        children: [],
+        blobs: childrenOf(top.parsed),
+      },
+      what,
+      ...emit,
+    });
+  }
+  const selection = opts.platforms ?? 'all';
+  const chosen = selectManifests(top.parsed.index, selection, what);
+  const { children, blobs } = await fetchManifests(client, repo, chosen, what);
+  if (selection === 'all') {
+    return transferImage({
+      client,
+      source,
+      dst,
+      plan: { top: { descriptor: top.descriptor, bytes: top.bytes }, children, blobs },
+      what,
+      ...emit,
+    });
+  }
+  if (chosen.length === 1) {
+    return transferImage({
+      client,
+      source,
+      dst,
+      plan: { top: children[0]!, children: [], blobs },
+      what,
+      ...emit,
+    });
+  }
+  // some platforms: a new index of the chosen manifests
+  const index: ImageIndex = { ...top.parsed.index, manifests: chosen };
+  const bytes = canonicalBytes(index);
+  const descriptor: Descriptor = {
+    mediaType: top.descriptor.mediaType,
+    digest: digestOf(bytes),
+    size: bytes.length,
+  };
+  return transferImage({
+    client,
+    source,
+    dst,
+    plan: { top: { descriptor, bytes }, children, blobs },
+    what,
+    ...emit,
+  });
+}

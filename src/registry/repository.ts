@@ -1,0 +1,631 @@
+/**
+ * registry/repository — the distribution spec's operations on one repository: manifests
+ * (GET/HEAD/PUT with content negotiation, digests verified, raw bytes kept), blobs (HEAD,
+ * resumable GET into a store writer, streaming GET for copies, cross-repository mount,
+ * monolithic or chunked upload) and tag listing with pagination.
+ */
+import { createHash } from 'node:crypto';
+import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import type { BlobWriter } from '../content/interfaces.js';
+import { parseManifest } from '../content/walk.js';
+import { DigestMismatchError, messageOf, NotFoundError, PolyarchError, RegistryError } from '../errors.js';
+import { type Digest, digestAlgorithm, isDigest } from '../oci/digest.js';
+import {
+  isIndexType,
+  isManifestType,
+  MediaTypeDockerManifestV1Signed,
+  manifestAcceptTypes,
+} from '../oci/mediatypes.js';
+import type { Descriptor, TagList } from '../oci/types.js';
+import { repositoryScope } from './challenge.js';
+import { describeErrorResponse } from './errors.js';
+import { backoffDelay, isRetryableNetworkError, isRetryableStatus } from './retry.js';
+import {
+  describeNetworkError,
+  type HttpRequest,
+  type HttpResponse,
+  header,
+  type RegistryTransport,
+} from './transport.js';
+
+/** Manifests larger than this are refused (distribution's own limit is 4 MiB). */
+export const maxManifestBytes = 4 * 1024 * 1024;
+/** Configs and other blobs read whole into memory are capped. */
+export const maxInlineBlobBytes = 64 * 1024 * 1024;
+
+/** Where an upload reads a blob's bytes from. */
+export interface BlobSource {
+  /** the bytes from `start` (default 0) to `end` (exclusive; default the end) */
+  open(start?: number, end?: number): Promise<Readable>;
+}
+
+export type UploadOutcome = 'exists' | 'mounted' | 'uploaded';
+
+export interface FetchedManifest {
+  /** media type (from Content-Type or the JSON), digest computed over the bytes, size */
+  descriptor: Descriptor;
+  /** exactly as the registry sent them */
+  bytes: Buffer;
+}
+
+export interface RepositoryOptions {
+  /** upload in PATCH chunks of this size (0: one PUT with the whole blob) */
+  chunkSize?: number;
+}
+
+const acceptHeader = [...manifestAcceptTypes, MediaTypeDockerManifestV1Signed].join(', ');
+
+class RetryableError extends Error {
+  readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+export class Repository {
+  readonly transport: RegistryTransport;
+  readonly domain: string;
+  readonly path: string;
+  readonly #chunkSize: number;
+
+  constructor(transport: RegistryTransport, domain: string, path: string, opts: RepositoryOptions = {}) {
+    this.transport = transport;
+    this.domain = domain;
+    this.path = path;
+    this.#chunkSize = opts.chunkSize ?? 0;
+  }
+
+  /** `localhost:5000/busybox` */
+  get name(): string {
+    return `${this.domain}/${this.path}`;
+  }
+
+  #send(req: Omit<HttpRequest, 'path'> & { path: string }): Promise<HttpResponse> {
+    return this.transport.send(this.domain, req);
+  }
+
+  #pull(): string[] {
+    return [repositoryScope(this.path, ['pull'])];
+  }
+
+  #push(): string[] {
+    return [repositoryScope(this.path, ['pull', 'push'])];
+  }
+
+  async #fail(res: HttpResponse, what: string): Promise<never> {
+    const text = res.status === 404 || res.status >= 400 ? await readText(res) : '';
+    const detail = describeErrorResponse(res.status, text);
+    if (res.status === 404) throw new NotFoundError(`${what}: not found: ${detail}`);
+    throw new RegistryError(`${what}: ${this.domain} answered ${detail}`, { status: res.status });
+  }
+
+  // ------------------------------------------------------------ manifests
+
+  /** GETs a manifest or index by tag or digest; verifies its digest; keeps the bytes as sent. */
+  async getManifest(
+    reference: string,
+    what = `fetching manifest ${this.name}${sep(reference)}${reference}`,
+  ): Promise<FetchedManifest> {
+    const res = await this.#send({
+      method: 'GET',
+      path: `/v2/${this.path}/manifests/${reference}`,
+      headers: { accept: acceptHeader },
+      scopes: this.#pull(),
+      idempotent: true,
+      what,
+    });
+    if (res.status !== 200) await this.#fail(res, what);
+    let bytes: Buffer;
+    try {
+      bytes = await readCapped(res.body, maxManifestBytes, what);
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      throw new RegistryError(`${what}: ${describeNetworkError(err)} from ${this.domain}`, { cause: err });
+    }
+    const alg = isDigest(reference) ? digestAlgorithm(reference as Digest) : 'sha256';
+    const digest = `${alg}:${createHash(alg).update(bytes).digest('hex')}` as Digest;
+    if (isDigest(reference) && digest !== reference) {
+      throw new DigestMismatchError(`${what}: the registry sent a manifest with digest ${digest}`);
+    }
+    const announced = header(res, 'docker-content-digest');
+    if (
+      !isDigest(reference) &&
+      announced &&
+      isDigest(announced) &&
+      announced.startsWith(`${alg}:`) &&
+      announced !== digest
+    ) {
+      throw new DigestMismatchError(
+        `${what}: the registry announced ${announced} but sent bytes with digest ${digest}`,
+      );
+    }
+    const contentType = (header(res, 'content-type') ?? '').split(';')[0]!.trim();
+    const parsed = parseManifest(
+      bytes,
+      contentType || undefined,
+      `${this.name}${sep(reference)}${reference}`,
+    );
+    return { descriptor: { mediaType: parsed.mediaType, digest, size: bytes.length }, bytes };
+  }
+
+  /** HEADs a manifest: its descriptor, or undefined when the registry does not have it. */
+  async headManifest(
+    reference: string,
+    what = `checking manifest ${this.name}${sep(reference)}${reference}`,
+  ): Promise<Descriptor | undefined> {
+    const res = await this.#send({
+      method: 'HEAD',
+      path: `/v2/${this.path}/manifests/${reference}`,
+      headers: { accept: acceptHeader },
+      scopes: this.#pull(),
+      idempotent: true,
+      what,
+    });
+    await res.body.dump();
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) await this.#fail(res, what);
+    const digest = header(res, 'docker-content-digest');
+    const size = Number.parseInt(header(res, 'content-length') ?? '', 10);
+    const mediaType = (header(res, 'content-type') ?? '').split(';')[0]!.trim();
+    if (!digest || !isDigest(digest) || !Number.isFinite(size)) {
+      // a registry that does not say: fall back to GET
+      return (await this.getManifest(reference, what)).descriptor;
+    }
+    return { mediaType, digest, size };
+  }
+
+  /** PUTs manifest bytes under a tag or digest with their media type; answers the digest. */
+  async putManifest(reference: string, bytes: Uint8Array, mediaType: string, what?: string): Promise<Digest> {
+    const w = what ?? `pushing manifest ${this.name}${sep(reference)}${reference}`;
+    const res = await this.#send({
+      method: 'PUT',
+      path: `/v2/${this.path}/manifests/${reference}`,
+      headers: { 'content-type': mediaType, 'content-length': String(bytes.byteLength) },
+      body: bytes,
+      scopes: this.#push(),
+      idempotent: true,
+      what: w,
+    });
+    if (res.status !== 201 && res.status !== 200 && res.status !== 202) await this.#fail(res, w);
+    await res.body.dump();
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    const announced = header(res, 'docker-content-digest');
+    if (announced && isDigest(announced) && announced.startsWith('sha256:') && announced !== digest) {
+      throw new DigestMismatchError(`${w}: the registry stored it as ${announced}, expected ${digest}`);
+    }
+    return digest;
+  }
+
+  // ------------------------------------------------------------ blobs
+
+  async blobExists(digest: Digest, what = `checking blob ${digest} in ${this.name}`): Promise<boolean> {
+    const res = await this.#send({
+      method: 'HEAD',
+      path: `/v2/${this.path}/blobs/${digest}`,
+      scopes: this.#pull(),
+      idempotent: true,
+      what,
+    });
+    await res.body.dump();
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    return this.#fail(res, what);
+  }
+
+  /** A small blob (a config) as bytes, verified. */
+  async fetchBlob(
+    desc: Descriptor,
+    what = `fetching blob ${desc.digest} from ${this.name}`,
+  ): Promise<Buffer> {
+    if (desc.size > maxInlineBlobBytes)
+      throw new RegistryError(`${what}: ${desc.size} bytes is too large to read into memory`);
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.#send({
+        method: 'GET',
+        path: `/v2/${this.path}/blobs/${desc.digest}`,
+        scopes: this.#pull(),
+        idempotent: true,
+        what,
+      });
+      if (res.status !== 200) await this.#fail(res, what);
+      let bytes: Buffer;
+      try {
+        bytes = await readCapped(res.body, desc.size, what);
+      } catch (err) {
+        if (isRetryableNetworkError(err) && attempt < this.transport.retry.attempts) {
+          await this.transport.sleep(backoffDelay(attempt, this.transport.retry, undefined));
+          continue;
+        }
+        if (err instanceof RegistryError) throw err;
+        throw new RegistryError(`${what}: ${describeNetworkError(err)} (after ${attempt} attempts)`, {
+          cause: err,
+        });
+      }
+      verifyBytes(bytes, desc, what);
+      return bytes;
+    }
+  }
+
+  /**
+   * Downloads a blob into a store writer, resuming with `Range` after a broken connection when
+   * the registry supports it (else starting over), and stages it (digest and size verified).
+   */
+  async downloadBlob(
+    desc: Descriptor,
+    writer: BlobWriter,
+    onBytes?: (n: number) => void,
+    what = `pulling blob ${desc.digest} from ${this.name}`,
+  ): Promise<Descriptor> {
+    const policy = this.transport.retry;
+    for (let attempt = 1; ; attempt++) {
+      const start = writer.offset;
+      const res = await this.#send({
+        method: 'GET',
+        path: `/v2/${this.path}/blobs/${desc.digest}`,
+        headers: start > 0 ? { range: `bytes=${start}-` } : {},
+        scopes: this.#pull(),
+        idempotent: true,
+        what,
+      });
+      if (res.status !== 200 && res.status !== 206) await this.#fail(res, what);
+      if (res.status === 200 && start > 0) {
+        onBytes?.(-start);
+        await writer.reset();
+      } else if (res.status === 206) {
+        const m = /^bytes (\d+)-/.exec(header(res, 'content-range') ?? '');
+        if (!m || Number(m[1]) !== start) {
+          await res.body.dump();
+          onBytes?.(-start);
+          await writer.reset();
+          continue;
+        }
+      }
+      try {
+        for await (const chunk of res.body) {
+          await writer.write(chunk as Buffer);
+          onBytes?.((chunk as Buffer).length);
+          if (writer.offset > desc.size) {
+            throw new DigestMismatchError(
+              `${what}: the registry sent more than the ${desc.size} bytes announced`,
+            );
+          }
+        }
+        if (writer.offset < desc.size) throw new RetryableError('the connection closed early');
+        return await writer.stage();
+      } catch (err) {
+        res.body.destroy();
+        if (!isRetryableNetworkError(err) && !(err instanceof RetryableError)) throw err;
+        this.transport.debug(`${what}: ${describeNetworkError(err)} at byte ${writer.offset}`);
+        if (attempt >= policy.attempts) {
+          throw new RegistryError(
+            `${what}: ${describeNetworkError(err)} after ${attempt} attempts (${writer.offset} of ${desc.size} bytes received)`,
+            { cause: err },
+          );
+        }
+        await this.transport.sleep(backoffDelay(attempt, policy, undefined));
+      }
+    }
+  }
+
+  /** A stream of a blob that fails at its end unless digest and size match (for copies). */
+  async openBlob(
+    desc: Descriptor,
+    what = `pulling blob ${desc.digest} from ${this.name}`,
+  ): Promise<Readable> {
+    const res = await this.#send({
+      method: 'GET',
+      path: `/v2/${this.path}/blobs/${desc.digest}`,
+      scopes: this.#pull(),
+      idempotent: true,
+      what,
+    });
+    if (res.status !== 200) await this.#fail(res, what);
+    const verify = verifyingStream(desc, what);
+    pipeline(res.body, verify, () => {});
+    return verify;
+  }
+
+  /** Bytes `start` to `end` (exclusive) of a blob, by `Range` (unverified: a chunk of a larger copy). */
+  async openBlobRange(
+    desc: Descriptor,
+    start: number,
+    end: number,
+    what = `pulling blob ${desc.digest} from ${this.name}`,
+  ): Promise<Readable> {
+    const res = await this.#send({
+      method: 'GET',
+      path: `/v2/${this.path}/blobs/${desc.digest}`,
+      headers: { range: `bytes=${start}-${end - 1}` },
+      scopes: this.#pull(),
+      idempotent: true,
+      what,
+    });
+    if (res.status !== 206) {
+      if (res.status === 200) {
+        await res.body.dump();
+        throw new RegistryError(`${what}: ${this.domain} does not serve byte ranges`);
+      }
+      await this.#fail(res, what);
+    }
+    return res.body;
+  }
+
+  /** Mounts a blob from another repository of the same registry; the upload URL when it could not. */
+  async #startUpload(
+    desc: Descriptor,
+    mountFrom: readonly string[],
+    what: string,
+  ): Promise<{ mounted: true } | { mounted: false; location: string }> {
+    let location: string | undefined;
+    for (const from of mountFrom) {
+      if (from === this.path) continue;
+      const res = await this.#send({
+        method: 'POST',
+        path: `/v2/${this.path}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
+        headers: { 'content-length': '0' },
+        scopes: [...this.#push(), repositoryScope(from, ['pull'])],
+        idempotent: true,
+        what: `${what} (mounting from ${this.domain}/${from})`,
+      });
+      await res.body.dump();
+      if (res.status === 201) return { mounted: true };
+      if (res.status !== 202) await this.#fail(res, what);
+      const loc = header(res, 'location');
+      if (location) await this.#cancelUpload(location);
+      location = loc;
+    }
+    if (location) return { mounted: false, location };
+    const res = await this.#send({
+      method: 'POST',
+      path: `/v2/${this.path}/blobs/uploads/`,
+      headers: { 'content-length': '0' },
+      scopes: this.#push(),
+      idempotent: true,
+      what,
+    });
+    await res.body.dump();
+    if (res.status !== 202) await this.#fail(res, what);
+    const loc = header(res, 'location');
+    if (!loc) throw new RegistryError(`${what}: ${this.domain} started an upload without a Location`);
+    return { mounted: false, location: loc };
+  }
+
+  async #cancelUpload(location: string): Promise<void> {
+    try {
+      const res = await this.#send({
+        method: 'DELETE',
+        path: location,
+        scopes: this.#push(),
+        idempotent: true,
+        what: 'cancelling an upload',
+      });
+      await res.body.dump();
+    } catch {
+      // best effort: registries expire abandoned uploads
+    }
+  }
+
+  /**
+   * Uploads a blob unless the repository has it: HEAD, then a mount from `mountFrom` (other
+   * repositories of this registry that have it), then a monolithic PUT or PATCH chunks. The
+   * whole upload is tried again after a network error or 5xx.
+   */
+  async uploadBlob(
+    desc: Descriptor,
+    source: BlobSource,
+    opts: { mountFrom?: readonly string[]; onBytes?: (n: number) => void; what?: string } = {},
+  ): Promise<UploadOutcome> {
+    const what = opts.what ?? `pushing blob ${desc.digest} to ${this.name}`;
+    if (await this.blobExists(desc.digest, what)) return 'exists';
+    const policy = this.transport.retry;
+    for (let attempt = 1; ; attempt++) {
+      let sent = 0;
+      const count = (n: number) => {
+        sent += n;
+        opts.onBytes?.(n);
+      };
+      try {
+        const start = await this.#startUpload(desc, opts.mountFrom ?? [], what);
+        if (start.mounted) return 'mounted';
+        if (this.#chunkSize > 0 && desc.size > this.#chunkSize)
+          await this.#uploadChunks(desc, source, start.location, count, what);
+        else await this.#uploadWhole(desc, source, start.location, count, what);
+        return 'uploaded';
+      } catch (err) {
+        opts.onBytes?.(-sent);
+        const retryable =
+          isRetryableNetworkError(err) ||
+          (err instanceof RegistryError && err.status !== undefined && isRetryableStatus(err.status));
+        if (!retryable || attempt >= policy.attempts) {
+          if (err instanceof PolyarchError && !retryable) throw err;
+          const after = attempt > 1 ? ` after ${attempt} attempts` : '';
+          if (err instanceof PolyarchError) throw new RegistryError(`${err.message}${after}`, { cause: err });
+          throw new RegistryError(`${what}: ${describeNetworkError(err)}${after}`, { cause: err });
+        }
+        this.transport.debug(`${what}: ${messageOf(err)}; starting the upload again`);
+        await this.transport.sleep(backoffDelay(attempt, policy, undefined));
+      }
+    }
+  }
+
+  async #uploadWhole(
+    desc: Descriptor,
+    source: BlobSource,
+    location: string,
+    count: (n: number) => void,
+    what: string,
+  ): Promise<void> {
+    const open = async () => counting(await source.open(0, desc.size), count);
+    const res = await this.#send({
+      method: 'PUT',
+      path: withQuery(location, 'digest', desc.digest),
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
+      body: open,
+      scopes: this.#push(),
+      idempotent: false,
+      what,
+    });
+    if (res.status !== 201 && res.status !== 204) await this.#fail(res, what);
+    await res.body.dump();
+  }
+
+  async #uploadChunks(
+    desc: Descriptor,
+    source: BlobSource,
+    location: string,
+    count: (n: number) => void,
+    what: string,
+  ): Promise<void> {
+    let loc = location;
+    for (let offset = 0; offset < desc.size; offset += this.#chunkSize) {
+      const end = Math.min(desc.size, offset + this.#chunkSize);
+      const open = async () => counting(await source.open(offset, end), count);
+      const res = await this.#send({
+        method: 'PATCH',
+        path: loc,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(end - offset),
+          'content-range': `${offset}-${end - 1}`,
+        },
+        body: open,
+        scopes: this.#push(),
+        idempotent: false,
+        what,
+      });
+      if (res.status !== 202) await this.#fail(res, what);
+      await res.body.dump();
+      loc = header(res, 'location') ?? loc;
+    }
+    const res = await this.#send({
+      method: 'PUT',
+      path: withQuery(loc, 'digest', desc.digest),
+      headers: { 'content-length': '0' },
+      scopes: this.#push(),
+      idempotent: false,
+      what,
+    });
+    if (res.status !== 201 && res.status !== 204) await this.#fail(res, what);
+    await res.body.dump();
+  }
+
+  // ------------------------------------------------------------ tags
+
+  /** Every tag, following `Link: <…>; rel="next"` pages. */
+  async listTags(pageSize = 1000): Promise<string[]> {
+    const what = `listing tags of ${this.name}`;
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${this.path}/tags/list?n=${pageSize}`;
+    while (path) {
+      const res = await this.#send({ method: 'GET', path, scopes: this.#pull(), idempotent: true, what });
+      if (res.status !== 200) await this.#fail(res, what);
+      const list = JSON.parse(await readText(res)) as TagList;
+      tags.push(...(list.tags ?? []));
+      path = nextLink(header(res, 'link'));
+    }
+    return tags;
+  }
+}
+
+function sep(reference: string): string {
+  return isDigest(reference) ? '@' : ':';
+}
+
+/** `stream` through a pass-through that reports each chunk's size. */
+function counting(stream: Readable, count: (n: number) => void): Readable {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      count(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  pipeline(stream, t, () => {});
+  return t;
+}
+
+/** The next page from a `Link` header (`</v2/x/tags/list?n=2&last=b>; rel="next"`). */
+export function nextLink(link: string | undefined): string | undefined {
+  if (!link) return undefined;
+  for (const part of link.split(',')) {
+    const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** `url` with `key=value` appended to its query (relative or absolute URLs). */
+export function withQuery(url: string, key: string, value: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+}
+
+async function readText(res: HttpResponse): Promise<string> {
+  try {
+    return (await readCapped(res.body, 64 * 1024, 'reading an error', true)).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function readCapped(
+  body: AsyncIterable<unknown>,
+  max: number,
+  what: string,
+  truncate = false,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    const b = c as Buffer;
+    n += b.length;
+    if (n > max) {
+      if (truncate) {
+        chunks.push(b);
+        break;
+      }
+      throw new RegistryError(`${what}: more than ${max} bytes`);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+function verifyBytes(bytes: Buffer, desc: Descriptor, what: string): void {
+  if (bytes.length !== desc.size)
+    throw new DigestMismatchError(`${what}: expected ${desc.size} bytes, got ${bytes.length}`);
+  const alg = digestAlgorithm(desc.digest);
+  const actual = `${alg}:${createHash(alg).update(bytes).digest('hex')}`;
+  if (actual !== desc.digest)
+    throw new DigestMismatchError(`${what}: content has digest ${actual}, expected ${desc.digest}`);
+}
+
+/** A pass-through that errors at the end unless the bytes have the descriptor's digest and size. */
+export function verifyingStream(desc: Descriptor, what: string): Transform {
+  const alg = digestAlgorithm(desc.digest);
+  const h = createHash(alg);
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      n += chunk.length;
+      if (n > desc.size) {
+        cb(new DigestMismatchError(`${what}: more than the ${desc.size} bytes announced`));
+        return;
+      }
+      h.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      if (n !== desc.size) {
+        cb(new DigestMismatchError(`${what}: expected ${desc.size} bytes, got ${n}`));
+        return;
+      }
+      const actual = `${alg}:${h.digest('hex')}`;
+      cb(
+        actual === desc.digest
+          ? null
+          : new DigestMismatchError(`${what}: content has digest ${actual}, expected ${desc.digest}`),
+      );
+    },
+  });
+}
+
+/** True for media types a registry serves from the manifests endpoint. */
+export function isManifestLike(mt: string): boolean {
+  return isIndexType(mt) || isManifestType(mt);
+}

@@ -1,0 +1,496 @@
+/**
+ * registry/transport — HTTP to registries over undici: the scheme (HTTPS, or plain HTTP for
+ * loopback and insecure hosts, found by a `GET /v2/` ping that tries HTTPS first),
+ * authentication (anonymous, basic, and bearer tokens from the `WWW-Authenticate` challenge,
+ * cached per scope), retries with backoff, and redirects (the Authorization header is not
+ * sent to another host).
+ *
+ * One `RegistryTransport` per process (or per operation); it holds connection pools and
+ * tokens. Debug output goes to `debug` and never contains credentials or tokens.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import { AuthError, CancelledError, messageOf, RegistryError } from '../errors.js';
+import { type Challenge, challengeScopes, mergeScopes, parseChallenges } from './challenge.js';
+import { anonymous, type CredentialProvider, type Credentials } from './credentials.js';
+import { describeErrorResponse } from './errors.js';
+import { allowsInsecure, endpointHost } from './hosts.js';
+import {
+  backoffDelay,
+  defaultRetryPolicy,
+  isRetryableNetworkError,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryPolicy,
+} from './retry.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface TransportOptions {
+  credentials?: CredentialProvider;
+  /** registries (host[:port]) where plain HTTP and unverified TLS are allowed besides loopback */
+  insecureRegistries?: readonly string[];
+  retry?: Partial<RetryPolicy>;
+  userAgent?: string;
+  /** a line per request and retry, for `--debug` (no secrets) */
+  debug?: (line: string) => void;
+  signal?: AbortSignal;
+  /** connections per origin (default 8) */
+  connections?: number;
+}
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** `/v2/…` on the registry, or an absolute URL (an upload `Location`) */
+  path: string;
+  headers?: Record<string, string>;
+  /** bytes, or a factory called for each try (streams cannot be replayed) */
+  body?: Uint8Array | string | (() => Promise<NodeJS.ReadableStream | Uint8Array>);
+  /** token scopes the request needs: `repository:a/b:pull` */
+  scopes: readonly string[];
+  /** safe to send again after a network error or 5xx/429 */
+  idempotent: boolean;
+  /** what is being done, for errors: `pulling manifest of localhost:5000/x:1` */
+  what: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  /** the final URL (after redirects) */
+  url: string;
+}
+
+export function header(res: HttpResponse, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+interface HostState {
+  domain: string;
+  origin: Promise<string> | undefined;
+  challenge: Challenge | undefined;
+  tokens: Map<string, { token: string; expiresAt: number }>;
+  pending: Map<string, Promise<string>>;
+  creds: Promise<Credentials | undefined> | undefined;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(new CancelledError());
+      },
+      { once: true },
+    );
+  });
+
+/** A short description of a network error (`connection reset (ECONNRESET)`). */
+export function describeNetworkError(err: unknown): string {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as { code?: string }).code;
+    if (code) return `${messageOf(e)} (${code})`;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return messageOf(err);
+}
+
+export class RegistryTransport {
+  readonly retry: RetryPolicy;
+  readonly #credentials: CredentialProvider;
+  readonly #insecure: readonly string[];
+  readonly #userAgent: string;
+  readonly #debug: ((line: string) => void) | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #secure: Agent;
+  readonly #lax: Agent;
+  readonly #hosts = new Map<string, HostState>();
+
+  constructor(opts: TransportOptions = {}) {
+    this.retry = { ...defaultRetryPolicy, ...opts.retry };
+    this.#credentials = opts.credentials ?? anonymous;
+    this.#insecure = opts.insecureRegistries ?? [];
+    this.#userAgent = opts.userAgent ?? 'polyarch';
+    this.#debug = opts.debug;
+    this.#signal = opts.signal;
+    const connections = opts.connections ?? 8;
+    this.#secure = new Agent({ connections, keepAliveTimeout: 30_000 });
+    this.#lax = new Agent({ connections, keepAliveTimeout: 30_000, connect: { rejectUnauthorized: false } });
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#secure.close(), this.#lax.close()]);
+  }
+
+  debug(line: string): void {
+    this.#debug?.(line);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return sleep(ms, this.#signal);
+  }
+
+  #host(domain: string): HostState {
+    let hs = this.#hosts.get(domain);
+    if (!hs) {
+      hs = {
+        domain,
+        origin: undefined,
+        challenge: undefined,
+        tokens: new Map(),
+        pending: new Map(),
+        creds: undefined,
+      };
+      this.#hosts.set(domain, hs);
+    }
+    return hs;
+  }
+
+  #dispatcher(domain: string): Agent {
+    return allowsInsecure(domain, this.#insecure) ? this.#lax : this.#secure;
+  }
+
+  #creds(hs: HostState): Promise<Credentials | undefined> {
+    hs.creds ??= this.#credentials.get(hs.domain);
+    return hs.creds;
+  }
+
+  /** The origin (`https://host`) of a registry, found once by pinging `/v2/`. */
+  origin(domain: string): Promise<string> {
+    const hs = this.#host(domain);
+    hs.origin ??= this.#ping(hs).catch((err) => {
+      hs.origin = undefined;
+      throw err;
+    });
+    return hs.origin;
+  }
+
+  async #ping(hs: HostState): Promise<string> {
+    const endpoint = endpointHost(hs.domain);
+    const schemes = allowsInsecure(hs.domain, this.#insecure) ? ['https', 'http'] : ['https'];
+    let lastError: unknown;
+    for (const [i, scheme] of schemes.entries()) {
+      const origin = `${scheme}://${endpoint}`;
+      const last = i === schemes.length - 1;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const res = await this.#dispatcher(hs.domain).request({
+            origin,
+            path: '/v2/',
+            method: 'GET',
+            headers: { 'user-agent': this.#userAgent },
+            signal: this.#signal ?? null,
+          });
+          await res.body.dump();
+          this.debug(`ping ${origin}/v2/ → ${res.statusCode}`);
+          if (res.statusCode === 401)
+            hs.challenge = pickChallenge(parseChallenges(res.headers['www-authenticate']));
+          return origin;
+        } catch (err) {
+          if (this.#signal?.aborted) throw new CancelledError();
+          lastError = err;
+          this.debug(`ping ${origin}/v2/ failed: ${describeNetworkError(err)}`);
+          if (!last || !isRetryableNetworkError(err) || attempt >= this.retry.attempts) break;
+          await this.sleep(backoffDelay(attempt, this.retry, undefined));
+        }
+      }
+    }
+    throw new RegistryError(`cannot reach registry ${hs.domain}: ${describeNetworkError(lastError)}`, {
+      cause: lastError,
+    });
+  }
+
+  /**
+   * Sends a request with authentication, retries and redirects. The caller reads or dumps the
+   * body. 401 after a fresh token is an AuthError naming the registry.
+   */
+  async send(domain: string, req: HttpRequest): Promise<HttpResponse> {
+    const hs = this.#host(domain);
+    let origin: string;
+    try {
+      origin = await this.origin(domain);
+    } catch (err) {
+      if (err instanceof RegistryError)
+        throw new RegistryError(`${req.what}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    let url = new URL(req.path, origin);
+    let scopes = [...req.scopes];
+    let authRetried = false;
+    let redirects = 0;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
+      const sameHost = url.host === new URL(origin).host;
+      if (sameHost) {
+        const auth = await this.#authorization(hs, scopes, req.what);
+        if (auth) headers['authorization'] = auth;
+      }
+      let res: Dispatcher.ResponseData;
+      try {
+        const body = typeof req.body === 'function' ? await req.body() : req.body;
+        res = await this.#dispatcher(domain).request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: req.method,
+          headers,
+          body: (body ?? null) as Dispatcher.DispatchOptions['body'],
+          signal: this.#signal ?? null,
+          highWaterMark: 256 * 1024,
+        });
+      } catch (err) {
+        if (this.#signal?.aborted) throw new CancelledError();
+        this.debug(`${req.method} ${url.href} failed: ${describeNetworkError(err)}`);
+        if (req.idempotent && isRetryableNetworkError(err) && attempt < this.retry.attempts) {
+          await this.sleep(backoffDelay(attempt, this.retry, undefined));
+          continue;
+        }
+        throw new RegistryError(
+          `${req.what}: ${describeNetworkError(err)} from ${domain}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`,
+          { cause: err },
+        );
+      }
+      const status = res.statusCode;
+      this.debug(`${req.method} ${url.href} → ${status}`);
+      if (status === 401 && sameHost) {
+        const ch = pickChallenge(parseChallenges(res.headers['www-authenticate']));
+        const text = await res.body.text().catch(() => '');
+        if (!authRetried && ch) {
+          authRetried = true;
+          if (ch.scheme === 'bearer') {
+            scopes = mergeScopes([...scopes, ...challengeScopes(ch)]);
+            hs.tokens.delete(mergeScopes(scopes).join(' '));
+          }
+          hs.challenge = ch;
+          attempt--;
+          continue;
+        }
+        throw await this.#authError(hs, req.what, status, text);
+      }
+      if (status === 403 && sameHost) {
+        const text = await res.body.text().catch(() => '');
+        throw new AuthError(`${req.what}: ${domain} denied access: ${describeErrorResponse(status, text)}`);
+      }
+      const location = res.headers['location'];
+      if (
+        (status === 301 || status === 302 || status === 303 || status === 307 || status === 308) &&
+        (req.method === 'GET' || req.method === 'HEAD') &&
+        typeof location === 'string'
+      ) {
+        await res.body.dump();
+        if (++redirects > 10) throw new RegistryError(`${req.what}: too many redirects from ${domain}`);
+        url = new URL(location, url);
+        attempt--;
+        continue;
+      }
+      if (req.idempotent && isRetryableStatus(status) && attempt < this.retry.attempts) {
+        await res.body.dump();
+        const ra = res.headers['retry-after'];
+        const wait = backoffDelay(
+          attempt,
+          this.retry,
+          parseRetryAfter(typeof ra === 'string' ? ra : undefined, Date.now()),
+        );
+        this.debug(`${req.what}: HTTP ${status}, retrying in ${wait} ms`);
+        await this.sleep(wait);
+        continue;
+      }
+      return { status, headers: res.headers, body: res.body, url: url.href };
+    }
+  }
+
+  async #authError(hs: HostState, what: string, status: number, body: string): Promise<AuthError> {
+    const creds = await this.#creds(hs);
+    const detail = describeErrorResponse(status, body);
+    if (!creds) {
+      return new AuthError(
+        `${what}: ${hs.domain} requires authentication; log in with \`polyarch login ${hs.domain}\``,
+      );
+    }
+    return new AuthError(`${what}: ${hs.domain} refused the credentials${who(creds)} (${detail})`);
+  }
+
+  async #authorization(hs: HostState, scopes: readonly string[], what: string): Promise<string | undefined> {
+    const ch = hs.challenge;
+    if (!ch) return undefined;
+    if (ch.scheme === 'basic') {
+      const creds = await this.#creds(hs);
+      if (creds?.username === undefined) return undefined;
+      return `Basic ${Buffer.from(`${creds.username}:${creds.password ?? ''}`).toString('base64')}`;
+    }
+    if (ch.scheme === 'bearer') return `Bearer ${await this.#token(hs, ch, scopes, what)}`;
+    return undefined;
+  }
+
+  #token(hs: HostState, ch: Challenge, scopes: readonly string[], what: string): Promise<string> {
+    const merged = mergeScopes(scopes);
+    const key = merged.join(' ');
+    const cached = hs.tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) return Promise.resolve(cached.token);
+    let p = hs.pending.get(key);
+    if (!p) {
+      p = this.#fetchToken(hs, ch, merged, what).then(
+        (t) => {
+          hs.pending.delete(key);
+          hs.tokens.set(key, {
+            token: t.token,
+            expiresAt: Date.now() + Math.max(10, t.expiresIn - 10) * 1000,
+          });
+          return t.token;
+        },
+        (err) => {
+          hs.pending.delete(key);
+          throw err;
+        },
+      );
+      hs.pending.set(key, p);
+    }
+    return p;
+  }
+
+  async #fetchToken(
+    hs: HostState,
+    ch: Challenge,
+    scopes: readonly string[],
+    what: string,
+  ): Promise<{ token: string; expiresIn: number }> {
+    const realm = ch.params['realm'];
+    if (!realm) throw new AuthError(`${what}: ${hs.domain} asked for a bearer token without a realm`);
+    let realmURL: URL;
+    try {
+      realmURL = new URL(realm);
+    } catch {
+      throw new AuthError(`${what}: ${hs.domain} named an invalid token realm "${realm}"`);
+    }
+    if (realmURL.protocol === 'http:' && !allowsInsecure(realmURL.host, this.#insecure)) {
+      throw new AuthError(
+        `${what}: ${hs.domain} named a plain-HTTP token realm (${realmURL.host}); refusing to send credentials`,
+      );
+    }
+    const service = ch.params['service'];
+    const creds = await this.#creds(hs);
+    const realmName = realmURL.host;
+    const headers: Record<string, string> = { 'user-agent': this.#userAgent };
+    let method: 'GET' | 'POST' = 'GET';
+    let body: string | undefined;
+    const url = new URL(realmURL);
+    if (creds?.identityToken) {
+      method = 'POST';
+      const form = new URLSearchParams();
+      form.set('grant_type', 'refresh_token');
+      form.set('refresh_token', creds.identityToken);
+      if (service) form.set('service', service);
+      if (scopes.length) form.set('scope', scopes.join(' '));
+      form.set('client_id', 'polyarch');
+      body = form.toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else {
+      if (service) url.searchParams.set('service', service);
+      for (const s of scopes) url.searchParams.append('scope', s);
+      if (creds?.username !== undefined) {
+        url.searchParams.set('account', creds.username);
+        headers['authorization'] =
+          `Basic ${Buffer.from(`${creds.username}:${creds.password ?? ''}`).toString('base64')}`;
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.#dispatcher(realmURL.host).request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method,
+          headers,
+          body: body ?? null,
+          signal: this.#signal ?? null,
+        });
+      } catch (err) {
+        if (this.#signal?.aborted) throw new CancelledError();
+        if (isRetryableNetworkError(err) && attempt < this.retry.attempts) {
+          await this.sleep(backoffDelay(attempt, this.retry, undefined));
+          continue;
+        }
+        throw new AuthError(
+          `${what}: getting a token from ${realmName} for ${hs.domain}: ${describeNetworkError(err)}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      this.debug(`${method} token ${url.origin}${url.pathname} (${scopes.join(' ')}) → ${res.statusCode}`);
+      if (isRetryableStatus(res.statusCode) && attempt < this.retry.attempts) {
+        await res.body.dump();
+        await this.sleep(backoffDelay(attempt, this.retry, undefined));
+        continue;
+      }
+      const text = await res.body.text().catch(() => '');
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        throw new AuthError(
+          creds
+            ? `${what}: ${hs.domain} refused the credentials${who(creds)} (token server ${realmName}: ${describeErrorResponse(res.statusCode, text)})`
+            : `${what}: ${hs.domain} requires authentication (token server ${realmName} refused anonymous access); log in with \`polyarch login ${hs.domain}\``,
+        );
+      }
+      if (res.statusCode !== 200) {
+        throw new AuthError(
+          `${what}: getting a token from ${realmName} for ${hs.domain}: ${describeErrorResponse(res.statusCode, text)}`,
+        );
+      }
+      let json: { token?: string; access_token?: string; expires_in?: number };
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new AuthError(
+          `${what}: the token server ${realmName} of ${hs.domain} answered something that is not JSON`,
+        );
+      }
+      const token = json.token ?? json.access_token;
+      if (!token)
+        throw new AuthError(`${what}: the token server ${realmName} of ${hs.domain} answered no token`);
+      return {
+        token,
+        expiresIn: typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : 60,
+      };
+    }
+  }
+
+  /**
+   * Checks credentials against a registry (what `login` does): pings, then authenticates for
+   * the registry itself (a token without scope, or basic auth on `/v2/`).
+   */
+  async verifyLogin(domain: string): Promise<void> {
+    const hs = this.#host(domain);
+    const res = await this.send(domain, {
+      method: 'GET',
+      path: '/v2/',
+      scopes: [],
+      idempotent: true,
+      what: `logging in to ${domain}`,
+    });
+    const text = await res.body.text().catch(() => '');
+    if (res.status !== 200) {
+      throw new RegistryError(`logging in to ${domain}: ${describeErrorResponse(res.status, text)}`, {
+        status: res.status,
+      });
+    }
+    if (!hs.challenge) this.debug(`${domain} needs no authentication`);
+  }
+}
+
+function who(creds: Credentials): string {
+  if (creds.username !== undefined && creds.username !== '') return ` for user "${creds.username}"`;
+  if (creds.identityToken) return ' (identity token)';
+  return '';
+}
+
+/** The challenge to answer: bearer when offered, else basic. */
+function pickChallenge(chs: Challenge[]): Challenge | undefined {
+  return chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic');
+}
