@@ -7,7 +7,13 @@ import { availableParallelism } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { type BuildContext, loadContext } from '../context/index.js';
 import { type Dockerfile, formatExcerpt, readDockerfile } from '../dockerfile/index.js';
-import { BuildError, DockerfileError, EmulationError, InvalidArgumentError, PolyarchError } from '../errors.js';
+import {
+  BuildError,
+  DockerfileError,
+  EmulationError,
+  InvalidArgumentError,
+  PolyarchError,
+} from '../errors.js';
 import { checkPlatforms } from '../executor/emulation/index.js';
 import { assembleImages, type PlatformBuild } from '../exporter/assemble.js';
 import { convertDockerfile, type HistoryStep } from '../graph/convert.js';
@@ -149,7 +155,6 @@ export interface BuildResult {
   digest?: string;
 }
 
-
 /** Reads the Dockerfile the options name: `-f` (relative to the working directory), stdin, or PATH/Dockerfile. */
 export async function loadDockerfileSource(
   ctx: Pick<BuildRunContext, 'cwd' | 'stdin'>,
@@ -159,7 +164,9 @@ export async function loadDockerfileSource(
     return { name: 'Dockerfile', source: await readAll(ctx.stdin) };
   }
   if (/^[a-z]+:\/\//.test(o.contextPath) && o.file === undefined) {
-    throw new InvalidArgumentError(`reading a Dockerfile from a remote context (${o.contextPath}) is not supported`);
+    throw new InvalidArgumentError(
+      `reading a Dockerfile from a remote context (${o.contextPath}) is not supported`,
+    );
   }
   const path = o.file
     ? isAbsolute(o.file)
@@ -196,7 +203,8 @@ function internalStep(progress: Progress, name: string) {
 function sourceDateEpochOf(o: BuildOptions, env: NodeJS.ProcessEnv): number | undefined {
   const raw = o.buildArgs.SOURCE_DATE_EPOCH ?? env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH "${raw}": expected seconds since the epoch`);
+  if (!/^\d+$/.test(raw))
+    throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH "${raw}": expected seconds since the epoch`);
   return Number(raw);
 }
 
@@ -238,8 +246,9 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
 
     const defStep = internalStep(progress, '[internal] load build definition from Dockerfile');
     const { name, path, source } = await loadDockerfileSource(ctx, options);
-    defStep.status('transferring dockerfile:').update(source.length);
-    defStep.status('transferring dockerfile:').done();
+    const transfer = defStep.status('transferring dockerfile:');
+    transfer.update(source.length);
+    transfer.done();
     df = readDockerfile(source, { file: name });
     defStep.complete();
     const dockerfile = df;
@@ -265,7 +274,12 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     const host = w.host;
     const platforms = options.platforms.length ? options.platforms : [host];
     const multiPlatform = platforms.length > 1;
-    const resolveImage = imageResolver(w, { pull: options.pull, progress, multiPlatform, signal: ctx.signal });
+    const resolveImage = imageResolver(w, {
+      pull: options.pull,
+      progress,
+      multiPlatform,
+      signal: ctx.signal,
+    });
     const contextVertex: Vertex = {
       op: { type: 'context', name: 'context', dir: contextDir },
       inputs: [],
@@ -298,7 +312,12 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       runners: createRunners({
         worker: w,
         context,
-        secrets: new Map(options.secrets.map((s) => [s.id, { ...(s.src ? { src: s.src } : {}), ...(s.env ? { env: s.env } : {}) }])),
+        secrets: new Map(
+          options.secrets.map((s) => [
+            s.id,
+            { ...(s.src ? { src: s.src } : {}), ...(s.env ? { env: s.env } : {}) },
+          ]),
+        ),
         env: ctx.env,
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
       }),
@@ -363,6 +382,7 @@ function failure(err: unknown, df: Dockerfile | undefined, stderr: NodeJS.Writab
     return new BuildError(`failed to build: failed to solve: ${err.message}`, { cause: err });
   }
   if (err instanceof DockerfileError || err instanceof EmulationError) return err;
-  if (err instanceof PolyarchError) return new PolyarchError(err.code, `failed to build: ${err.message}`, { cause: err });
+  if (err instanceof PolyarchError)
+    return new PolyarchError(err.code, `failed to build: ${err.message}`, { cause: err });
   return err;
 }

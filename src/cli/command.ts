@@ -105,6 +105,8 @@ export interface Command {
   hidden?: boolean;
   /** examples shown in help */
   examples?: string;
+  /** false: flags end at the first positional argument (`run IMAGE COMMAND -x` passes `-x` on) */
+  interspersed?: boolean;
   run?: (ctx: CommandContext, args: string[], flags: Flags) => Promise<number | undefined>;
 }
 
@@ -260,6 +262,7 @@ export function parseCommandLine(
         if (!command.run) throw new UsageError(`unknown command: ${pathName()} ${a}`, pathName());
       }
       args.push(a);
+      if (command.interspersed === false) flagsEnded = true;
       continue;
     }
     if (a === '--') {

@@ -13,6 +13,7 @@ import { logoutCommand } from './logout.js';
 import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
 import { rmiCommand } from './rmi.js';
+import { runCommand } from './run.js';
 import { tagCommand } from './tag.js';
 import { versionCommand } from './version.js';
 
@@ -27,6 +28,7 @@ export const commands = {
   pull: pullCommand,
   push: pushCommand,
   rmi: rmiCommand,
+  run: runCommand,
   tag: tagCommand,
   version: versionCommand,
 } satisfies Record<string, Command>;

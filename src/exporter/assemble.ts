@@ -13,7 +13,14 @@ import { MediaTypeImageLayerGzip } from '../oci/mediatypes.js';
 import type { ContainerConfig, Descriptor, History, Platform } from '../oci/types.js';
 import type { VertexHandle } from '../progress/writer.js';
 import type { SnapshotStore } from '../snapshot/index.js';
-import { epochToRFC3339, type ExportLayer, imageConfig, imageIndex, imageManifest, jsonBytes } from './image.js';
+import {
+  type ExportLayer,
+  epochToRFC3339,
+  imageConfig,
+  imageIndex,
+  imageManifest,
+  jsonBytes,
+} from './image.js';
 
 export interface PlatformBuild {
   platform: Platform;
@@ -67,19 +74,26 @@ async function exportLayers(
     let p = memo.get(l.snapshot);
     if (!p) {
       p = (async () => {
-        if (l.blob && l.diffID && (await opts.content.has(l.blob.digest))) return { diffID: l.diffID, blob: l.blob };
+        if (l.blob && l.diffID && (await opts.content.has(l.blob.digest)))
+          return { diffID: l.diffID, blob: l.blob };
         const snap = await opts.snapshots.mustGet(l.snapshot);
         if (snap.blob && snap.diffID && (await opts.content.has(snap.blob.digest))) {
           return { diffID: snap.diffID, blob: { ...snap.blob, digest: snap.blob.digest } };
         }
-        const writer = await opts.content.openWriter({ mediaType: MediaTypeImageLayerGzip, what: `layer of snapshot ${snap.id}` });
+        const writer = await opts.content.openWriter({
+          mediaType: MediaTypeImageLayerGzip,
+          what: `layer of snapshot ${snap.id}`,
+        });
         try {
           const info = await opts.snapshots.diff(snap, writer.stream, {
             ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
             ...(opts.gzipLevel !== undefined ? { gzipLevel: opts.gzipLevel } : {}),
           });
           const desc = await writer.commit();
-          return { diffID: info.diffID, blob: { mediaType: info.mediaType, digest: desc.digest, size: desc.size } };
+          return {
+            diffID: info.diffID,
+            blob: { mediaType: info.mediaType, digest: desc.digest, size: desc.size },
+          };
         } catch (err) {
           await writer.abort();
           throw err;
@@ -98,7 +112,9 @@ export function alignHistory(build: PlatformBuild, created: string): History[] {
   const out: History[] = [];
   for (const h of build.history) {
     if (!h.step) {
-      out.push(h.entry.created || h.entry.comment !== 'buildkit.dockerfile.v0' ? h.entry : { created, ...h.entry });
+      out.push(
+        h.entry.created || h.entry.comment !== 'buildkit.dockerfile.v0' ? h.entry : { created, ...h.entry },
+      );
       continue;
     }
     const key = build.stepKeys.get(h);
@@ -116,11 +132,18 @@ export function alignHistory(build: PlatformBuild, created: string): History[] {
 export function imageCreated(build: PlatformBuild, sourceDateEpoch: number | undefined): string {
   if (sourceDateEpoch !== undefined) return epochToRFC3339(sourceDateEpoch);
   const times = build.layers.map((l) => l.created).filter((c): c is string => c !== undefined);
-  if (times.length) return times.sort().at(-1)!.replace(/\.\d+Z$/, 'Z');
+  if (times.length)
+    return times
+      .sort()
+      .at(-1)!
+      .replace(/\.\d+Z$/, 'Z');
   return build.baseCreated ?? new Date(0).toISOString().replace('.000Z', 'Z');
 }
 
-export async function assembleImages(builds: readonly PlatformBuild[], opts: AssembleOptions): Promise<Assembled> {
+export async function assembleImages(
+  builds: readonly PlatformBuild[],
+  opts: AssembleOptions,
+): Promise<Assembled> {
   const memo = new Map<string, Promise<ExportLayer>>();
   const layersStatus = opts.progress?.status('exporting layers');
   const exported = await Promise.all(builds.map((b) => exportLayers(opts, b.layers, memo)));
@@ -140,7 +163,9 @@ export async function assembleImages(builds: readonly PlatformBuild[], opts: Ass
     });
     const cfgBytes = jsonBytes(cfg);
     const configDesc = await opts.content.putBlob(cfgBytes, {
-      mediaType: opts.oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json',
+      mediaType: opts.oci
+        ? 'application/vnd.oci.image.config.v1+json'
+        : 'application/vnd.docker.container.image.v1+json',
     });
     const manifest = imageManifest(
       configDesc,

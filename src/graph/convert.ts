@@ -198,8 +198,9 @@ class StageNamer {
 }
 
 function countSteps(commands: readonly Command[]): number {
-  return commands.filter((c) => c.kind === 'ADD' || c.kind === 'COPY' || c.kind === 'RUN' || c.kind === 'WORKDIR')
-    .length;
+  return commands.filter(
+    (c) => c.kind === 'ADD' || c.kind === 'COPY' || c.kind === 'RUN' || c.kind === 'WORKDIR',
+  ).length;
 }
 
 function historyEntry(createdBy: string, withLayer: boolean, viaBuildkit: boolean): History {
@@ -222,16 +223,26 @@ function runCommandString(args: readonly string[], scope: Scope): string {
 }
 
 /** ONBUILD trigger text → commands (BuildKit parses each trigger as a one-line Dockerfile). */
-function parseTriggers(df: Dockerfile, triggers: readonly string[], at: { startLine: number; endLine: number }): Command[] {
+function parseTriggers(
+  df: Dockerfile,
+  triggers: readonly string[],
+  at: { startLine: number; endLine: number },
+): Command[] {
   return triggers.map((t) => {
     const r = parseDockerfile(t, { file: df.file });
     if (r.ast.children.length !== 1) {
-      throw new DockerfileError({ file: df.file, line: at.startLine, column: 1 }, 'onbuild trigger should be a single expression');
+      throw new DockerfileError(
+        { file: df.file, line: at.startLine, column: 1 },
+        'onbuild trigger should be a single expression',
+      );
     }
     const node = r.ast.children[0]!;
     const ins = parseInstruction(node, { file: df.file, lines: df.lines, escapeToken: df.escapeToken });
     if (ins.kind === 'FROM') {
-      throw new DockerfileError({ file: df.file, line: at.startLine, column: 1 }, 'FROM isn\'t allowed as an ONBUILD trigger');
+      throw new DockerfileError(
+        { file: df.file, line: at.startLine, column: 1 },
+        "FROM isn't allowed as an ONBUILD trigger",
+      );
     }
     return { ...ins, location: at } as Command;
   });
@@ -273,7 +284,10 @@ function exposedPorts(ports: readonly string[], df: Dockerfile, loc: { startLine
 
 /** Go's map formatting of exposed ports: `map[53/udp:{} 80/tcp:{}]`, keys sorted. */
 function goPortMap(ports: readonly string[]): string {
-  return `map[${[...new Set(ports)].sort().map((p) => `${p}:{}`).join(' ')}]`;
+  return `map[${[...new Set(ports)]
+    .sort()
+    .map((p) => `${p}:{}`)
+    .join(' ')}]`;
 }
 
 const healthTimes = (h: { interval: number; timeout: number; startPeriod: number; startInterval: number }) =>
@@ -382,7 +396,9 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
       if (!fromName) namer.name('', new Map());
       const cfg = src.resolved.config;
       state.vertex =
-        src.vertex === scratchVertex ? scratchVertex : { ...src.vertex, location: locationOf(df, from.location) };
+        src.vertex === scratchVertex
+          ? scratchVertex
+          : { ...src.vertex, location: locationOf(df, from.location) };
       state.config = clone(cfg.config ?? {});
       state.history = (cfg.history ?? []).map((h) => ({ entry: h }));
       if (cfg.author) state.author = cfg.author;
@@ -417,7 +433,11 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
               let data = first.data;
               if (first.chomp) data = data.replace(/^\t+/gm, '');
               if (data.startsWith('#!')) {
-                extraMounts.push({ type: 'files', target: '/dev/pipes/', files: [{ name: first.name, data, mode: 0o755 }] });
+                extraMounts.push({
+                  type: 'files',
+                  target: '/dev/pipes/',
+                  files: [{ name: first.name, data, mode: 0o755 }],
+                });
                 args = [`/dev/pipes/${first.name}`];
               } else {
                 args = [data];
@@ -429,7 +449,8 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
               args = [full];
             }
           }
-          if (cmd.prependShell) args = [...(state.config.Shell?.length ? state.config.Shell : defaultShell), args.join(' ')];
+          if (cmd.prependShell)
+            args = [...(state.config.Shell?.length ? state.config.Shell : defaultShell), args.join(' ')];
           const mounts: ExecMount[] = [];
           const inputs: Vertex[] = [state.vertex];
           let parsedMounts: Mount[];
@@ -443,9 +464,16 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
             const target = m.target.startsWith('/') ? cleanPath(m.target) : cleanPath(`${cwd}/${m.target}`);
             switch (m.type) {
               case 'bind': {
-                const src = m.from === '' ? opts.context : await sourceVertex(planned, userIndex, fromIndex++);
+                const src =
+                  m.from === '' ? opts.context : await sourceVertex(planned, userIndex, fromIndex++);
                 inputs.push(src);
-                mounts.push({ type: 'bind', target, input: inputs.length - 1, source: cleanPath(`/${m.source || '/'}`), readonly: m.readOnly });
+                mounts.push({
+                  type: 'bind',
+                  target,
+                  input: inputs.length - 1,
+                  source: cleanPath(`/${m.source || '/'}`),
+                  readonly: m.readOnly,
+                });
                 break;
               }
               case 'cache': {
@@ -518,7 +546,10 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
             location: loc,
           };
           state.vertex = vertex;
-          state.history.push({ entry: historyEntry(`RUN ${runCommandString(args, step.scope)}`, true, true), step: vertex });
+          state.history.push({
+            entry: historyEntry(`RUN ${runCommandString(args, step.scope)}`, true, true),
+            step: vertex,
+          });
           break;
         }
         case 'COPY':
@@ -547,7 +578,8 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
             link: cmd.link,
           };
           if (cmd.sources.length > 0) {
-            const src = cmd.kind === 'COPY' && cmd.from !== '' ? await sourceVertex(planned, userIndex) : opts.context;
+            const src =
+              cmd.kind === 'COPY' && cmd.from !== '' ? await sourceVertex(planned, userIndex) : opts.context;
             inputs.push(src);
             actions.push({
               action: 'copy',
@@ -624,7 +656,9 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
           let env = state.config.Env ?? [];
           for (const e of cmd.env) env = setEnv(env, e.key, e.value);
           state.config.Env = env;
-          state.history.push({ entry: historyEntry(`ENV ${cmd.env.map((e) => `${e.key}=${e.value}`).join(' ')}`, false, false) });
+          state.history.push({
+            entry: historyEntry(`ENV ${cmd.env.map((e) => `${e.key}=${e.value}`).join(' ')}`, false, false),
+          });
           break;
         }
         case 'ARG':
@@ -639,7 +673,13 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
         case 'LABEL': {
           state.config.Labels = { ...(state.config.Labels ?? {}) };
           for (const l of cmd.labels) state.config.Labels[l.key] = l.value;
-          state.history.push({ entry: historyEntry(`LABEL ${cmd.labels.map((l) => `${l.key}=${l.value}`).join(' ')}`, false, false) });
+          state.history.push({
+            entry: historyEntry(
+              `LABEL ${cmd.labels.map((l) => `${l.key}=${l.value}`).join(' ')}`,
+              false,
+              false,
+            ),
+          });
           break;
         }
         case 'MAINTAINER':
@@ -703,7 +743,11 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
             ...(h.retries ? { Retries: h.retries } : {}),
           };
           state.history.push({
-            entry: historyEntry(`HEALTHCHECK &{${goQuoteList(h.test)} ${healthTimes(h)} '\\x0${h.retries}'}`, false, false),
+            entry: historyEntry(
+              `HEALTHCHECK &{${goQuoteList(h.test)} ${healthTimes(h)} '\\x0${h.retries}'}`,
+              false,
+              false,
+            ),
           });
           break;
         }

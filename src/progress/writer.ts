@@ -28,6 +28,9 @@ export interface VertexHandle {
   warn(short: string, detail?: string[]): void;
 }
 
+/** Least time between two updates of one status. */
+const statusInterval = 100;
+
 export class Progress {
   readonly #sink: StatusSink;
   readonly #vertexes = new Map<string, Vertex>();
@@ -76,10 +79,16 @@ export class Progress {
         });
       },
       status: (id, name) => {
+        // Updates are coalesced: nothing is sent for the first 100 ms, then at most every
+        // 100 ms, and the final state always; a quick status shows once, as `… done`.
         const started = formatTimestamp(nowMs());
         let current = 0;
         let total: number | undefined;
-        const send = (completed?: string) =>
+        let lastSent = 0;
+        let timer: NodeJS.Timeout | undefined;
+        let finished = false;
+        const send = (completed?: string) => {
+          lastSent = Date.now();
           sink.write({
             statuses: [
               {
@@ -94,14 +103,30 @@ export class Progress {
               },
             ],
           });
-        send();
+        };
+        const schedule = () => {
+          if (timer || finished) return;
+          const wait = Math.max(0, statusInterval - (Date.now() - lastSent));
+          timer = setTimeout(() => {
+            timer = undefined;
+            if (!finished) send();
+          }, wait);
+          timer.unref();
+        };
+        lastSent = Date.now();
+        schedule();
         return {
           update: (c, t) => {
             current = c;
             total = t;
-            send();
+            schedule();
           },
-          done: () => send(formatTimestamp(nowMs())),
+          done: () => {
+            if (finished) return;
+            finished = true;
+            if (timer) clearTimeout(timer);
+            send(formatTimestamp(nowMs()));
+          },
         };
       },
       warn: (short, detail) => {

@@ -4,15 +4,16 @@
  * nothing), with BuildKit's progress statuses (`sha256:… 24.12MB / 73.50MB`, `extracting
  * sha256:… 7.6s done`).
  */
+
+import { StoreError } from '../errors.js';
+import type { LayerInfo } from '../graph/ops.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../oci/types.js';
+import type { VertexHandle } from '../progress/writer.js';
 import { type Reference, withDigest } from '../reference/index.js';
 import { pullImage, type TransferEvent } from '../registry/index.js';
-import type { LayerInfo } from '../graph/ops.js';
-import type { VertexHandle } from '../progress/writer.js';
 import { chainIDs, type Snapshot } from '../snapshot/index.js';
 import type { Worker } from './worker.js';
-import { StoreError } from '../errors.js';
 
 export interface ImageLayersInput {
   /** where the blobs come from when missing (a registry reference); undefined: the local store only */
@@ -26,7 +27,10 @@ export interface ImageLayersInput {
 }
 
 /** The snapshots of an image's layers, bottom first, unpacking what is not unpacked yet. */
-export async function ensureImageLayers(w: Worker, input: ImageLayersInput): Promise<{ layers: LayerInfo[]; top?: Snapshot }> {
+export async function ensureImageLayers(
+  w: Worker,
+  input: ImageLayersInput,
+): Promise<{ layers: LayerInfo[]; top?: Snapshot }> {
   const diffIDs = input.config.rootfs.diff_ids as Digest[];
   const descs = input.manifest.layers;
   if (diffIDs.length !== descs.length) {
@@ -50,7 +54,7 @@ export async function ensureImageLayers(w: Worker, input: ImageLayersInput): Pro
   if (have < chains.length) {
     // what is unpacked below `have` is found by following parents
     if (have > 0) {
-      const chain = await w.snapshots.chain(snaps[have - 1]);
+      const chain = (await w.snapshots.chain(snaps[have - 1])).reverse(); // bottom first
       chain.forEach((s, i) => {
         snaps[i] = s;
       });
@@ -85,7 +89,7 @@ export async function ensureImageLayers(w: Worker, input: ImageLayersInput): Pro
       status?.done();
     }
   } else if (have > 0) {
-    const chain = await w.snapshots.chain(snaps[have - 1]);
+    const chain = (await w.snapshots.chain(snaps[have - 1])).reverse(); // bottom first
     chain.forEach((s, i) => {
       snaps[i] = s;
     });

@@ -58,6 +58,7 @@ export class StepMounts {
     for (const m of this.#mounted.splice(0).reverse()) {
       await this.#w.snapshots.unmount(m).catch(() => undefined);
     }
-    for (const d of this.#dirs.splice(0)) await rm(d, { recursive: true, force: true }).catch(() => undefined);
+    for (const d of this.#dirs.splice(0))
+      await rm(d, { recursive: true, force: true }).catch(() => undefined);
   }
 }

@@ -4,12 +4,12 @@
  * `--pull`; otherwise the registry is asked (tag → index → the best manifest for the platform
  * by containerd's matcher).
  */
-import { readImageConfig, selectLocalPlatform } from '../content/index.js';
+import { type ImagePlatform, loadImage, readImageConfig, selectLocalPlatform } from '../content/index.js';
 import { NotFoundError, PolyarchError } from '../errors.js';
 import type { ResolvedImage } from '../graph/convert.js';
-import { type Digest, digestOf } from '../oci/digest.js';
-import { isIndexType, isManifestType } from '../oci/mediatypes.js';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
+import { digestOf } from '../oci/digest.js';
+import { isManifestType } from '../oci/mediatypes.js';
+import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../oci/types.js';
 import { formatPlatform, platformMatcher } from '../platforms/index.js';
 import type { Progress } from '../progress/writer.js';
 import { formatReference, parseImageReference, type Reference, withDigest } from '../reference/index.js';
@@ -26,7 +26,10 @@ export interface ResolveOptions {
 }
 
 /** A memoising resolver for one build: each (name, platform) is resolved once. */
-export function imageResolver(w: Worker, opts: ResolveOptions): (name: string, platform: Platform) => Promise<ResolvedImage> {
+export function imageResolver(
+  w: Worker,
+  opts: ResolveOptions,
+): (name: string, platform: Platform) => Promise<ResolvedImage> {
   const memo = new Map<string, Promise<ResolvedImage>>();
   return (name, platform) => {
     const key = `${name}\u0000${formatPlatform(platform)}`;
@@ -44,14 +47,20 @@ export function registryRefOf(pinned: string): Reference {
   return parseImageReference(pinned);
 }
 
-async function resolveImage(w: Worker, name: string, platform: Platform, opts: ResolveOptions): Promise<ResolvedImage> {
+async function resolveImage(
+  w: Worker,
+  name: string,
+  platform: Platform,
+  opts: ResolveOptions,
+): Promise<ResolvedImage> {
   const ref = parseImageReference(name);
   const full = formatReference(ref);
   const label = `[${opts.multiPlatform ? `${formatPlatform(platform)} ` : ''}internal] load metadata for ${full}`;
   const v = opts.progress.vertex(digestOf(label), label);
   v.start();
   try {
-    const r = (!opts.pull && (await fromLocalStore(w, ref, platform))) || (await fromRegistry(w, ref, platform));
+    const r =
+      (!opts.pull && (await fromLocalStore(w, ref, platform))) || (await fromRegistry(w, ref, platform));
     v.complete();
     return r;
   } catch (err) {
@@ -60,39 +69,29 @@ async function resolveImage(w: Worker, name: string, platform: Platform, opts: R
   }
 }
 
-async function fromLocalStore(w: Worker, ref: Reference, platform: Platform): Promise<ResolvedImage | undefined> {
-  if (ref.digest) {
-    if (!(await w.content.has(ref.digest))) return undefined;
+async function fromLocalStore(
+  w: Worker,
+  ref: Reference,
+  platform: Platform,
+): Promise<ResolvedImage | undefined> {
+  const full = formatReference(ref);
+  const named = ref.digest ? undefined : await w.content.getName(full);
+  if (!named) return undefined;
+  const img = await loadImage(w.content, named.target, full);
+  let chosen: ImagePlatform;
+  try {
+    chosen = selectLocalPlatform(img, platformMatcher(platform), full, formatPlatform(platform));
+  } catch {
+    return undefined; // not complete here for this platform: ask the registry
   }
-  const named = ref.digest ? undefined : await w.content.getName(formatReference(ref));
-  const top: Descriptor | undefined = named?.target ?? (ref.digest ? await descriptorOf(w, ref.digest) : undefined);
-  if (!top) return undefined;
-  const bytes = await w.content.readBlob(top.digest);
-  let manifestDesc = top;
-  if (isIndexType(top.mediaType)) {
-    const index = JSON.parse(bytes.toString('utf8')) as ImageIndex;
-    const chosen = selectLocalPlatform(index, platform);
-    if (!chosen) return undefined;
-    manifestDesc = chosen;
-  }
-  if (!(await w.content.has(manifestDesc.digest))) return undefined;
-  const manifest = JSON.parse((await w.content.readBlob(manifestDesc.digest)).toString('utf8')) as ImageManifest;
-  if (!(await w.content.has(manifest.config.digest))) return undefined;
+  const manifest = chosen.manifest!;
   const config = await readImageConfig(w.content, manifest);
   return {
-    pinned: formatReference(withDigest(ref, top.digest)),
-    manifest: manifestDesc,
+    pinned: formatReference(withDigest(ref, named.target.digest)),
+    manifest: chosen.descriptor,
     config,
     origin: 'local',
   };
-}
-
-async function descriptorOf(w: Worker, digest: Digest): Promise<Descriptor | undefined> {
-  const info = await w.content.info(digest);
-  if (!info) return undefined;
-  const bytes = await w.content.readBlob(digest);
-  const mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? '';
-  return { mediaType, digest, size: info.size };
 }
 
 async function fromRegistry(w: Worker, ref: Reference, platform: Platform): Promise<ResolvedImage> {
@@ -109,8 +108,13 @@ async function fromRegistry(w: Worker, ref: Reference, platform: Platform): Prom
       );
     }
     manifestDesc = chosen;
-    const m = await w.registry.repository(ref).getManifest(chosen.digest, `resolving ${full} for ${formatPlatform(platform)}`);
-    await w.content.putBlob(m.bytes, { mediaType: chosen.mediaType, expected: { digest: chosen.digest, size: chosen.size } });
+    const m = await w.registry
+      .repository(ref)
+      .getManifest(chosen.digest, `resolving ${full} for ${formatPlatform(platform)}`);
+    await w.content.putBlob(m.bytes, {
+      mediaType: chosen.mediaType,
+      expected: { digest: chosen.digest, size: chosen.size },
+    });
     manifest = JSON.parse(m.bytes.toString('utf8')) as ImageManifest;
   } else {
     manifestDesc = top.descriptor;
@@ -132,8 +136,10 @@ async function fromRegistry(w: Worker, ref: Reference, platform: Platform): Prom
 async function fetchConfig(w: Worker, ref: Reference, manifest: ImageManifest): Promise<ImageConfig> {
   const d = manifest.config;
   if (!(await w.content.has(d.digest))) {
-    const stream = await w.registry.repository(ref).getBlob(d, `fetching the config of ${formatReference(ref)}`);
-    await w.content.ingest(stream, { mediaType: d.mediaType, expected: { digest: d.digest, size: d.size } });
+    const bytes = await w.registry
+      .repository(ref)
+      .fetchBlob(d, `fetching the config of ${formatReference(ref)}`);
+    await w.content.putBlob(bytes, { mediaType: d.mediaType, expected: { digest: d.digest, size: d.size } });
   }
   return readImageConfig(w.content, manifest);
 }

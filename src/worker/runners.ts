@@ -75,11 +75,7 @@ async function finish(w: Worker, ctx: RunContext, active: Active, parent: Result
 }
 
 /** Runs `fn` on a fresh overlay of the input's chain, discarding it on failure. */
-async function onOverlay(
-  w: Worker,
-  ctx: RunContext,
-  fn: (active: Active) => Promise<void>,
-): Promise<Result> {
+async function onOverlay(w: Worker, ctx: RunContext, fn: (active: Active) => Promise<void>): Promise<Result> {
   const parent = ctx.inputs[0]!;
   const active = await w.snapshots.prepare(await topOf(w, parent));
   try {
@@ -126,7 +122,12 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
       switch (m.type) {
         case 'bind': {
           const root = await mounts.view(ctx.inputs[m.input]!);
-          runtimeMounts.push({ type: 'bind', source: join(root, m.source), target: m.target, readonly: m.readonly });
+          runtimeMounts.push({
+            type: 'bind',
+            source: join(root, m.source),
+            target: m.target,
+            readonly: m.readonly,
+          });
           break;
         }
         case 'cache': {
@@ -146,7 +147,8 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
         case 'secret': {
           const data = await secretData(opts, m.id);
           if (!data) {
-            if (m.required) throw new BuildError(`secret ${m.id}: not found (pass it with --secret id=${m.id},src=FILE)`);
+            if (m.required)
+              throw new BuildError(`secret ${m.id}: not found (pass it with --secret id=${m.id},src=FILE)`);
             break;
           }
           if (m.env) env.push(`${m.env}=${data.toString()}`);
@@ -158,7 +160,8 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
           break;
         }
         case 'ssh':
-          if (m.required) throw new BuildError(`ssh mount ${m.id}: SSH agent forwarding (--ssh) is not supported yet`);
+          if (m.required)
+            throw new BuildError(`ssh mount ${m.id}: SSH agent forwarding (--ssh) is not supported yet`);
           break;
         case 'files': {
           const dir = await mounts.files(m.files);
@@ -206,7 +209,12 @@ const extractTar = async (tar: Readable, destDir: string) => {
   await unpackTar(tar, destDir, { whiteouts: 'apply' });
 };
 
-async function runFile(opts: RunnerOptions, op: FileOp, ctx: RunContext, fetched: Map<string, FetchedUrl>): Promise<Result> {
+async function runFile(
+  opts: RunnerOptions,
+  op: FileOp,
+  ctx: RunContext,
+  fetched: Map<string, FetchedUrl>,
+): Promise<Result> {
   const w = opts.worker;
   const mounts = new StepMounts(w);
   try {
@@ -224,12 +232,16 @@ async function runFile(opts: RunnerOptions, op: FileOp, ctx: RunContext, fetched
           destRoot: active.merged,
           dest: a.dest,
           workdir: a.workdir,
-          ...(a.chown ? { chown: a.chown.group !== undefined ? `${a.chown.user}:${a.chown.group}` : a.chown.user } : {}),
+          ...(a.chown
+            ? { chown: a.chown.group !== undefined ? `${a.chown.user}:${a.chown.group}` : a.chown.user }
+            : {}),
           ...(a.chmod ? { chmod: a.chmod } : {}),
           ...(a.exclude ? { exclude: a.exclude } : {}),
           ...(a.parents ? { parents: true } : {}),
           followSymlinks: a.followSymlinks,
-          ...(opts.sourceDateEpoch !== undefined ? { createdTime: new Date(opts.sourceDateEpoch * 1000) } : {}),
+          ...(opts.sourceDateEpoch !== undefined
+            ? { createdTime: new Date(opts.sourceDateEpoch * 1000) }
+            : {}),
           signal: ctx.signal,
         };
         if (a.allowURL || a.unpack) {
@@ -303,7 +315,11 @@ async function fileChecksums(
       let f = fetched.get(url);
       if (!f) {
         await mkdir(opts.worker.tmpDir, { recursive: true });
-        f = await fetchUrl(url, { dir: opts.worker.tmpDir, ...(a.checksum ? { checksum: a.checksum } : {}), signal });
+        f = await fetchUrl(url, {
+          dir: opts.worker.tmpDir,
+          ...(a.checksum ? { checksum: a.checksum } : {}),
+          signal,
+        });
         fetched.set(url, f);
       }
       parts.push(`${url}=${f.digest}`);
@@ -337,8 +353,12 @@ export function createRunners(opts: RunnerOptions): OpRunners {
       async run(op: ImageOp, ctx) {
         const status = ctx.progress.status(`resolve ${op.ref}`);
         status.done();
-        const manifest = JSON.parse((await w.content.readBlob(op.manifest.digest)).toString('utf8')) as ImageManifest;
-        const config = JSON.parse((await w.content.readBlob(manifest.config.digest)).toString('utf8')) as ImageConfig;
+        const manifest = JSON.parse(
+          (await w.content.readBlob(op.manifest.digest)).toString('utf8'),
+        ) as ImageManifest;
+        const config = JSON.parse(
+          (await w.content.readBlob(manifest.config.digest)).toString('utf8'),
+        ) as ImageConfig;
         const { layers } = await ensureImageLayers(w, {
           ...(op.origin === 'registry' ? { ref: parseImageReference(op.ref) } : {}),
           manifest,
