@@ -59,7 +59,7 @@ function installOptions(flags: Flags): InstallOptions {
   const opts: InstallOptions = {};
   const dir = flags.string('binfmt-dir');
   if (dir) opts.binfmtDir = dir;
-  if (flags.bool('preserve-argv0')) opts.preserveArgv0 = true;
+  if (flags.given('preserve-argv0')) opts.preserveArgv0 = flags.bool('preserve-argv0');
   return opts;
 }
 
@@ -77,7 +77,8 @@ const installCommand: Command = {
     {
       name: 'preserve-argv0',
       kind: 'bool',
-      usage: 'Register with the P flag: programs see the argv[0] they were started with',
+      usage:
+        "Register with the P flag: programs see the argv[0] they were started with (default: when Debian's -binfmt-P wrapper is installed)",
     },
     binfmtDirFlag,
   ],

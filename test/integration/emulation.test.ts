@@ -140,14 +140,14 @@ describe('emulation (binfmt_misc + QEMU)', () => {
       assert.equal(install.code, 0, install.stderr);
       assert.equal(
         install.stdout,
-        'linux/riscv64: installed qemu-riscv64 (/usr/bin/qemu-riscv64-static, flags CF) (removed qemu-riscv64)\n',
+        'linux/riscv64: installed qemu-riscv64 (/usr/libexec/qemu-binfmt/riscv64-binfmt-P, flags PCF) (removed qemu-riscv64)\n',
       );
       const entry = parseBinfmtEntry(
         'qemu-riscv64',
         readFileSync(join(defaultBinfmtDir, 'qemu-riscv64'), 'utf8'),
       );
       assert.equal(entry.enabled, true);
-      assert.equal(entry.flags, 'OCF'); // C implies O
+      assert.equal(entry.flags, 'POCF'); // C implies O
       assert.equal(checkPlatforms(['linux/riscv64'])[0]!.status, 'emulated');
 
       const list = polyarch(['emulators', '--platform', 'linux/riscv64,linux/amd64']);
@@ -155,7 +155,7 @@ describe('emulation (binfmt_misc + QEMU)', () => {
       assert.match(list.stdout, /^PLATFORM\s+STATUS\s+HANDLER\s+INTERPRETER\s+FLAGS\n/);
       assert.match(
         list.stdout,
-        /\nlinux\/riscv64\s+emulated\s+qemu-riscv64\s+\/usr\/bin\/qemu-riscv64-static\s+OCF\n/,
+        /\nlinux\/riscv64\s+emulated\s+qemu-riscv64\s+\/usr\/libexec\/qemu-binfmt\/riscv64-binfmt-P\s+POCF\n/,
       );
       assert.match(list.stdout, /\nlinux\/amd64\s+native\n/);
 
@@ -167,7 +167,9 @@ describe('emulation (binfmt_misc + QEMU)', () => {
           platform: 'linux/riscv64',
           status: 'emulated',
           qemu: 'riscv64',
-          handlers: [{ name: 'qemu-riscv64', interpreter: '/usr/bin/qemu-riscv64-static', flags: 'OCF' }],
+          handlers: [
+            { name: 'qemu-riscv64', interpreter: '/usr/libexec/qemu-binfmt/riscv64-binfmt-P', flags: 'POCF' },
+          ],
         },
       ]);
 

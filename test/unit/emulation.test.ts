@@ -342,10 +342,20 @@ describe('registration data', () => {
     const dataDirs = [d1, d2];
     assert.equal(readRegistrationData('s390x', dataDirs), undefined);
     const exists = (p: string) => p === '/usr/bin/qemu-aarch64-static' || p.endsWith('-binfmt-P');
-    const a = qemuRegistration('aarch64', { dataDirs, interpreterExists: exists });
+    // Debian's -binfmt-P wrapper is installed: P with the wrapper is the default
+    const d = qemuRegistration('aarch64', { dataDirs, interpreterExists: exists });
+    assert.equal(d.interpreter, '/usr/libexec/qemu-binfmt/aarch64-binfmt-P');
+    assert.equal(d.flags, 'PCF');
+    const a = qemuRegistration('aarch64', { dataDirs, interpreterExists: exists, preserveArgv0: false });
     assert.equal(a.name, 'qemu-aarch64');
     assert.equal(a.interpreter, '/usr/bin/qemu-aarch64-static');
     assert.equal(a.flags, 'CF');
+    // no wrapper: the static binary without P
+    const n = qemuRegistration('aarch64', {
+      dataDirs,
+      interpreterExists: (x) => x === '/usr/bin/qemu-aarch64-static',
+    });
+    assert.equal(n.flags, 'CF');
     assert.deepEqual(a.magic, parseRegistration(debianConf.aarch64!).magic);
     const p = qemuRegistration('aarch64', { dataDirs, interpreterExists: exists, preserveArgv0: true });
     assert.equal(p.interpreter, '/usr/libexec/qemu-binfmt/aarch64-binfmt-P');

@@ -7,7 +7,9 @@
  * Debian's /usr/lib/binfmt.d/qemu-<target>.conf (or binfmt-support's /usr/share/binfmts), the
  * interpreter /usr/bin/qemu-<target>-static, and tonistiigi's flags: C (credentials from the
  * binary, which implies O) and F (interpreter opened now, so containers need not contain it),
- * plus P (keep argv[0]) when asked, as its QEMU_PRESERVE_ARGV0 does. A handler for the same
+ * plus P (keep argv[0]) with Debian's `-binfmt-P` wrapper as interpreter whenever it is installed
+ * (Debian's QEMU needs it to run programs started by name), or when asked, as tonistiigi's
+ * QEMU_PRESERVE_ARGV0 does. A handler for the same
  * binaries that cannot work in containers (no F, disabled, interpreter gone) is removed first;
  * one that works is kept. Platforms the host runs natively are left alone.
  */
@@ -125,15 +127,19 @@ export function qemuRegistration(qemu: string, opts: InstallOptions = {}): Binfm
   const exists = opts.interpreterExists ?? existsSync;
   const dir = opts.qemuDir ?? '/usr/bin';
   const candidates = [join(dir, `qemu-${qemu}-static`), join(dir, `qemu-${qemu}`), data.interpreter];
-  // Debian's `-binfmt-P` wrapper tells older QEMU that argv[0] is preserved
-  if (opts.preserveArgv0 && data.interpreter.endsWith('-binfmt-P')) candidates.unshift(data.interpreter);
+  // Debian's `-binfmt-P` wrapper tells its QEMU that argv[0] is preserved; without it, Debian's
+  // QEMU 7.2 drops an argument of programs started by name (`sh -c 'cat f'` runs `f`), so the
+  // wrapper with P is the default whenever it is installed
+  const wrapper = data.interpreter.endsWith('-binfmt-P') && exists(data.interpreter);
+  const preserve = opts.preserveArgv0 ?? wrapper;
+  if (preserve && wrapper) candidates.unshift(data.interpreter);
   const interpreter = candidates.find((c) => exists(c));
   if (!interpreter) {
     throw new EmulationError(
       `no QEMU binary for ${qemu} (looked for ${candidates.join(', ')}): install it with \`apt-get install qemu-user-static\``,
     );
   }
-  return { ...data, name: `qemu-${qemu}`, interpreter, flags: opts.preserveArgv0 ? 'PCF' : 'CF' };
+  return { ...data, name: `qemu-${qemu}`, interpreter, flags: preserve ? 'PCF' : 'CF' };
 }
 
 function writeControl(path: string, value: string, doing: string): void {
@@ -218,8 +224,12 @@ export function installEmulators(specs: readonly string[], opts: InstallOptions 
   for (const t of list) {
     const header = elfHeader(elfIdentOf(t.qemu)!);
     const matching = state.entries.filter((e) => e.name === `qemu-${t.qemu}` || matchesHeader(e, header));
-    const working = matching.filter((e) => handlerProblem(e, exists) === undefined);
-    const broken = matching.filter((e) => handlerProblem(e, exists) !== undefined);
+    const wanted = qemuRegistration(t.qemu, opts);
+    // Debian's static QEMU registered without P loses argv[0]: replace it with the P wrapper
+    const loosesArgv0 = (e: BinfmtEntry) =>
+      wanted.flags.includes('P') && !e.flags.includes('P') && /\/qemu-[^/]*-static$/.test(e.interpreter);
+    const working = matching.filter((e) => handlerProblem(e, exists) === undefined && !loosesArgv0(e));
+    const broken = matching.filter((e) => handlerProblem(e, exists) !== undefined || loosesArgv0(e));
     // a broken handler would take the platform's binaries even where the CPU runs them natively
     const removed: string[] = [];
     for (const b of broken) {
@@ -234,7 +244,7 @@ export function installEmulators(specs: readonly string[], opts: InstallOptions 
       results.push({ ...t, action: 'native', removed });
       continue;
     }
-    const reg = qemuRegistration(t.qemu, opts);
+    const reg = wanted;
     writeControl(
       join(dir, 'register'),
       formatRegistration(reg),
