@@ -43,9 +43,39 @@ const parseCommand: Command = {
   },
 };
 
+const checkStoreCommand: Command = {
+  name: 'check-store',
+  short:
+    'Verify the local store: every blob matches its digest, every named image is complete, every cached result exists',
+  args: { max: 0 },
+  async run(ctx) {
+    const { openWorker } = await import('../worker/worker.js');
+    const root = ctx.globals.string('root');
+    const w = await openWorker({ ...(root ? { root } : {}), env: ctx.env });
+    try {
+      const r = await w.content.check();
+      const problems = [...r.problems];
+      for (const { record } of await w.cache.list()) {
+        for (const l of record.layers) {
+          if (!(await w.snapshots.get(l.snapshot))) {
+            problems.push(`cache record ${record.key} names snapshot ${l.snapshot}, which is missing`);
+          }
+        }
+      }
+      for (const p of problems) ctx.stdout.write(`${p}\n`);
+      if (r.leftovers.length)
+        ctx.stdout.write(`${r.leftovers.length} partial write(s) of interrupted processes (harmless)\n`);
+      ctx.stdout.write(problems.length ? `${problems.length} problem(s)\n` : 'store ok\n');
+      return problems.length ? 1 : 0;
+    } finally {
+      await w.close();
+    }
+  },
+};
+
 export const debugCommand: Command = {
   name: 'debug',
-  short: 'Inspect how polyarch reads its inputs',
+  short: 'Inspect how polyarch reads its inputs and keeps its state',
   group: 'management',
-  subcommands: [parseCommand],
+  subcommands: [parseCommand, checkStoreCommand],
 };

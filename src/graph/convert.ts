@@ -365,6 +365,8 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
         onbuild: [],
         ...(baseState.author ? { author: baseState.author } : {}),
       };
+      // the base stage's triggers run here and are not passed on (BuildKit clears OnBuild)
+      delete state.config.OnBuild;
     } else {
       state = {
         vertex: scratchVertex,

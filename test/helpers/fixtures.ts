@@ -6,7 +6,7 @@
  * done. `tempRoot()` gives a fresh polyarch root directory removed after the test file.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,12 +26,43 @@ export function ensureRegistry(): void {
 }
 
 let baseImages = false;
-/** localhost:5000/busybox:1.35 (7 platforms) and localhost:5000/golang:1.23 (3 platforms). */
+/**
+ * localhost:5000/busybox:1.35 (7 platforms) and localhost:5000/golang:1.23 (3 platforms).
+ *
+ * base-images.sh lists busybox's applets by running each platform's busybox, so QEMU handlers
+ * must be registered first: without them it makes foreign images with only /bin/busybox (no
+ * /bin/sh), and caches that. Such a cached layout is detected and rebuilt.
+ */
 export function ensureBaseImages(): void {
   if (baseImages) return;
   ensureRegistry();
-  execFileSync(join(fixturesDir, 'base-images.sh'), [], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(polyarchBin, ['emulators', 'install', 'all'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const work = process.env.FIXTURE_WORK ?? '/var/tmp/fixture-base-images';
+  const run = () =>
+    execFileSync(join(fixturesDir, 'base-images.sh'), [], { stdio: ['ignore', 'ignore', 'inherit'] });
+  run();
+  if (!foreignBusyboxHasApplets(work)) {
+    rmSync(join(work, 'oci'), { recursive: true, force: true });
+    run();
+  }
   baseImages = true;
+}
+
+/** True when the arm64 busybox layer of the fixture layout has its applet links (bin/sh). */
+function foreignBusyboxHasApplets(work: string): boolean {
+  try {
+    const layers = readFileSync(join(work, 'oci', 'busybox', 'layers'), 'utf8');
+    const line = layers.split('\n').find((l) => l.startsWith('arm64 '));
+    if (!line) return false;
+    const digest = line.split(' ')[1]!.slice('sha256:'.length);
+    const list = execFileSync('tar', ['-tzf', join(work, 'oci', 'busybox', 'blobs', 'sha256', digest)], {
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+    });
+    return list.split('\n').includes('bin/sh');
+  } catch {
+    return false;
+  }
 }
 
 /** A fresh directory under /tmp (or $TMPDIR); removed when the process exits. */

@@ -37,7 +37,7 @@ export function storedConfig(root: string, name: string, platform: string): Imag
   const args = ['--override-os', os!, '--override-arch', arch!];
   if (variant) args.push('--override-variant', variant);
   return JSON.parse(
-    skopeo([...args, 'inspect', '--config', `oci:${join(root, 'content')}:${storeRef(name)}`]),
+    skopeo([...args, 'inspect', '--config', '--raw', `oci:${join(root, 'content')}:${storeRef(name)}`]),
   ) as ImageConfig;
 }
 
@@ -55,4 +55,12 @@ export function storeIndexBytes(root: string): string {
   } catch {
     return '';
   }
+}
+
+/** The image names in the store's index.json (none for a store never written to). */
+export function storedNames(root: string): string[] {
+  const text = storeIndexBytes(root);
+  if (!text) return [];
+  const index = JSON.parse(text) as { manifests?: { annotations?: Record<string, string> }[] };
+  return (index.manifests ?? []).map((m) => m.annotations?.['org.opencontainers.image.ref.name'] ?? '');
 }
