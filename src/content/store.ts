@@ -78,8 +78,12 @@ export interface OpenStoreOptions {
 }
 
 const storeLock = 'content';
-/** batches of written bytes go to the file together; past this much queued, writers wait */
-const writeHighWater = 8 * 1024 * 1024;
+/**
+ * Bytes arriving while a write is under way go to the file together in the next one; past this
+ * much queued, writers wait. Small enough that a pull of four large blobs at once holds a few
+ * MB, large enough that each write moves a useful batch.
+ */
+const writeHighWater = 1024 * 1024;
 const maxBuffersPerWrite = 512;
 
 /** Opens (creating when missing) the OCI layout at `dir` as a content store. */

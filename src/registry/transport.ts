@@ -243,7 +243,6 @@ export class RegistryTransport {
           headers,
           body: (body ?? null) as Dispatcher.DispatchOptions['body'],
           signal: this.#signal ?? null,
-          highWaterMark: 256 * 1024,
         });
       } catch (err) {
         if (this.#signal?.aborted) throw new CancelledError();
