@@ -171,7 +171,15 @@ test('a Docker schema 1 manifest is refused with a clear message', async () => {
       respond: {
         status: 200,
         headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
-        body: JSON.stringify({ schemaVersion: 1, name: 'legacy', tag: 'old', architecture: 'amd64', fsLayers: [], history: [], signatures: [] }),
+        body: JSON.stringify({
+          schemaVersion: 1,
+          name: 'legacy',
+          tag: 'old',
+          architecture: 'amd64',
+          fsLayers: [],
+          history: [],
+          signatures: [],
+        }),
       },
     },
   ]);
@@ -183,7 +191,10 @@ test('a Docker schema 1 manifest is refused with a clear message', async () => {
     r.stderr,
     `ERROR: ${proxy.host}/legacy:old is a Docker schema 1 manifest, which polyarch does not support (deprecated since 2017); push the image again with a current client, or convert it with \`skopeo copy --format v2s2\`\n`,
   );
-  assert.equal(storeState(root), `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}\n`);
+  assert.equal(
+    storeState(root),
+    `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}\n`,
+  );
 });
 
 describe('kill -9 during a pull', () => {
