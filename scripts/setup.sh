@@ -4,13 +4,14 @@
 #
 #   scripts/setup.sh          runc, qemu-user-static (emulation), attr (xattrs), util-linux (mount)
 #   scripts/setup.sh --test   also the oracles and peers the tests use: skopeo, umoci,
-#                             docker-registry, docker.io, buildah, jq, curl
+#                             docker-registry, docker.io, buildah, jq, curl, apache2-utils
+#                             (htpasswd), openssl (test token server), time (bench peak RSS)
 #
 # Idempotent: a package already installed is not fetched again.
 set -euo pipefail
 want=(runc qemu-user-static attr util-linux ca-certificates)
 if [[ ${1:-} == --test ]]; then
-  want+=(skopeo umoci docker-registry jq curl apache2-utils)
+  want+=(skopeo umoci docker-registry jq curl apache2-utils openssl time)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -103,6 +103,10 @@ const inspectCommand: Command = {
   name: 'inspect',
   usage: '[OPTIONS] NAME',
   short: 'Show details of an image in the registry',
+  long:
+    'Show details of an image in the registry, laid out as buildx does.\n\n' +
+    'With --local the image is read from the local store instead (by name or digest); there is\n' +
+    'no fallback from one to the other.',
   args: { min: 1, max: 1 },
   flags: [
     { name: 'raw', kind: 'bool', usage: 'Show original, unformatted JSON manifest' },
