@@ -210,7 +210,7 @@ class LocalContentStore implements ContentStore {
       fd: fh,
       start: opts.start ?? 0,
       ...(opts.end !== undefined ? { end: opts.end - 1 } : {}),
-      highWaterMark: 1024 * 1024,
+      highWaterMark: 256 * 1024,
     });
   }
 
@@ -674,7 +674,7 @@ class FileBlobWriter implements BlobWriter {
 
   get stream(): Writable {
     this.#stream ??= new Writable({
-      highWaterMark: 1024 * 1024,
+      highWaterMark: 256 * 1024,
       write: (chunk: Buffer, _enc, cb) => {
         this.write(chunk).then(() => cb(), cb);
       },
