@@ -5,13 +5,13 @@
 #   scripts/setup.sh          runc, qemu-user-static (emulation), attr (xattrs), util-linux (mount),
 #                             xz-utils, bzip2, zstd (ADD of compressed archives)
 #   scripts/setup.sh --test   also the oracles and peers the tests use: skopeo, umoci,
-#                             docker-registry, docker.io, buildah, jq, curl, crun
+  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time)
 #
 # Idempotent: a package already installed is not fetched again.
 set -euo pipefail
 want=(runc qemu-user-static attr util-linux ca-certificates xz-utils bzip2 zstd)
 if [[ ${1:-} == --test ]]; then
-  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io)
+  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time)
 fi
 missing=()
 for p in "${want[@]}"; do

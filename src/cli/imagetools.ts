@@ -9,7 +9,7 @@
  *   into one index, copies what the sources hold into the target repository and pushes it.
  *   A SOURCE may be a bare digest when all references name one repository.
  */
-import { loadImage } from '../content/index.js';
+import { isAttestation, loadImage, platformOfConfig } from '../content/index.js';
 import { parseManifest } from '../content/walk.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type Digest, isDigest } from '../oci/digest.js';
@@ -22,7 +22,6 @@ import {
   createIndex,
   type Inspection,
   inspectRemote,
-  isAttestation,
   parseAnnotation,
   type RegistryClient,
   sourceWithRepository,
@@ -92,13 +91,7 @@ async function imageConfigs(
     const parsed = parseManifest(await readManifest(d), d.mediaType, `${ins.name}@${d.digest}`);
     if (parsed.kind !== 'manifest') continue;
     const config = JSON.parse((await readBlob(parsed.manifest.config)).toString('utf8')) as ImageConfig;
-    const key = d.platform
-      ? formatPlatformRaw(d.platform)
-      : formatPlatformRaw({
-          os: config.os,
-          architecture: config.architecture,
-          ...(config.variant ? { variant: config.variant } : {}),
-        });
+    const key = formatPlatformRaw(d.platform ?? platformOfConfig(config));
     out[key] = config;
   }
   const values = Object.values(out);
@@ -110,6 +103,10 @@ const inspectCommand: Command = {
   name: 'inspect',
   usage: '[OPTIONS] NAME',
   short: 'Show details of an image in the registry',
+  long:
+    'Show details of an image in the registry, laid out as buildx does.\n\n' +
+    'With --local the image is read from the local store instead (by name or digest); there is\n' +
+    'no fallback from one to the other.',
   args: { min: 1, max: 1 },
   flags: [
     { name: 'raw', kind: 'bool', usage: 'Show original, unformatted JSON manifest' },

@@ -19,7 +19,10 @@ export const pullCommand: Command = {
   long:
     'Download an image from a registry into the local store.\n\n' +
     'By default the platform of this machine is pulled from a multi-platform image; --platform\n' +
-    'takes one or more others (comma-separated), --all-platforms takes every one.',
+    'takes one or more others (comma-separated), --all-platforms takes every one.\n\n' +
+    "Credentials come from docker's config.json ($DOCKER_CONFIG or ~/.docker; see `polyarch login`).\n" +
+    'Plain HTTP is used only for localhost, 127.0.0.0/8, ::1 and the registries listed in\n' +
+    '$POLYARCH_INSECURE_REGISTRIES (comma-separated host[:port]).',
   args: { min: 1, max: 1 },
   flags: [
     {

@@ -7,7 +7,7 @@ import type { Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
 import { formatPlatform, normalizePlatform, type PlatformMatcher } from '../platforms/index.js';
 import type { Provider } from './interfaces.js';
-import { childrenOf, parseManifest } from './walk.js';
+import { childrenOf, isAttestation, parseManifest } from './walk.js';
 
 /** One platform's manifest of an image. */
 export interface ImagePlatform {
@@ -29,8 +29,6 @@ export interface LocalImage {
   index: ImageIndex | undefined;
   manifests: ImagePlatform[];
 }
-
-const attestationKey = 'vnd.docker.reference.type';
 
 /** Reads an image's index (if any), manifests and, for a lone manifest, the config's platform. */
 export async function loadImage(
@@ -72,7 +70,7 @@ export async function loadImage(
       platform: desc.platform ? normalizePlatform(desc.platform) : undefined,
       manifest,
       complete: manifest !== undefined && (await isComplete(provider, manifest)),
-      attestation: desc.annotations?.[attestationKey] !== undefined || desc.platform?.os === 'unknown',
+      attestation: isAttestation(desc),
     });
   }
   return { target, index: parsed.index, manifests };

@@ -37,7 +37,7 @@ import {
   stat,
   unlink,
 } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import {
   DigestMismatchError,
@@ -78,8 +78,12 @@ export interface OpenStoreOptions {
 }
 
 const storeLock = 'content';
-/** batches of written bytes go to the file together; past this much queued, writers wait */
-const writeHighWater = 8 * 1024 * 1024;
+/**
+ * Bytes arriving while a write is under way go to the file together in the next one; past this
+ * much queued, writers wait. Small enough that a pull of four large blobs at once holds a few
+ * MB, large enough that each write moves a useful batch.
+ */
+const writeHighWater = 1024 * 1024;
 const maxBuffersPerWrite = 512;
 
 /** Opens (creating when missing) the OCI layout at `dir` as a content store. */
@@ -206,14 +210,15 @@ class LocalContentStore implements ContentStore {
       fd: fh,
       start: opts.start ?? 0,
       ...(opts.end !== undefined ? { end: opts.end - 1 } : {}),
-      highWaterMark: 1024 * 1024,
+      highWaterMark: 256 * 1024,
     });
   }
 
   // ---------------------------------------------------------------- Ingester
 
   async putBlob(data: Uint8Array, opts: WriteOptions): Promise<Descriptor> {
-    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+    const alg = algorithmFor(opts);
+    const digest = `${alg}:${createHash(alg).update(data).digest('hex')}` as Digest;
     const desc = this.#descriptor(opts, digest, data.byteLength);
     verifyExpected(opts, digest, data.byteLength);
     const lease = await this.#leaseFor(opts);
@@ -229,8 +234,10 @@ class LocalContentStore implements ContentStore {
       } finally {
         await fh.close();
       }
-      await rename(tmp, this.blobPath(digest));
-      await fsyncDir(join(this.dir, 'blobs', 'sha256'));
+      const target = this.blobPath(digest);
+      if (alg !== 'sha256') await mkdir(dirname(target), { recursive: true });
+      await rename(tmp, target);
+      await fsyncDir(dirname(target));
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw new StoreError(`writing ${opts.what ?? `blob ${digest}`} to ${this.dir}: ${messageOf(err)}`, {
@@ -267,7 +274,6 @@ class LocalContentStore implements ContentStore {
       lease: () => this.#leaseFor(opts),
       target: (d) => this.blobPath(d),
       descriptor: (d, size) => this.#descriptor(opts, d, size),
-      blobsDir: join(this.dir, 'blobs', 'sha256'),
     });
   }
 
@@ -587,6 +593,11 @@ function sortEntries(entries: Descriptor[]): Descriptor[] {
   return entries.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
+/** The digest algorithm to hash with: the expected digest's, else sha256. */
+function algorithmFor(opts: WriteOptions): string {
+  return opts.expected ? digestAlgorithm(opts.expected.digest) : 'sha256';
+}
+
 function verifyExpected(opts: WriteOptions, digest: Digest, size: number): void {
   const e = opts.expected;
   if (!e) return;
@@ -637,7 +648,6 @@ interface WriterHooks {
   lease(): Promise<Lease>;
   target(d: Digest): string;
   descriptor(d: Digest, size: number): Descriptor;
-  blobsDir: string;
 }
 
 class FileBlobWriter implements BlobWriter {
@@ -645,7 +655,8 @@ class FileBlobWriter implements BlobWriter {
   readonly #opts: WriteOptions;
   readonly #hooks: WriterHooks;
   #fh: FileHandle | undefined;
-  #hash: Hash = createHash('sha256');
+  readonly #alg: string;
+  #hash: Hash;
   #offset = 0;
   /** the file position the next flushed byte goes to */
   #position = 0;
@@ -662,6 +673,8 @@ class FileBlobWriter implements BlobWriter {
     this.#tmp = tmp;
     this.#opts = opts;
     this.#hooks = hooks;
+    this.#alg = algorithmFor(opts);
+    this.#hash = createHash(this.#alg);
   }
 
   get offset(): number {
@@ -670,7 +683,7 @@ class FileBlobWriter implements BlobWriter {
 
   get stream(): Writable {
     this.#stream ??= new Writable({
-      highWaterMark: 1024 * 1024,
+      highWaterMark: 256 * 1024,
       write: (chunk: Buffer, _enc, cb) => {
         this.write(chunk).then(() => cb(), cb);
       },
@@ -724,7 +737,7 @@ class FileBlobWriter implements BlobWriter {
     if (this.#state !== 'open') throw new StoreError(`writing ${this.#what()}: the writer is ${this.#state}`);
     await this.#drain();
     await this.#fh!.truncate(0);
-    this.#hash = createHash('sha256');
+    this.#hash = createHash(this.#alg);
     this.#offset = 0;
     this.#position = 0;
   }
@@ -734,7 +747,7 @@ class FileBlobWriter implements BlobWriter {
     if (this.#state === 'aborted') throw new StoreError(`writing ${this.#what()}: the writer was aborted`);
     try {
       await this.#drain();
-      const digest = `sha256:${this.#hash.digest('hex')}` as Digest;
+      const digest = `${this.#alg}:${this.#hash.digest('hex')}` as Digest;
       verifyExpected(this.#opts, digest, this.#offset);
       await this.#fh!.sync();
       await this.#fh!.close();
@@ -753,8 +766,10 @@ class FileBlobWriter implements BlobWriter {
     if (this.#state === 'committed') return desc;
     try {
       await (await this.#hooks.lease()).add([desc.digest]);
-      await rename(this.#tmp, this.#hooks.target(desc.digest));
-      await fsyncDir(this.#hooks.blobsDir);
+      const target = this.#hooks.target(desc.digest);
+      if (this.#alg !== 'sha256') await mkdir(dirname(target), { recursive: true });
+      await rename(this.#tmp, target);
+      await fsyncDir(dirname(target));
     } catch (err) {
       await this.abort();
       throw new StoreError(`storing ${this.#what()}: ${messageOf(err)}`, { cause: err });

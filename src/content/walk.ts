@@ -98,3 +98,8 @@ export function isWalkable(desc: Descriptor): boolean {
 export function allDockerTypes(descs: readonly Descriptor[]): boolean {
   return descs.length > 0 && descs.every((d) => d.mediaType.startsWith('application/vnd.docker.'));
 }
+
+/** True for buildx's attestation manifests in an index (`unknown/unknown`, `vnd.docker.reference.type`). */
+export function isAttestation(d: Descriptor): boolean {
+  return d.annotations?.['vnd.docker.reference.type'] !== undefined || d.platform?.os === 'unknown';
+}

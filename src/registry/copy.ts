@@ -12,10 +12,16 @@ import type { Descriptor, ImageIndex } from '../oci/types.js';
 import { formatReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { createLimiter, runAll } from './limit.js';
-import { resolve, type TransferEvent } from './pull.js';
+import { resolve } from './pull.js';
 import type { Repository } from './repository.js';
 import { type PlatformSelection, selectManifests } from './select.js';
-import { type ImageSource, type ManifestBytes, type TransferResult, transferImage } from './transfer.js';
+import {
+  type ImageSource,
+  type ManifestBytes,
+  type TransferEvent,
+  type TransferResult,
+  transferImage,
+} from './transfer.js';
 
 /** A repository as the source of blobs (mountable from when on the destination's registry). */
 export function repositorySource(repo: Repository): ImageSource {

@@ -7,18 +7,19 @@
  * `combineIndex` and `parseAnnotation` are pure; the index JSON is laid out as buildx's
  * (two-space indent, Go's field order), so `--dry-run` prints the same bytes.
  */
+import { platformOfConfig } from '../content/images.js';
 import { childrenOf } from '../content/walk.js';
 import { InvalidArgumentError, NotFoundError, PolyarchError } from '../errors.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { isIndexType, MediaTypeDockerManifestList, MediaTypeImageIndex } from '../oci/mediatypes.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
-import { formatPlatform, normalizePlatform, parsePlatform } from '../platforms/index.js';
+import { formatPlatform, parsePlatform } from '../platforms/index.js';
 import { formatReference, type Reference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { fetchManifests, repositorySource } from './copy.js';
 import { createLimiter, runAll } from './limit.js';
-import { type Resolved, resolve, type TransferEvent } from './pull.js';
-import { transferImage } from './transfer.js';
+import { type Resolved, resolve } from './pull.js';
+import { type TransferEvent, transferImage } from './transfer.js';
 
 export type AnnotationType = 'index' | 'manifest' | 'manifest-descriptor' | 'index-descriptor';
 
@@ -185,11 +186,7 @@ async function loadSource(
   const config = JSON.parse(
     (await client.repository(ref).fetchBlob(cfg, `${what}: config ${cfg.digest}`)).toString('utf8'),
   ) as ImageConfig;
-  const platform = normalizePlatform({
-    os: config.os,
-    architecture: config.architecture,
-    ...(config.variant ? { variant: config.variant } : {}),
-  });
+  const platform = platformOfConfig(config);
   return { resolved, source: { descriptor: { ...resolved.descriptor, platform }, bytes: resolved.bytes } };
 }
 
@@ -216,21 +213,20 @@ export async function createIndex(opts: CreateOptions): Promise<CombinedIndex> {
   }
   const what = `creating ${opts.tags.length ? opts.tags.map(formatReference).join(', ') : 'an index'}`;
   const refs = [...opts.sources];
-  if (opts.append && opts.tags.length) {
-    try {
-      await client
-        .repository(opts.tags[0]!)
-        .getManifest(opts.tags[0]!.tag ?? opts.tags[0]!.digest ?? 'latest', what);
-      refs.unshift(opts.tags[0]!);
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    }
-  }
-  if (refs.length === 0) throw new InvalidArgumentError('no sources specified');
   const loaded: { resolved: Resolved; source: CombineSource }[] = new Array(refs.length);
   await runAll(createLimiter(client.concurrency), [...refs.keys()], async (i) => {
     loaded[i] = await loadSource(client, refs[i]!, `${what}: reading ${formatReference(refs[i]!)}`);
   });
+  if (opts.append && opts.tags.length) {
+    // the index already at the first tag comes first; a tag not pushed yet is fine
+    const tag = opts.tags[0]!;
+    try {
+      loaded.unshift(await loadSource(client, tag, `${what}: reading ${formatReference(tag)}`));
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+  if (loaded.length === 0) throw new InvalidArgumentError('no sources specified');
   const combined = combineIndex(
     loaded.map((l) => l.source),
     opts.annotations ?? [],

@@ -20,6 +20,7 @@ import type { RegistryClient } from './client.js';
 import { createLimiter, runAll } from './limit.js';
 import type { FetchedManifest } from './repository.js';
 import { type PlatformSelection, selectManifests } from './select.js';
+import type { TransferEvent } from './transfer.js';
 
 export interface Resolved extends FetchedManifest {
   ref: Reference;
@@ -44,13 +45,6 @@ export async function resolve(
     parsed: parseManifest(fetched.bytes, fetched.descriptor.mediaType, formatReference(ref)),
   };
 }
-
-/** Progress of a transfer, for renderers. */
-export type TransferEvent =
-  | { type: 'resolved'; ref: string; descriptor: Descriptor }
-  | { type: 'blob'; descriptor: Descriptor; status: 'exists' | 'mounted' | 'transferring' | 'done' }
-  | { type: 'bytes'; digest: Digest; bytes: number }
-  | { type: 'manifest'; descriptor: Descriptor; ref: string };
 
 export interface PullOptions {
   client: RegistryClient;

@@ -15,8 +15,13 @@ import { formatPlatformRaw } from '../platforms/index.js';
 import { formatReference, parseReference, type Reference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { fetchManifests, repositorySource } from './copy.js';
-import type { TransferEvent } from './pull.js';
-import { type ImageSource, type ManifestBytes, type TransferResult, transferImage } from './transfer.js';
+import {
+  type ImageSource,
+  type ManifestBytes,
+  type TransferEvent,
+  type TransferResult,
+  transferImage,
+} from './transfer.js';
 
 export interface PushOptions {
   client: RegistryClient;

@@ -10,12 +10,7 @@ import type { BlobWriter } from '../content/interfaces.js';
 import { parseManifest } from '../content/walk.js';
 import { DigestMismatchError, messageOf, NotFoundError, PolyarchError, RegistryError } from '../errors.js';
 import { type Digest, digestAlgorithm, isDigest } from '../oci/digest.js';
-import {
-  isIndexType,
-  isManifestType,
-  MediaTypeDockerManifestV1Signed,
-  manifestAcceptTypes,
-} from '../oci/mediatypes.js';
+import { MediaTypeDockerManifestV1Signed, manifestAcceptTypes } from '../oci/mediatypes.js';
 import type { Descriptor, TagList } from '../oci/types.js';
 import { repositoryScope } from './challenge.js';
 import { describeErrorResponse } from './errors.js';
@@ -623,9 +618,4 @@ export function verifyingStream(desc: Descriptor, what: string): Transform {
       );
     },
   });
-}
-
-/** True for media types a registry serves from the manifests endpoint. */
-export function isManifestLike(mt: string): boolean {
-  return isIndexType(mt) || isManifestType(mt);
 }

@@ -5,17 +5,13 @@
  * Several: the best match for each. All: every manifest, attestations included. A platform
  * with no match is a NotFoundError that lists the platforms the index has.
  */
+import { isAttestation } from '../content/walk.js';
 import { NotFoundError } from '../errors.js';
 import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
 import { formatPlatform, formatPlatformRaw, platformMatcher } from '../platforms/index.js';
 
 /** What to take from an index: `all`, or the best match for each platform. */
 export type PlatformSelection = 'all' | readonly Platform[];
-
-/** True for buildx's attestation manifests (`unknown/unknown`, `vnd.docker.reference.type`). */
-export function isAttestation(d: Descriptor): boolean {
-  return d.annotations?.['vnd.docker.reference.type'] !== undefined || d.platform?.os === 'unknown';
-}
 
 /** The platforms of an index's runnable manifests, as written there (`linux/arm64/v8`). */
 export function indexPlatforms(index: ImageIndex): string[] {

@@ -10,8 +10,14 @@ import type { Descriptor } from '../oci/types.js';
 import { formatReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { createLimiter, runAll } from './limit.js';
-import type { TransferEvent } from './pull.js';
 import type { BlobSource } from './repository.js';
+
+/** Progress of a transfer, for renderers. */
+export type TransferEvent =
+  | { type: 'resolved'; ref: string; descriptor: Descriptor }
+  | { type: 'blob'; descriptor: Descriptor; status: 'exists' | 'mounted' | 'transferring' | 'done' }
+  | { type: 'bytes'; digest: Digest; bytes: number }
+  | { type: 'manifest'; descriptor: Descriptor; ref: string };
 
 /** Where the bytes of an image come from. */
 export interface ImageSource {

@@ -243,11 +243,10 @@ export class RegistryTransport {
           headers,
           body: (body ?? null) as Dispatcher.DispatchOptions['body'],
           signal: this.#signal ?? null,
-          highWaterMark: 256 * 1024,
         });
       } catch (err) {
         if (this.#signal?.aborted) throw new CancelledError();
-        this.debug(`${req.method} ${url.href} failed: ${describeNetworkError(err)}`);
+        this.debug(`${req.method} ${redacted(url)} failed: ${describeNetworkError(err)}`);
         if (req.idempotent && isRetryableNetworkError(err) && attempt < this.retry.attempts) {
           await this.sleep(backoffDelay(attempt, this.retry, undefined));
           continue;
@@ -258,7 +257,7 @@ export class RegistryTransport {
         );
       }
       const status = res.statusCode;
-      this.debug(`${req.method} ${url.href} → ${status}`);
+      this.debug(`${req.method} ${redacted(url)} → ${status}`);
       if (status === 401 && sameHost) {
         const ch = pickChallenge(parseChallenges(res.headers['www-authenticate']));
         const text = await res.body.text().catch(() => '');
@@ -482,6 +481,11 @@ export class RegistryTransport {
     }
     if (!hs.challenge) this.debug(`${domain} needs no authentication`);
   }
+}
+
+/** A URL for debug output: without its query, which may carry signatures (pre-signed blob URLs) or upload state. */
+function redacted(url: URL): string {
+  return `${url.origin}${url.pathname}${url.search ? '?…' : ''}`;
 }
 
 function who(creds: Credentials): string {

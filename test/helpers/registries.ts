@@ -266,6 +266,8 @@ export interface ProxyRule {
   method?: string;
   /** answer this status instead of forwarding, this many times */
   fail?: { status: number; times: number; retryAfter?: string };
+  /** answer this response instead of forwarding (a registry serving what the one behind cannot) */
+  respond?: { status: number; headers: Record<string, string>; body: string };
   /** forward, but cut the connection after this many bytes of the response body, this many times */
   cut?: { afterBytes: number; times: number };
   /** forward the body slowly: this many bytes per 10 ms */
@@ -310,6 +312,12 @@ export async function startProxy(
     }
     const paginate = rule?.paginateTags === true;
     const upPath = paginate ? path.replace(/\?.*$/, '') : path;
+    if (rule?.respond) {
+      req.resume();
+      res.writeHead(rule.respond.status, rule.respond.headers);
+      res.end(rule.respond.body);
+      return;
+    }
     const up = httpRequest(
       { host: thost, port: Number(tport), method: req.method, path: upPath, headers: req.headers, agent },
       (ures) => {

@@ -164,6 +164,39 @@ describe('polyarch pull', () => {
   });
 });
 
+test('a Docker schema 1 manifest is refused with a clear message', async () => {
+  const proxy = await startProxy('127.0.0.1:5000', [
+    {
+      match: /\/manifests\/old$/,
+      respond: {
+        status: 200,
+        headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
+        body: JSON.stringify({
+          schemaVersion: 1,
+          name: 'legacy',
+          tag: 'old',
+          architecture: 'amd64',
+          fsLayers: [],
+          history: [],
+          signatures: [],
+        }),
+      },
+    },
+  ]);
+  const root = tempDir('polyarch-schema1-');
+  const r = await runPolyarch(['pull', `${proxy.host}/legacy:old`], { env: { POLYARCH_ROOT: root } });
+  await proxy.stop();
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    `ERROR: ${proxy.host}/legacy:old is a Docker schema 1 manifest, which polyarch does not support (deprecated since 2017); push the image again with a current client, or convert it with \`skopeo copy --format v2s2\`\n`,
+  );
+  assert.equal(
+    storeState(root),
+    `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}\n`,
+  );
+});
+
 describe('kill -9 during a pull', () => {
   let proxy: TestProxy;
   const root = tempDir('polyarch-kill-');

@@ -200,6 +200,26 @@ function contentStoreSuite(name: string, make: (key: string) => Promise<ContentS
       assert.deepEqual(await s.readBlob(staged.digest), data);
     });
 
+    test('a blob expected as sha512 is hashed and stored as sha512', async () => {
+      const s = await open();
+      const data = randomBytes(70_000);
+      const digest = `sha512:${createHash('sha512').update(data).digest('hex')}` as Digest;
+      const d = await s.ingest(Readable.from([data]), {
+        mediaType: 'x',
+        expected: { digest, size: data.length },
+      });
+      assert.equal(d.digest, digest);
+      assert.deepEqual(readFileSync(join(s.dir, 'blobs', 'sha512', digest.slice(7))), data);
+      const small = Buffer.from('small');
+      const sd = `sha512:${createHash('sha512').update(small).digest('hex')}` as Digest;
+      assert.equal(
+        (await s.putBlob(small, { mediaType: 'x', expected: { digest: sd, size: 5 } })).digest,
+        sd,
+      );
+      assert.deepEqual(await s.readBlob(sd), small);
+      assert.equal((await s.check()).ok, true);
+    });
+
     test('aborted writers leave no file', async () => {
       const s = await open();
       const w = await s.openWriter({ mediaType: 'x' });
