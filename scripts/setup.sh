@@ -5,7 +5,8 @@
 #   scripts/setup.sh          runc, qemu-user-static (emulation), attr (xattrs), util-linux (mount),
 #                             xz-utils, bzip2, zstd (ADD of compressed archives)
 #   scripts/setup.sh --test   also the oracles and peers the tests use: skopeo, umoci,
-  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time)
+#                             docker-registry, docker.io, crun, jq, curl, apache2-utils
+#                             (htpasswd), openssl (test token server), time (bench peak RSS)
 #
 # Idempotent: a package already installed is not fetched again.
 set -euo pipefail

@@ -322,7 +322,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
       }),
       progress,
-      concurrency: Math.max(1, availableParallelism()),
+      concurrency: maxParallelism(ctx.env),
       noCache: options.noCache,
       signal: ctx.signal,
     });
@@ -385,4 +385,19 @@ function failure(err: unknown, df: Dockerfile | undefined, stderr: NodeJS.Writab
   if (err instanceof PolyarchError)
     return new PolyarchError(err.code, `failed to build: ${err.message}`, { cause: err });
   return err;
+}
+
+/**
+ * How many steps run at once: `$POLYARCH_MAX_PARALLELISM` (BuildKit's `max-parallelism`), by
+ * default the number of cores.
+ */
+function maxParallelism(env: NodeJS.ProcessEnv): number {
+  const v = env.POLYARCH_MAX_PARALLELISM;
+  if (v !== undefined && v !== '') {
+    if (!/^[1-9]\d*$/.test(v)) {
+      throw new InvalidArgumentError(`invalid POLYARCH_MAX_PARALLELISM "${v}": expected a positive number`);
+    }
+    return Number(v);
+  }
+  return Math.max(1, availableParallelism());
 }
