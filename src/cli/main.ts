@@ -4,6 +4,7 @@
  */
 import { type Command, runCommandLine } from './command.js';
 import { commands } from './commands.js';
+import { useBaselineWasm } from './store-env.js';
 
 export const rootCommand: Command = {
   name: 'polyarch',
@@ -28,6 +29,9 @@ export const rootCommand: Command = {
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // undici's HTTP parser is WebAssembly: V8's baseline compiler runs it as fast for us and
+  // saves tens of MB per process (the CLI owns the process, so it may set this)
+  useBaselineWasm();
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);

@@ -391,6 +391,9 @@ class LocalContentStore implements ContentStore {
 
   async setName(name: string, target: Descriptor): Promise<void> {
     if (!name) throw new InvalidArgumentError('an image name must not be empty');
+    // a rebuild that reproduces the image names it again: nothing to write
+    const current = await this.getName(name);
+    if (current && sameTarget(current.target, target)) return;
     await this.#locked(async () => {
       const index = await this.#readIndex();
       const entry: Descriptor = {
@@ -805,4 +808,14 @@ async function writeAll(fh: FileHandle, bufs: Uint8Array[], position: number): P
     if (rest.length === 0) return;
     if (n > 0) rest = [rest[0]!.subarray(n), ...rest.slice(1)];
   }
+}
+
+function sameTarget(a: Descriptor, b: Descriptor): boolean {
+  return (
+    a.digest === b.digest &&
+    a.mediaType === b.mediaType &&
+    a.size === b.size &&
+    JSON.stringify(stripNameAnnotations(a).annotations ?? {}) ===
+      JSON.stringify(stripNameAnnotations(b).annotations ?? {})
+  );
 }

@@ -13,7 +13,7 @@ import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../oci/ty
 import { formatPlatform, platformMatcher } from '../platforms/index.js';
 import type { Progress } from '../progress/writer.js';
 import { formatReference, parseImageReference, type Reference, withDigest } from '../reference/index.js';
-import { indexPlatforms, resolve } from '../registry/index.js';
+import { indexPlatforms, type Resolved, resolve } from '../registry/index.js';
 import type { Worker } from './worker.js';
 
 export interface ResolveOptions {
@@ -31,11 +31,22 @@ export function imageResolver(
   opts: ResolveOptions,
 ): (name: string, platform: Platform) => Promise<ResolvedImage> {
   const memo = new Map<string, Promise<ResolvedImage>>();
+  // one registry round trip per name, whatever the number of platforms asked for
+  const tags = new Map<string, Promise<Resolved>>();
+  const lookup: Lookup = (ref) => {
+    const key = formatReference(ref);
+    let p = tags.get(key);
+    if (!p) {
+      p = resolve(w.registry, ref, `resolving ${key}`);
+      tags.set(key, p);
+    }
+    return p;
+  };
   return (name, platform) => {
     const key = `${name}\u0000${formatPlatform(platform)}`;
     let p = memo.get(key);
     if (!p) {
-      p = resolveImage(w, name, platform, opts);
+      p = resolveImage(w, name, platform, opts, lookup);
       memo.set(key, p);
     }
     return p;
@@ -47,11 +58,14 @@ export function registryRefOf(pinned: string): Reference {
   return parseImageReference(pinned);
 }
 
+type Lookup = (ref: Reference) => Promise<Resolved>;
+
 async function resolveImage(
   w: Worker,
   name: string,
   platform: Platform,
   opts: ResolveOptions,
+  lookup: Lookup,
 ): Promise<ResolvedImage> {
   const ref = parseImageReference(name);
   const full = formatReference(ref);
@@ -60,7 +74,8 @@ async function resolveImage(
   v.start();
   try {
     const r =
-      (!opts.pull && (await fromLocalStore(w, ref, platform))) || (await fromRegistry(w, ref, platform));
+      (!opts.pull && (await fromLocalStore(w, ref, platform))) ||
+      (await fromRegistry(w, ref, platform, lookup));
     v.complete();
     return r;
   } catch (err) {
@@ -94,9 +109,14 @@ async function fromLocalStore(
   };
 }
 
-async function fromRegistry(w: Worker, ref: Reference, platform: Platform): Promise<ResolvedImage> {
+async function fromRegistry(
+  w: Worker,
+  ref: Reference,
+  platform: Platform,
+  lookup: Lookup,
+): Promise<ResolvedImage> {
   const full = formatReference(ref);
-  const top = await resolve(w.registry, ref, `resolving ${full}`);
+  const top = await lookup(ref);
   let manifestDesc: Descriptor;
   let manifest: ImageManifest;
   if (top.parsed.kind === 'index') {
@@ -108,14 +128,20 @@ async function fromRegistry(w: Worker, ref: Reference, platform: Platform): Prom
       );
     }
     manifestDesc = chosen;
-    const m = await w.registry
-      .repository(ref)
-      .getManifest(chosen.digest, `resolving ${full} for ${formatPlatform(platform)}`);
-    await w.content.putBlob(m.bytes, {
-      mediaType: chosen.mediaType,
-      expected: { digest: chosen.digest, size: chosen.size },
-    });
-    manifest = JSON.parse(m.bytes.toString('utf8')) as ImageManifest;
+    // a manifest is immutable: the copy in the store (from an earlier build) is as good
+    let bytes: Buffer;
+    if (await w.content.has(chosen.digest)) bytes = await w.content.readBlob(chosen.digest);
+    else {
+      const m = await w.registry
+        .repository(ref)
+        .getManifest(chosen.digest, `resolving ${full} for ${formatPlatform(platform)}`);
+      await w.content.putBlob(m.bytes, {
+        mediaType: chosen.mediaType,
+        expected: { digest: chosen.digest, size: chosen.size },
+      });
+      bytes = m.bytes;
+    }
+    manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
   } else {
     manifestDesc = top.descriptor;
     manifest = top.parsed.manifest;
