@@ -27,6 +27,13 @@ if (files.length === 0) {
   );
   process.exit(1);
 }
+// Integration tests run foreign-platform steps: register QEMU first (as root; idempotent).
+if (files.some((f) => f.includes('/integration/')) && process.getuid?.() === 0) {
+  const bin = new URL('../bin/polyarch', import.meta.url).pathname;
+  console.log('registering QEMU emulators for the integration tests: polyarch emulators install all');
+  const r = spawnSync(bin, ['emulators', 'install', 'all'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
 const concurrency = process.env.TEST_CONCURRENCY ?? '1';
 const r = spawnSync(
   process.execPath,

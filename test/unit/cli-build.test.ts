@@ -301,22 +301,17 @@ describe('polyarch build through the CLI', () => {
   }
 });
 
-test('the README command: --call outline examples/hello', () => {
+test('--call outline and targets on examples/hello', () => {
   const r = polyarch(['build', '--call', 'outline', 'examples/hello']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     r.stdout,
-    [
-      'TARGET:      image',
-      'DESCRIPTION: is the small runtime image',
-      '',
-      'BUILD ARG    VALUE               DESCRIPTION',
-      'REGISTRY     docker.io/library   is where the base images come from',
-      'GO_VERSION   1.23                is the Go toolchain that compiles hello',
-      '',
-      '',
-    ].join('\n'),
+    ['TARGET:      hello', 'DESCRIPTION: is the image: it greets from the CPU it runs on', '', ''].join('\n'),
   );
+  const t = polyarch(['build', '--call', 'targets', 'examples/hello']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^TARGET\s+DESCRIPTION\nbase\s+is a small Linux system/);
+  assert.match(t.stdout, /\nhello \(default\)\s+is the image: it greets from the CPU it runs on\n$/);
 });
 
 test('--check exits 1 on warnings, 0 when clean or with ignorestatus', () => {
