@@ -42,8 +42,8 @@ export function goJSON(v: unknown): string {
 export const renderers = {
   tty: (t: RenderTarget) =>
     new TtyRenderer(t.stream, {
-      columns: () => t.stream.columns ?? 80,
-      rows: () => t.stream.rows ?? 24,
+      columns: () => t.stream.columns || 80,
+      rows: () => t.stream.rows || 24,
       color: !t.env?.NO_COLOR,
     }),
   plain: (t: RenderTarget) => new PlainRenderer(t.stream),

@@ -220,3 +220,38 @@ describe('Progress writer', () => {
     );
   });
 });
+
+describe('tty renderer', () => {
+  test('paints the header, one line per step with CACHED and timings, FINISHED at the end', async () => {
+    const { TtyRenderer } = await import('../../src/progress/tty.js');
+    const out = capture();
+    const r = new TtyRenderer(out.stream, { columns: () => 80, rows: () => 24, color: false });
+    r.write({ vertexes: [{ digest: 'a', name: '[linux/arm64 2/3] RUN make', started: at(0) }] });
+    r.write({
+      logs: [
+        { vertex: 'a', stream: 1, data: Buffer.from('compiling\n').toString('base64'), timestamp: at(5) },
+      ],
+    });
+    r.write({
+      vertexes: [{ digest: 'a', name: '[linux/arm64 2/3] RUN make', started: at(0), completed: at(1500) }],
+    });
+    r.write({
+      vertexes: [
+        {
+          digest: 'b',
+          name: '[linux/arm64 3/3] WORKDIR /app',
+          started: at(1500),
+          completed: at(1500),
+          cached: true,
+        },
+      ],
+    });
+    await r.done();
+    const text = out.text().replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '');
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    assert.match(lines.at(-3)!, /^\[\+\] Building \d+\.\ds \(2\/2\) FINISHED\s*$/);
+    assert.match(lines.at(-2)!, /^ => \[linux\/arm64 2\/3\] RUN make\s+1\.5s$/);
+    assert.match(lines.at(-1)!, /^ => CACHED \[linux\/arm64 3\/3\] WORKDIR \/app\s+0\.0s$/);
+    assert.equal(lines.at(-1)!.length, 80);
+  });
+});
