@@ -121,8 +121,10 @@ function lstatOrUndefined(p: string): Stats | undefined {
   }
 }
 
+/** Float seconds for utimes, biased half a microsecond so libuv's truncation keeps the microsecond. */
 function toSeconds(ns: bigint): number {
-  return Number(ns / 1000n) / 1e6;
+  const us = ns / 1000n;
+  return (Number(us) + (ns % 1000n === 0n && us % 1000000n === 0n ? 0 : 0.5)) / 1e6;
 }
 
 /** Linux dev_t → major/minor (glibc's gnu_dev_major/minor). */

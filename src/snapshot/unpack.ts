@@ -183,8 +183,14 @@ function asArg(s: string): string | undefined {
 
 const O_CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
+/**
+ * The time as the float seconds Node's utimes takes. libuv truncates it to microseconds, and
+ * a double near 2e9 s is only good to ~0.24 µs: without the half-microsecond bias, 117 µs
+ * could land as 116.999… and be truncated to 116.
+ */
 function seconds(t: Timespec): number {
-  return t.sec + t.nsec / 1e9;
+  if (t.nsec === 0) return t.sec;
+  return t.sec + (Math.floor(t.nsec / 1000) * 1000 + 500) / 1e9;
 }
 
 function writeAll(fd: number, chunk: Buffer): void {
