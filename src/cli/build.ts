@@ -4,8 +4,6 @@
  * `--call outline` and `--call check` are answered from the Dockerfile here, a build goes to
  * `runBuild` in api/build.
  */
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
 import {
   type AnnotationSpec,
   type AttestSpec,
@@ -13,6 +11,7 @@ import {
   type CacheSpec,
   type CallSpec,
   type ExportSpec,
+  loadDockerfileSource,
   type NetworkMode,
   type ProgressMode,
   runBuild,
@@ -484,43 +483,6 @@ export function buildOptionsFromFlags(
   if (cgroupParent) opts.cgroupParent = cgroupParent;
   if (builder) opts.builder = builder;
   return opts;
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks);
-}
-
-/** Reads the Dockerfile the options name: `-f` (relative to the working directory) or PATH/Dockerfile. */
-async function loadDockerfileSource(
-  ctx: CommandContext,
-  o: BuildOptions,
-): Promise<{ name: string; source: Buffer }> {
-  if (o.file === '-' || (o.contextPath === '-' && o.file === undefined)) {
-    return { name: 'Dockerfile', source: await readAll(ctx.stdin) };
-  }
-  if (/^[a-z]+:\/\//.test(o.contextPath) && o.file === undefined) {
-    throw new InvalidArgumentError(
-      `reading a Dockerfile from a remote context (${o.contextPath}) is not supported`,
-    );
-  }
-  const path = o.file
-    ? isAbsolute(o.file)
-      ? o.file
-      : resolve(ctx.cwd, o.file)
-    : join(resolve(ctx.cwd, o.contextPath), 'Dockerfile');
-  try {
-    return { name: o.file ?? 'Dockerfile', source: await readFile(path) };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
-      throw new InvalidArgumentError(`failed to read dockerfile: open ${path}: no such file or directory`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
 }
 
 async function runCall(ctx: CommandContext, o: BuildOptions, host: Platform): Promise<number> {
