@@ -32,6 +32,7 @@ import {
 } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { CancelledError, EmulationError, ExecError, InvalidArgumentError, messageOf } from '../errors.js';
+import { processAlive } from '../proc.js';
 import { currentCapabilities } from './capabilities.js';
 import { defaultHostname, hostnameFile, hostsFile, validateHostname } from './hosts.js';
 import { containerResolvConf, hostResolvConfPath } from './resolvconf.js';
@@ -69,15 +70,6 @@ export interface ExecutorOptions {
 
 const idPrefix = 'polyarch-';
 const staleId = /^polyarch-(\d+)-/;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** True for an id (or bundle name) of a polyarch process that has exited. */
 export function isStaleId(name: string, alive: (pid: number) => boolean = processAlive): boolean {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { StoreError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { digestHex } from '../oci/digest.js';
+import { processAlive } from '../proc.js';
 import type { LayerInfo } from './ops.js';
 
 export interface CacheRecord {
@@ -116,7 +117,7 @@ export class CacheStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-        if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder) || holder === process.pid) {
+        if (!Number.isInteger(holder) || holder <= 0 || !processAlive(holder) || holder === process.pid) {
           // stale: remove and retry (rename first so two takers do not both win)
           const stale = `${path}.stale.${process.pid}`;
           await rename(path, stale).then(
@@ -133,14 +134,5 @@ export class CacheStore {
     } finally {
       await rm(path, { force: true });
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
