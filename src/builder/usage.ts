@@ -21,7 +21,13 @@ import type { ContentStore } from '../content/index.js';
 import { messageOf, StoreError } from '../errors.js';
 import { type CacheRecord, CacheStore } from '../graph/cache.js';
 import type { Digest } from '../oci/digest.js';
-import { overlayLowerdirs, type Snapshot, type SnapshotStore, treeSize } from '../snapshot/index.js';
+import {
+  type MountInfo,
+  readMountinfo,
+  type Snapshot,
+  type SnapshotStore,
+  treeSize,
+} from '../snapshot/index.js';
 import { type CacheFilter, type FilterableItem, matchesFilters } from './filters.js';
 import type { BuilderStore } from './store.js';
 
@@ -71,14 +77,34 @@ export interface UsageItem extends FilterableItem {
   dir?: string;
 }
 
-/** Snapshot ids stacked by mounted overlays (relative or absolute lowerdirs, folded chains). */
-function mountedSnapshotIds(snapshotDir: string): Set<string> {
+/**
+ * Snapshot ids stacked by mounted overlays. Lowerdirs are written relative to the store that
+ * mounted them, so a relative one counts unless the mount is a step of another store (under
+ * another `…/snapshots/.tmp/`); an absolute one counts when it is in this store.
+ */
+export function mountedSnapshotIds(
+  snapshotDir: string,
+  table: readonly MountInfo[] = readMountinfo(),
+): Set<string> {
   const ids = new Set<string>();
-  for (const dirs of overlayLowerdirs()) {
-    for (const d of dirs) {
-      const m = /(?:^|\/)([0-9a-f]{12})\/fs$/.exec(d);
-      if (m) ids.add(m[1]!);
-      const f = /(?:^|\/)\.folded\/([0-9a-f]{12})\/fs$/.exec(d);
+  const own = `${snapshotDir}/`;
+  for (const m of table) {
+    if (m.fsType !== 'overlay') continue;
+    const opt = m.options.split(',').find((o) => o.startsWith('lowerdir='));
+    if (!opt) continue;
+    const otherStore = !m.mountPoint.startsWith(own) && /\/snapshots\/\.tmp\//.test(m.mountPoint);
+    for (const d of opt.slice('lowerdir='.length).split(':')) {
+      const rel = d.startsWith('/')
+        ? d.startsWith(own)
+          ? d.slice(own.length)
+          : undefined
+        : otherStore
+          ? undefined
+          : d;
+      if (rel === undefined) continue;
+      const m1 = /^([0-9a-f]{12})\/fs$/.exec(rel);
+      if (m1) ids.add(m1[1]!);
+      const f = /^\.folded\/([0-9a-f]{12})\/fs$/.exec(rel);
       if (f) {
         try {
           const meta = JSON.parse(readFileSync(join(snapshotDir, '.folded', f[1]!, 'meta.json'), 'utf8')) as {

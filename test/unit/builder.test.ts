@@ -14,6 +14,7 @@ import {
   formatInGroups,
   humanDuration,
   humanSize,
+  mountedSnapshotIds,
   type NodeInfo,
   parseByteSize,
   parseGoDuration,
@@ -314,6 +315,23 @@ describe('prune plan', () => {
       now,
     });
     assert.deepEqual(ids(inUse), ['b00000000000', 'orphan000000']);
+  });
+
+  test('in use: what overlays of this store stack, not steps of another store', () => {
+    const ov = (mountPoint: string, lower: string) => ({
+      mountPoint,
+      fsType: 'overlay',
+      source: 'overlay',
+      options: `rw,lowerdir=${lower},upperdir=x,workdir=y`,
+    });
+    const ids = mountedSnapshotIds('/r/snapshots', [
+      ov('/r/snapshots/.tmp/1.2-abc/merged', 'aaaaaaaaaaaa/fs:.empty/0'),
+      ov('/other/snapshots/.tmp/3.4-def/merged', 'bbbbbbbbbbbb/fs:.empty/0'),
+      ov('/mnt/view', 'cccccccccccc/fs:.empty/0:.empty/1'),
+      ov('/mnt/abs', '/r/snapshots/dddddddddddd/fs:/elsewhere/eeeeeeeeeeee/fs'),
+      { mountPoint: '/proc', fsType: 'proc', source: 'proc', options: 'rw' },
+    ]);
+    assert.deepEqual([...ids].sort(), ['aaaaaaaaaaaa', 'cccccccccccc', 'dddddddddddd']);
   });
 
   test('keep-storage removes least recently used first until the cache fits', () => {
