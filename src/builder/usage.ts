@@ -192,7 +192,9 @@ export function usageItems(state: CacheState, builder: string): UsageItem[] {
   for (const r of state.records) {
     if (r.builder === builder) byKey.set(r.record.key, r.record);
     for (const id of new Set(r.record.layers.map((l) => l.snapshot))) {
-      refs.set(id, [...(refs.get(id) ?? []), r]);
+      const list = refs.get(id);
+      if (list) list.push(r);
+      else refs.set(id, [r]);
     }
   }
   // a blob counts towards the first snapshot row that holds it, when no image reaches it
@@ -287,7 +289,10 @@ export function planPrune(state: CacheState, builder: string, opts: PruneOptions
     matchesFilters(i, opts.filters);
   const children = new Map<string, string[]>();
   for (const s of state.snapshots) {
-    if (s.parent) children.set(s.parent, [...(children.get(s.parent) ?? []), s.id]);
+    if (!s.parent) continue;
+    const list = children.get(s.parent);
+    if (list) list.push(s.id);
+    else children.set(s.parent, [s.id]);
   }
   const byId = new Map(items.filter((i) => i.kind === 'snapshot').map((i) => [i.id, i]));
   let chosen = new Set(items.filter(eligible));

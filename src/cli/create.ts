@@ -4,7 +4,7 @@
  * one. Prints the builder's name.
  */
 import { BuilderStore, builderDrivers, generateBuilderName } from '../builder/index.js';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { formatPlatform, parsePlatform } from '../platforms/index.js';
 import type { Command } from './command.js';
 import { rootDirOf } from './store-env.js';
@@ -48,20 +48,10 @@ export const createCommand: Command = {
     const builders = await BuilderStore.open(rootDirOf(ctx));
     let name = flags.string('name');
     if (name === undefined || name === '') {
-      // a fresh generated name, as buildx picks one
-      for (let i = 0; i < 20; i++) {
-        const candidate = generateBuilderName();
-        if (
-          !(await builders.get(candidate).then(
-            () => true,
-            (e) => !(e instanceof NotFoundError),
-          ))
-        ) {
-          name = candidate;
-          break;
-        }
-      }
-      if (name === undefined || name === '')
+      // a generated name no builder has yet, as buildx picks one
+      const taken = new Set((await builders.list()).map((b) => b.name));
+      name = Array.from({ length: 20 }, () => generateBuilderName()).find((n) => !taken.has(n));
+      if (name === undefined)
         throw new InvalidArgumentError('could not pick a free builder name; give one with --name');
     }
     const driver = flags.string('driver');
