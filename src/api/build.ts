@@ -240,7 +240,13 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
   let worker: Worker | undefined;
   let df: Dockerfile | undefined;
   try {
-    worker = await openWorker({ ...(ctx.root ? { root: ctx.root } : {}), env: ctx.env });
+    worker = await openWorker({
+      ...(ctx.root ? { root: ctx.root } : {}),
+      env: ctx.env,
+      ...(options.builder ? { builder: options.builder } : {}),
+      build: true,
+      signal: ctx.signal,
+    });
     const w = worker;
     const sourceDateEpoch = sourceDateEpochOf(options, ctx.env);
 

@@ -1,13 +1,15 @@
 /**
  * cli/rmi — `polyarch rmi [-f] IMAGE…`: removes local image names (by name, or by digest or a
- * prefix of it), then collects the blobs no name, lease or given root reaches any more, as
- * `docker rmi` untags and deletes. A digest that several names share needs `-f`.
+ * prefix of it), then collects the blobs no name, lease or the build cache (builder/usage
+ * `sweepContent`) reaches any more, as `docker rmi` untags and deletes. A digest that several names share needs `-f`.
  */
+import { BuilderStore, sweepContent } from '../builder/index.js';
 import type { ImageRecord } from '../content/index.js';
 import { InvalidArgumentError, messageOf, PolyarchError } from '../errors.js';
 import { familiarString, parseReference } from '../reference/index.js';
+import { SnapshotStore } from '../snapshot/index.js';
 import type { Command } from './command.js';
-import { findLocalImages, openStoreOf } from './store-env.js';
+import { findLocalImages, openStoreOf, rootDirOf } from './store-env.js';
 
 export const rmiCommand: Command = {
   name: 'rmi',
@@ -40,7 +42,11 @@ export const rmiCommand: Command = {
       const removed = await store.deleteNames([...new Set(untag.map((r) => r.name))]);
       for (const name of removed) ctx.stdout.write(`Untagged: ${display(name)}\n`);
       if (removed.length && !flags.bool('no-prune')) {
-        const gc = await store.gc();
+        // blobs the build cache still uses (layers of cached snapshots) stay
+        const root = rootDirOf(ctx);
+        const snapshots = await SnapshotStore.open({ root });
+        const builders = await BuilderStore.open(root);
+        const gc = await sweepContent({ builders, snapshots, content: store });
         const gone = new Set(gc.removed as string[]);
         const targets = new Set(untag.map((r) => r.target.digest as string));
         for (const d of targets) if (gone.has(d)) ctx.stdout.write(`Deleted: ${d}\n`);

@@ -1,13 +1,15 @@
 /**
  * worker/worker — what carries out the ops of a build on this machine: the local content
  * store, the snapshot store, the build cache, the registry client and the OCI runtime, opened
- * once per command under one root directory (BuildKit's worker).
+ * once per command under one root directory (BuildKit's worker). The build cache is the
+ * builder instance's (`--builder`, else the current one; see builder/store).
  *
  *     const worker = await openWorker({ root, env, signal });
  *     try { … } finally { await worker.close(); }
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type Builder, BuilderStore } from '../builder/store.js';
 import { type ContentStore, openContentStore, resolveRootDir, rootLayout } from '../content/index.js';
 import { Executor } from '../executor/index.js';
 import { CacheStore } from '../graph/cache.js';
@@ -22,6 +24,17 @@ export interface WorkerOptions {
   env: NodeJS.ProcessEnv;
   /** `runc` (default) or `crun`, from `$POLYARCH_RUNTIME` when not given */
   runtime?: 'runc' | 'crun';
+  /**
+   * The builder instance whose build cache to use (`--builder`, `$BUILDX_BUILDER`); default
+   * the current one. One that does not exist is a NotFoundError (`no builder "x" found`).
+   */
+  builder?: string;
+  /**
+   * A build: registers with the builder until `close()`, so that `prune` and `rm` wait for
+   * it (and it waits for them), and records the builder's last activity.
+   */
+  build?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface Worker {
@@ -32,7 +45,9 @@ export interface Worker {
   readonly registry: RegistryClient;
   readonly executor: Executor;
   readonly host: Platform;
-  /** `<root>/cache-mounts`: the directories of `RUN --mount=type=cache` */
+  /** the builder instance whose cache this is */
+  readonly builder: Builder;
+  /** `<root>/cache-mounts` (the default builder), `<root>/builders/<name>/cache-mounts`: the directories of `RUN --mount=type=cache` */
   readonly cacheMountsDir: string;
   /** `<root>/tmp`: scratch space removed when done */
   readonly tmpDir: string;
@@ -51,10 +66,20 @@ export function polyarchRoot(flag: string | undefined, env: NodeJS.ProcessEnv): 
 
 export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const root = polyarchRoot(opts.root, opts.env);
+  const builders = await BuilderStore.open(root);
+  const builder = await builders.resolve(opts.builder);
+  const hold = opts.build ? await builders.registerBuild(builder, opts.signal) : undefined;
   const layout = rootLayout(root);
-  const content = await openContentStore(layout.content);
-  const snapshots = await SnapshotStore.open({ root });
-  const cache = new CacheStore({ dir: join(root, 'cache') });
+  let content: ContentStore;
+  let snapshots: SnapshotStore;
+  try {
+    content = await openContentStore(layout.content);
+    snapshots = await SnapshotStore.open({ root });
+  } catch (err) {
+    await hold?.release();
+    throw err;
+  }
+  const cache = new CacheStore({ dir: builder.cacheDir });
   const registry = new RegistryClient({
     credentials: new DockerConfigCredentials({ env: opts.env, home: homedir() }),
     insecureRegistries: parseInsecureList(opts.env.POLYARCH_INSECURE_REGISTRIES),
@@ -69,10 +94,12 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     registry,
     executor,
     host: detectHostPlatform(),
-    cacheMountsDir: join(root, 'cache-mounts'),
+    builder,
+    cacheMountsDir: builder.cacheMountsDir,
     tmpDir: join(root, 'tmp'),
     async close() {
       await Promise.allSettled([registry.close(), content.close()]);
+      await hold?.release();
     },
   };
 }

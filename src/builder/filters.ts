@@ -1,0 +1,210 @@
+/**
+ * builder/filters — the values `du` and `prune` take, parsed as buildx parses them: Go
+ * durations (`until=24h`, `1h30m`), docker's binary byte sizes (`--keep-storage 10GB` =
+ * 10 GiB), and docker's `--filter key=value` list turned into BuildKit's cache filters
+ * (`type==regular`, `id~=abc`, `description!=x`), and matching a cache item against them.
+ * Pure.
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+const durationUnits: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Go's `time.ParseDuration`, in milliseconds; undefined when `s` is not a duration. */
+export function parseGoDuration(s: string): number | undefined {
+  let rest = s;
+  let sign = 1;
+  if (rest.startsWith('-') || rest.startsWith('+')) {
+    if (rest[0] === '-') sign = -1;
+    rest = rest.slice(1);
+  }
+  if (rest === '0') return 0;
+  if (rest === '') return undefined;
+  let total = 0;
+  const part = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+  while (rest !== '') {
+    const m = part.exec(rest);
+    if (!m) return undefined;
+    total += Number(m[1]) * durationUnits[m[2]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  return sign * total;
+}
+
+/**
+ * docker's `units.RAMInBytes` (what `opts.MemBytes` flags take): a number with an optional
+ * binary unit, `b`, `k`/`kb`/`kib`, `m`, `g`, `t`, `p`, case-insensitive. Undefined when invalid.
+ */
+export function parseByteSize(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(s);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (!Number.isFinite(n)) return undefined;
+  const exp = m[2] ? 'kmgtp'.indexOf(m[2].toLowerCase()) + 1 : 0;
+  return Math.floor(n * 1024 ** exp);
+}
+
+/** One BuildKit cache filter: `field==value`, `field!=value` or `field~=regexp`. */
+export interface CacheFilter {
+  field: CacheFilterField;
+  op: '==' | '!=' | '~=';
+  value: string;
+}
+
+export const cacheFilterFields = [
+  'id',
+  'parents',
+  'description',
+  'inuse',
+  'mutable',
+  'shared',
+  'private',
+  'type',
+] as const;
+export type CacheFilterField = (typeof cacheFilterFields)[number];
+
+/** What `--filter` arguments mean for `du` and `prune`. */
+export interface PruneFilters {
+  /** `until=DURATION` (or `unused-for=`): only what was not used for this long, ms */
+  untilMs?: number;
+  filters: CacheFilter[];
+}
+
+/**
+ * Parses `--filter key=value` arguments as buildx does (docker's filter flag, then
+ * `toBuildkitPruneInfo`): `until`/`unused-for` take a duration, `id=x` matches ids by
+ * regexp, `key!=x` and `key~=x` pass their operator, every other key is an equality.
+ */
+export function parsePruneFilters(args: readonly string[]): PruneFilters {
+  const byKey = new Map<string, string[]>();
+  for (const arg of args) {
+    const eq = arg.indexOf('=');
+    if (eq < 0) throw new InvalidArgumentError(`bad format of filter "${arg}" (expected name=value)`);
+    const key = arg.slice(0, eq).trim().toLowerCase();
+    const value = arg.slice(eq + 1).trim();
+    byKey.set(key, [...(byKey.get(key) ?? []), value]);
+  }
+  const until = byKey.get('until') ?? [];
+  const unused = byKey.get('unused-for') ?? [];
+  if (until.length > 0 && unused.length > 0) {
+    throw new InvalidArgumentError('conflicting filters "until" and "unused-for"');
+  }
+  const untilKey = unused.length > 0 ? 'unused-for' : 'until';
+  const untilValues = [...until, ...unused];
+  const out: PruneFilters = { filters: [] };
+  if (untilValues.length > 1) throw new InvalidArgumentError('filters expect only one value');
+  if (untilValues.length === 1) {
+    const ms = parseGoDuration(untilValues[0]!);
+    if (ms === undefined) {
+      throw new InvalidArgumentError(
+        `"${untilKey}" filter expects a duration (e.g., '24h'): time: invalid duration "${untilValues[0]}"`,
+      );
+    }
+    out.untilMs = ms;
+  }
+  for (const [rawKey, values] of byKey) {
+    if (rawKey === 'until' || rawKey === 'unused-for') continue;
+    if (values.length > 1) throw new InvalidArgumentError('filters expect only one value');
+    let op: CacheFilter['op'] = rawKey === 'id' ? '~=' : '==';
+    let key = rawKey;
+    if (key.endsWith('!') || key.endsWith('~')) {
+      op = key.endsWith('!') ? '!=' : '~=';
+      key = key.slice(0, -1);
+    }
+    if (!(cacheFilterFields as readonly string[]).includes(key)) {
+      throw new InvalidArgumentError(
+        `invalid filter "${rawKey}=${values[0]}": unknown key "${key}" (known: until, unused-for, ${cacheFilterFields.join(', ')})`,
+      );
+    }
+    const value = values[0]!;
+    if (op === '~=') {
+      try {
+        new RegExp(value);
+      } catch {
+        throw new InvalidArgumentError(`invalid filter "${rawKey}=${value}": not a regular expression`);
+      }
+    }
+    out.filters.push({ field: key as CacheFilterField, op, value });
+  }
+  return out;
+}
+
+/** The fields of a cache item that filters look at. */
+export interface FilterableItem {
+  id: string;
+  parents: string[];
+  description: string;
+  inUse: boolean;
+  mutable: boolean;
+  shared: boolean;
+  type: string;
+}
+
+function fieldValue(item: FilterableItem, field: CacheFilterField): string {
+  switch (field) {
+    case 'id':
+      return item.id;
+    case 'parents':
+      return item.parents.join(',');
+    case 'description':
+      return item.description;
+    case 'inuse':
+      return String(item.inUse);
+    case 'mutable':
+      return String(item.mutable);
+    case 'shared':
+      return String(item.shared);
+    case 'private':
+      return String(!item.shared);
+    case 'type':
+      return item.type;
+  }
+}
+
+/** True when the item passes every filter (BuildKit joins them with AND). */
+export function matchesFilters(item: FilterableItem, filters: readonly CacheFilter[]): boolean {
+  return filters.every((f) => {
+    const v = fieldValue(item, f.field);
+    if (f.op === '==') return v === f.value;
+    if (f.op === '!=') return v !== f.value;
+    return new RegExp(f.value).test(v);
+  });
+}
+
+/** docker's `units.HumanSize`: decimal units, four significant digits (`1.234MB`, `0B`). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(4))}${units[i]}`;
+}
+
+/** docker's `units.HumanDuration` (`Less than a second`, `About a minute`, `3 hours`, `2 weeks`). */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3_600_000);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(ms / 3_600_000 / 24 / 365)} years`;
+}

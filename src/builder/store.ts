@@ -1,0 +1,431 @@
+/**
+ * builder/store — builder instances on disk: which exist, which is current, where each keeps
+ * its build cache, and which builds are running on them.
+ *
+ * ```
+ * <root>/builders/
+ *   .current                  the current builder's name (absent: default)
+ *   .holds/<token>            one per running build, naming its builder (see `registerBuild`)
+ *   .tmp/                     files being written, and directories being removed
+ *   <name>/builder.json       a created builder: driver, node, status, last activity
+ *   <name>/cache/             its build cache (cache records, key locks)
+ *   <name>/cache-mounts/      its `RUN --mount=type=cache` directories
+ * ```
+ *
+ * The default builder exists without being created and keeps its cache in `<root>/cache` and
+ * `<root>/cache-mounts`. Named images (the content store) and unpacked layers (the snapshot
+ * store) are shared by all builders.
+ *
+ * Crash safety: every file is written to `.tmp/` and renamed (or, to create exclusively,
+ * linked) into place; a builder directory is removed by renaming it into `.tmp/` first. So a
+ * `kill -9` leaves either the old state or the new one. Concurrency: changes to a builder's
+ * file take the `builders` lock; a build registers under the `cache-gc` lock, which `prune`
+ * and `rm` hold while they wait for running builds to finish and while they remove, so that
+ * nothing a running build reads or is about to record disappears under it.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  acquireLock,
+  createLivenessToken,
+  isAlive,
+  type LockScope,
+  lockScopeOf,
+  withLock,
+} from '../content/index.js';
+import { CancelledError, InvalidArgumentError, messageOf, NotFoundError, StoreError } from '../errors.js';
+import { defaultBuilderName, validateBuilderName } from './names.js';
+
+/** The drivers a builder can use: `local` runs builds in the polyarch process on this machine. */
+export const builderDrivers = ['local'] as const;
+export type BuilderDriver = (typeof builderDrivers)[number];
+
+/** `inactive`: created, never booted; `running`: booted; `stopped`: by `polyarch stop`. */
+export type BuilderStatus = 'inactive' | 'running' | 'stopped';
+
+export interface BuilderNodeRecord {
+  /** `<builder>0` */
+  name: string;
+  /** where the node keeps its state (the local driver's endpoint) */
+  endpoint: string;
+  /** platforms given with `create --platform` (shown first, marked `*`) */
+  platforms: string[];
+}
+
+/** What `builder.json` holds. */
+export interface BuilderRecord {
+  name: string;
+  driver: BuilderDriver;
+  nodes: BuilderNodeRecord[];
+  status: BuilderStatus;
+  /** RFC 3339 */
+  created: string;
+  /** RFC 3339: the start of the last build on it */
+  lastActivity?: string;
+}
+
+/** A builder as the engine uses it: where its cache lives. */
+export interface Builder {
+  name: string;
+  driver: BuilderDriver;
+  /** true for the built-in `default` */
+  isDefault: boolean;
+  /** the state directory: `<root>/builders/<name>`, or `<root>` for default */
+  dir: string;
+  /** the build cache: `<dir>/cache` (`<root>/cache` for default) */
+  cacheDir: string;
+  /** `RUN --mount=type=cache` directories */
+  cacheMountsDir: string;
+  status: BuilderStatus;
+  nodes: BuilderNodeRecord[];
+  lastActivity?: Date;
+}
+
+export interface CreateBuilderOptions {
+  name: string;
+  /** default `local` */
+  driver?: string;
+  platforms?: string[];
+  /** make it the current builder */
+  use?: boolean;
+}
+
+const TMP = '.tmp';
+const HOLDS = '.holds';
+const CURRENT = '.current';
+const RECORD = 'builder.json';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isErrno(err: unknown, ...codes: string[]): boolean {
+  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
+}
+
+/** The build-cache directories of the default builder. */
+export function defaultCacheDirs(root: string): { cacheDir: string; cacheMountsDir: string } {
+  return { cacheDir: join(root, 'cache'), cacheMountsDir: join(root, 'cache-mounts') };
+}
+
+/** A running build's registration; `release()` when the build is done. */
+export interface BuildHold {
+  release(): Promise<void>;
+}
+
+export class BuilderStore {
+  readonly root: string;
+  /** `<root>/builders` */
+  readonly dir: string;
+  readonly #scope: LockScope;
+
+  private constructor(root: string, dir: string, scope: LockScope) {
+    this.root = root;
+    this.dir = dir;
+    this.#scope = scope;
+  }
+
+  /** Opens the builder state under `root` (creating its directories). */
+  static async open(root: string): Promise<BuilderStore> {
+    const dir = join(root, 'builders');
+    try {
+      await mkdir(join(dir, TMP), { recursive: true });
+      await mkdir(join(dir, HOLDS), { recursive: true });
+    } catch (err) {
+      throw new StoreError(`opening builder state ${dir}: ${messageOf(err)}`, { cause: err });
+    }
+    return new BuilderStore(root, dir, await lockScopeOf(dir));
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  #defaultBuilder(): Builder {
+    return {
+      name: defaultBuilderName,
+      driver: 'local',
+      isDefault: true,
+      dir: this.root,
+      ...defaultCacheDirs(this.root),
+      status: 'running',
+      nodes: [{ name: defaultBuilderName, endpoint: this.root, platforms: [] }],
+    };
+  }
+
+  #fromRecord(rec: BuilderRecord): Builder {
+    const dir = join(this.dir, rec.name);
+    return {
+      name: rec.name,
+      driver: rec.driver,
+      isDefault: false,
+      dir,
+      cacheDir: join(dir, 'cache'),
+      cacheMountsDir: join(dir, 'cache-mounts'),
+      status: rec.status,
+      nodes: rec.nodes,
+      ...(rec.lastActivity ? { lastActivity: new Date(rec.lastActivity) } : {}),
+    };
+  }
+
+  async #readRecord(name: string): Promise<BuilderRecord | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, name, RECORD), 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw new StoreError(`reading builder ${name}: ${messageOf(err)}`, { cause: err });
+    }
+    try {
+      return JSON.parse(text) as BuilderRecord;
+    } catch (err) {
+      throw new StoreError(`reading builder ${name}: ${join(this.dir, name, RECORD)} is not valid JSON`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** The builder with this name (case-insensitive), or NotFoundError `no builder "x" found`. */
+  async get(name: string): Promise<Builder> {
+    const lower = name.toLowerCase();
+    if (lower === defaultBuilderName) return this.#defaultBuilder();
+    const rec = /^[a-z][a-z0-9._-]*$/.test(lower) ? await this.#readRecord(lower) : undefined;
+    if (!rec) throw new NotFoundError(`no builder "${name}" found`);
+    return this.#fromRecord(rec);
+  }
+
+  /** Every builder: the created ones by name, then default (as `buildx ls` lists them). */
+  async list(): Promise<Builder[]> {
+    const out: Builder[] = [];
+    for (const name of (await readdir(this.dir)).sort()) {
+      if (name.startsWith('.')) continue;
+      const rec = await this.#readRecord(name);
+      if (rec) out.push(this.#fromRecord(rec));
+    }
+    out.push(this.#defaultBuilder());
+    return out;
+  }
+
+  /**
+   * Every cache directory under the root, of created builders and of state kept by
+   * `rm --keep-state`: the roots that keep snapshots alive.
+   */
+  async allCacheDirs(): Promise<{ builder: string; cacheDir: string; cacheMountsDir: string }[]> {
+    const out = [{ builder: defaultBuilderName, ...defaultCacheDirs(this.root) }];
+    for (const name of (await readdir(this.dir)).sort()) {
+      if (name.startsWith('.')) continue;
+      out.push({
+        builder: name,
+        cacheDir: join(this.dir, name, 'cache'),
+        cacheMountsDir: join(this.dir, name, 'cache-mounts'),
+      });
+    }
+    return out;
+  }
+
+  /** The current builder's name: `.current` when it names one that exists, else default. */
+  async currentName(): Promise<string> {
+    let name: string;
+    try {
+      name = (await readFile(join(this.dir, CURRENT), 'utf8')).trim();
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return defaultBuilderName;
+      throw new StoreError(`reading the current builder: ${messageOf(err)}`, { cause: err });
+    }
+    if (name === '' || name === defaultBuilderName) return defaultBuilderName;
+    return (await this.#readRecord(name)) ? name : defaultBuilderName;
+  }
+
+  /** The builder a command uses: the one named (`--builder`, `$BUILDX_BUILDER`), else the current one. */
+  async resolve(name: string | undefined): Promise<Builder> {
+    return this.get(name !== undefined && name !== '' ? name : await this.currentName());
+  }
+
+  // ---- changing ------------------------------------------------------------------------------
+
+  async #writeFile(path: string, data: string): Promise<void> {
+    const tmp = join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  }
+
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withLock(this.#scope, 'builders', fn);
+  }
+
+  /** Creates a builder (`polyarch create`); answers it. */
+  async create(opts: CreateBuilderOptions): Promise<Builder> {
+    const driver = opts.driver === undefined || opts.driver === '' ? 'local' : opts.driver;
+    if (!(builderDrivers as readonly string[]).includes(driver)) {
+      throw new InvalidArgumentError(
+        `failed to find driver "${driver}" (available: ${builderDrivers.map((d) => `"${d}"`).join(', ')})`,
+      );
+    }
+    if (opts.name.toLowerCase() === defaultBuilderName) {
+      throw new InvalidArgumentError(
+        `instance name "${defaultBuilderName}" already exists as context builder`,
+      );
+    }
+    const name = validateBuilderName(opts.name);
+    const dir = join(this.dir, name);
+    const rec: BuilderRecord = {
+      name,
+      driver: driver as BuilderDriver,
+      nodes: [{ name: `${name}0`, endpoint: dir, platforms: opts.platforms ?? [] }],
+      status: 'inactive',
+      created: new Date().toISOString(),
+    };
+    return this.#locked(async () => {
+      await mkdir(dir, { recursive: true });
+      const tmp = join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`);
+      await writeFile(tmp, `${JSON.stringify(rec, null, 2)}\n`);
+      try {
+        // link() creates exclusively: an existing builder is never overwritten
+        await link(tmp, join(dir, RECORD));
+      } catch (err) {
+        if (isErrno(err, 'EEXIST')) {
+          throw new InvalidArgumentError(
+            `existing instance for "${name}" but no append mode, specify the node name to make changes for existing instances`,
+          );
+        }
+        throw new StoreError(`creating builder ${name}: ${messageOf(err)}`, { cause: err });
+      } finally {
+        await unlink(tmp).catch(() => {});
+      }
+      if (opts.use) await this.#writeFile(join(this.dir, CURRENT), `${name}\n`);
+      return this.#fromRecord(rec);
+    });
+  }
+
+  /** Makes `name` the current builder (`polyarch use`). */
+  async use(name: string): Promise<Builder> {
+    return this.#locked(async () => {
+      const b = await this.get(name);
+      await this.#writeFile(join(this.dir, CURRENT), `${b.name}\n`);
+      return b;
+    });
+  }
+
+  /** Changes a created builder's record; the default builder has none (a no-op). */
+  async #update(name: string, change: (rec: BuilderRecord) => BuilderRecord): Promise<void> {
+    if (name === defaultBuilderName) return;
+    await this.#locked(async () => {
+      const rec = await this.#readRecord(name);
+      if (!rec) throw new NotFoundError(`no builder "${name}" found`);
+      await this.#writeFile(join(this.dir, name, RECORD), `${JSON.stringify(change(rec), null, 2)}\n`);
+    });
+  }
+
+  /** Boots a builder: its directories exist and it is `running`. */
+  async boot(name: string): Promise<Builder> {
+    const b = await this.get(name);
+    await mkdir(join(b.cacheDir, 'records'), { recursive: true });
+    await mkdir(b.cacheMountsDir, { recursive: true });
+    await this.#update(b.name, (r) => ({ ...r, status: 'running', lastActivity: new Date().toISOString() }));
+    return this.get(b.name);
+  }
+
+  /** Stops a builder (`polyarch stop`): it boots again with the next build. */
+  async stop(name: string): Promise<void> {
+    const b = await this.get(name);
+    await this.#update(b.name, (r) => ({ ...r, status: r.status === 'inactive' ? 'inactive' : 'stopped' }));
+  }
+
+  /**
+   * Removes a created builder (`polyarch rm`): its record and, unless `keepState`, its cache.
+   * The default builder cannot be removed. Call it holding `exclusiveCache` when the cache
+   * goes, so that no build is using it.
+   */
+  async remove(name: string, opts: { keepState?: boolean } = {}): Promise<void> {
+    if (name.toLowerCase() === defaultBuilderName) {
+      throw new InvalidArgumentError('default is the built-in builder and cannot be removed');
+    }
+    await this.#locked(async () => {
+      const b = await this.get(name);
+      if (opts.keepState) {
+        await unlink(join(b.dir, RECORD)).catch((err) => {
+          if (!isErrno(err, 'ENOENT')) throw err;
+        });
+      } else {
+        const trash = join(this.dir, TMP, `trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+        await rename(b.dir, trash);
+        await rm(trash, { recursive: true, force: true });
+      }
+      if ((await this.currentName()) === defaultBuilderName) {
+        // `.current` named the removed builder (or nothing): reset it
+        await unlink(join(this.dir, CURRENT)).catch(() => {});
+      }
+    });
+  }
+
+  // ---- running builds ------------------------------------------------------------------------
+
+  /**
+   * Registers a build on `builder` until `release()`: `prune` and `rm` wait for it. Waits
+   * while one of them runs. Marks the builder running and records its last activity.
+   */
+  async registerBuild(builder: Builder, signal?: AbortSignal): Promise<BuildHold> {
+    const lock = await acquireLock(this.#scope, 'cache-gc', signal ? { signal } : {});
+    let token: Awaited<ReturnType<typeof createLivenessToken>>;
+    let path: string;
+    try {
+      token = await createLivenessToken(this.#scope);
+      path = join(this.dir, HOLDS, token.id);
+      await this.#writeFile(path, `${builder.name}\n`);
+    } finally {
+      await lock.release();
+    }
+    if (!builder.isDefault) {
+      await mkdir(join(builder.cacheDir, 'records'), { recursive: true });
+      await this.#update(builder.name, (r) => ({
+        ...r,
+        status: 'running',
+        lastActivity: new Date().toISOString(),
+      })).catch(() => {});
+    }
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await unlink(path).catch(() => {});
+        await token.release();
+      },
+    };
+  }
+
+  /** The builders of the builds running now (one entry per build); removes dead registrations. */
+  async runningBuilds(): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of await readdir(join(this.dir, HOLDS))) {
+      const path = join(this.dir, HOLDS, id);
+      if (await isAlive(this.#scope, id)) {
+        out.push((await readFile(path, 'utf8').catch(() => '')).trim());
+      } else {
+        await unlink(path).catch(() => {});
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Runs `fn` while no build runs and none can start: takes the `cache-gc` lock, then waits
+   * until every registered build has finished (`onWait` is told how many once, when it must wait).
+   */
+  async exclusiveCache<T>(
+    fn: () => Promise<T>,
+    opts: { signal?: AbortSignal; onWait?: (builds: number) => void } = {},
+  ): Promise<T> {
+    const lock = await acquireLock(this.#scope, 'cache-gc', opts.signal ? { signal: opts.signal } : {});
+    try {
+      let told = false;
+      for (;;) {
+        const running = await this.runningBuilds();
+        if (running.length === 0) break;
+        if (!told) opts.onWait?.(running.length);
+        told = true;
+        if (opts.signal?.aborted) throw new CancelledError('waiting for running builds to finish');
+        await sleep(200);
+      }
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * cli/du — `polyarch du [--filter …] [--verbose]`: the disk usage of a builder's build cache,
+ * as `buildx du` prints it (ID, RECLAIMABLE, SIZE, LAST ACCESSED, then `Shared:`,
+ * `Private:`, `Reclaimable:` and `Total:`), laid out with Go's tabwriter padding with tabs.
+ * The rows are the snapshots the builder's cache records name (a size includes the layer
+ * blob only the cache holds), snapshots no record names, and its cache mounts; `*` after an
+ * ID marks a mutable row (a cache mount), after a SIZE one shared with another builder.
+ */
+import {
+  BuilderStore,
+  humanDuration,
+  humanSize,
+  matchesFilters,
+  parsePruneFilters,
+  readCacheState,
+  type UsageItem,
+  usageItems,
+} from '../builder/index.js';
+import { openContentStore, rootLayout } from '../content/index.js';
+import { SnapshotStore } from '../snapshot/index.js';
+import type { Command } from './command.js';
+import { goTimeString } from './inspect.js';
+import { rootDirOf } from './store-env.js';
+
+/**
+ * Go's text/tabwriter with `padchar '\t'` (what buildx's du and prune use: minwidth 1,
+ * tabwidth 8, padding 1): a column is as wide as its widest cell plus padding, rounded up to
+ * a multiple of the tab width, and cells are padded with tabs. Pure.
+ */
+export function tabwriteTabs(
+  text: string,
+  opts: { minwidth?: number; tabwidth?: number; padding?: number } = {},
+): string {
+  const minwidth = opts.minwidth ?? 1;
+  const tabwidth = opts.tabwidth ?? 8;
+  const padding = opts.padding ?? 1;
+  const lines = text.split('\n');
+  const tail = lines.pop()!;
+  const cells = lines.map((l) => l.split('\t'));
+  const widths: number[] = [];
+  const width = (s: string) => [...s].length;
+  let out = '';
+  const writeLines = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const line = cells[i]!;
+      line.forEach((c, j) => {
+        out += c;
+        if (j < widths.length && j < line.length - 1) {
+          const cellw = Math.ceil(widths[j]! / tabwidth) * tabwidth;
+          out += '\t'.repeat(Math.ceil((cellw - width(c)) / tabwidth));
+        }
+      });
+      out += '\n';
+    }
+  };
+  const format = (line0: number, line1: number) => {
+    const column = widths.length;
+    let start = line0;
+    for (let t = line0; t < line1; t++) {
+      if (column >= cells[t]!.length - 1) continue;
+      writeLines(start, t);
+      start = t;
+      let w = minwidth;
+      for (; t < line1; t++) {
+        if (column >= cells[t]!.length - 1) break;
+        w = Math.max(w, width(cells[t]![column]!) + padding);
+      }
+      widths.push(w);
+      format(start, t);
+      widths.pop();
+      start = t;
+    }
+    writeLines(start, line1);
+  };
+  format(0, cells.length);
+  return out + tail;
+}
+
+export const usageTableHeader = 'ID\tRECLAIMABLE\tSIZE\tLAST ACCESSED\n';
+
+/** One table row as buildx prints it: `%-40s\t%-5v\t%-10s\t%s`. */
+export function usageTableRow(i: UsageItem, now: Date): string {
+  const id = `${i.id}${i.mutable ? '*' : ''}`;
+  const size = `${humanSize(i.size)}${i.shared ? '*' : ''}`;
+  const last = i.lastUsedAt ? `${humanDuration(now.getTime() - i.lastUsedAt.getTime())} ago` : '';
+  return `${id.padEnd(40)}\t${String(!i.inUse).padEnd(5)}\t${size.padEnd(10)}\t${last}\n`;
+}
+
+/** The `--verbose` block of one row, as buildx's printVerbose. */
+export function usageVerbose(i: UsageItem, now: Date): string {
+  let t = `ID:\t${i.id}\n`;
+  if (i.parents.length) t += `Parent:\t${i.parents.join(',')}\n`;
+  t += `Created at:\t${goTimeString(i.createdAt)}\n`;
+  t += `Mutable:\t${i.mutable}\nReclaimable:\t${!i.inUse}\nShared:\t${i.shared}\n`;
+  t += `Size:\t${humanSize(i.size)}\n`;
+  if (i.description) t += `Description:\t${i.description}\n`;
+  t += `Usage count:\t${i.usageCount}\n`;
+  if (i.lastUsedAt) t += `Last used:\t${humanDuration(now.getTime() - i.lastUsedAt.getTime())} ago\n`;
+  if (i.type) t += `Type:\t${i.type}\n`;
+  return `${t}\n`;
+}
+
+/** The totals below the table. */
+export function usageSummary(items: readonly UsageItem[]): string {
+  let total = 0;
+  let reclaimable = 0;
+  let shared = 0;
+  for (const i of items) {
+    if (i.size > 0) {
+      total += i.size;
+      if (!i.inUse) reclaimable += i.size;
+    }
+    if (i.shared) shared += i.size;
+  }
+  let t = '';
+  if (shared > 0) t += `Shared:\t${humanSize(shared)}\nPrivate:\t${humanSize(total - shared)}\n`;
+  t += `Reclaimable:\t${humanSize(reclaimable)}\nTotal:\t${humanSize(total)}\n`;
+  return t;
+}
+
+export const duCommand: Command = {
+  name: 'du',
+  short: 'Disk usage',
+  args: { max: 0 },
+  flags: [
+    { name: 'filter', kind: 'stringArray', valueName: 'filter', usage: 'Provide filter values' },
+    { name: 'verbose', kind: 'bool', usage: 'Provide a more verbose output' },
+  ],
+  async run(ctx, _args, flags) {
+    const filters = parsePruneFilters(flags.list('filter'));
+    const root = rootDirOf(ctx);
+    const builders = await BuilderStore.open(root);
+    const b = await builders.resolve(ctx.globals.string('builder'));
+    const content = await openContentStore(rootLayout(root).content);
+    try {
+      const snapshots = await SnapshotStore.open({ root });
+      const state = await readCacheState({ builders, snapshots, content });
+      const now = new Date();
+      const items = usageItems(state, b.name)
+        .filter((i) => matchesFilters(i, filters.filters))
+        .filter(
+          (i) =>
+            filters.untilMs === undefined ||
+            (i.lastUsedAt ?? i.createdAt).getTime() <= now.getTime() - filters.untilMs,
+        )
+        .sort((a, b) => b.size - a.size);
+      if (flags.bool('verbose')) {
+        ctx.stdout.write(tabwriteTabs(items.map((i) => usageVerbose(i, now)).join('')));
+      } else {
+        ctx.stdout.write(tabwriteTabs(usageTableHeader + items.map((i) => usageTableRow(i, now)).join('')));
+      }
+      if (flags.list('filter').length === 0) ctx.stdout.write(tabwriteTabs(usageSummary(items)));
+    } finally {
+      await content.close();
+    }
+    return 0;
+  },
+};

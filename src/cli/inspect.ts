@@ -1,0 +1,60 @@
+/**
+ * cli/inspect — `polyarch inspect [NAME] [--bootstrap]`: one builder instance in buildx's
+ * layout (Name, Driver, Last Activity, then per node: Name, Endpoint, Status, BuildKit
+ * version, Platforms, Labels). Without NAME: `--builder`, else the current builder.
+ */
+import { type Builder, BuilderStore, type NodeInfo, nodeInfo } from '../builder/index.js';
+import type { Command } from './command.js';
+import { hostPlatformOf, rootDirOf } from './store-env.js';
+import { tabwrite } from './tabwriter.js';
+
+/** Go's `time.Time.String()` of a UTC time: `2026-11-28 09:13:05 +0000 UTC` (fraction if any). */
+export function goTimeString(d: Date): string {
+  const iso = d.toISOString(); // 2026-11-28T09:13:05.123Z
+  const frac = iso.slice(20, 23).replace(/0+$/, '');
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? `.${frac}` : ''} +0000 UTC`;
+}
+
+/** The inspect text. Pure. */
+export function formatInspect(b: Builder, nodes: readonly NodeInfo[]): string {
+  let text = `Name:\t${b.name}\nDriver:\t${b.driver}\n`;
+  if (b.lastActivity) {
+    const seconds = new Date(Math.floor(b.lastActivity.getTime() / 1000) * 1000);
+    text += `Last Activity:\t${goTimeString(seconds)}\n`;
+  }
+  text += '\nNodes:\n';
+  nodes.forEach((n, i) => {
+    if (i > 0) text += '\n';
+    text += `Name:\t${n.name}\nEndpoint:\t${n.endpoint}\nStatus:\t${n.status}\n`;
+    if (b.status === 'running') {
+      if (n.version) text += `BuildKit version:\t${n.version}\n`;
+      if (n.platforms.length) text += `Platforms:\t${n.platforms.join(', ')}\n`;
+      const keys = Object.keys(n.labels).sort();
+      if (keys.length) {
+        text += 'Labels:\n';
+        for (const k of keys) text += `\t${k}:\t${n.labels[k]}\n`;
+      }
+    } else {
+      const configured = n.platforms.filter((p) => p.endsWith('*'));
+      if (configured.length) text += `Platforms:\t${configured.join(', ')}\n`;
+    }
+  });
+  return tabwrite(text, { padding: 1 });
+}
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  usage: '[NAME]',
+  short: 'Inspect current builder instance',
+  args: { max: 1 },
+  flags: [{ name: 'bootstrap', kind: 'bool', usage: 'Ensure builder has booted before inspecting' }],
+  async run(ctx, args, flags) {
+    const builders = await BuilderStore.open(rootDirOf(ctx));
+    let b = await builders.resolve(args[0] ?? ctx.globals.string('builder'));
+    if (flags.bool('bootstrap')) b = await builders.boot(b.name);
+    const host = hostPlatformOf();
+    const nodes = b.nodes.map((n) => nodeInfo(b, n, { host }));
+    ctx.stdout.write(formatInspect(b, nodes));
+    return 0;
+  },
+};
