@@ -12,6 +12,7 @@ import {
   DockerfileError,
   EmulationError,
   InvalidArgumentError,
+  NotFoundError,
   PolyarchError,
 } from '../errors.js';
 import { checkPlatforms } from '../executor/emulation/index.js';
@@ -387,7 +388,14 @@ function failure(err: unknown, df: Dockerfile | undefined, stderr: NodeJS.Writab
     if (excerpt) stderr.write(excerpt);
     return new BuildError(`failed to build: failed to solve: ${err.message}`, { cause: err });
   }
-  if (err instanceof DockerfileError || err instanceof EmulationError) return err;
+  if (
+    err instanceof DockerfileError ||
+    err instanceof EmulationError ||
+    err instanceof InvalidArgumentError ||
+    err instanceof NotFoundError
+  ) {
+    return err;
+  }
   if (err instanceof PolyarchError)
     return new PolyarchError(err.code, `failed to build: ${err.message}`, { cause: err });
   return err;

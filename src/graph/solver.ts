@@ -39,6 +39,8 @@ export interface OpRunner<O extends Op = Op> {
   uncached?: boolean;
   /** true when the op takes one of the limited execution slots */
   heavy?: boolean;
+  /** what an uncached source shows when a build from the cache does not need to run it */
+  reportResolved?(op: O, progress: VertexHandle): void;
 }
 
 export type OpRunners = { [K in OpType]: OpRunner<Extract<Op, { type: K }>> };
@@ -237,6 +239,7 @@ export class Solver {
           // a source: shown as resolved, as BuildKit shows FROM on a cached build
           this.#reported.add(k);
           h.start();
+          runner.reportResolved?.(input.op as never, h);
           h.complete();
           return;
         }

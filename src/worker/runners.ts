@@ -350,6 +350,9 @@ export function createRunners(opts: RunnerOptions): OpRunners {
     },
     image: {
       uncached: true,
+      reportResolved(op: ImageOp, progress) {
+        progress.status(`resolve ${op.ref}`).done();
+      },
       async run(op: ImageOp, ctx) {
         const status = ctx.progress.status(`resolve ${op.ref}`);
         status.done();
