@@ -32,9 +32,12 @@ export interface RunOptions {
   volumes: string[];
   /** `missing` (default), `always`, `never` */
   pull: 'missing' | 'always' | 'never';
+  /** `-i`: the process reads the caller's standard input */
+  interactive?: boolean;
 }
 
 export interface RunContext {
+  stdin?: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
@@ -147,6 +150,7 @@ export async function runImage(ctx: RunContext, opts: RunOptions): Promise<numbe
         network: opts.network,
         security: opts.privileged ? 'insecure' : 'sandbox',
         platform: formatPlatform(imagePlatform),
+        ...(opts.interactive && ctx.stdin ? { stdin: ctx.stdin } : {}),
         stdout: (b) => ctx.stdout.write(b),
         stderr: (b) => ctx.stderr.write(b),
         signal: ctx.signal,

@@ -28,6 +28,8 @@ filesystem is thrown away when the command ends; the command's exit code is poly
       usage: 'Automatically remove the container when it exits (always: polyarch keeps no containers)',
     },
     { name: 'entrypoint', kind: 'string', usage: 'Overwrite the default ENTRYPOINT of the image' },
+    { name: 'interactive', short: 'i', kind: 'bool', usage: 'Keep STDIN open even if not attached' },
+    { name: 'tty', short: 't', kind: 'bool', usage: 'Allocate a pseudo-TTY (not supported yet)' },
     {
       name: 'user',
       short: 'u',
@@ -74,6 +76,12 @@ filesystem is thrown away when the command ends; the command's exit code is poly
         ctx.commandPath,
       );
     }
+    if (f.bool('tty')) {
+      throw new UsageError(
+        'a pseudo-TTY (-t) is not supported yet; use -i to pass standard input',
+        ctx.commandPath,
+      );
+    }
     const pull = f.string('pull') ?? 'missing';
     if (pull !== 'missing' && pull !== 'always' && pull !== 'never') {
       throw new UsageError(
@@ -84,7 +92,14 @@ filesystem is thrown away when the command ends; the command's exit code is poly
     const root = ctx.globals.string('root');
     const entrypoint = f.given('entrypoint') ? (f.string('entrypoint') ?? '') : undefined;
     return runImage(
-      { stdout: ctx.stdout, stderr: ctx.stderr, env: ctx.env, signal: ctx.signal, ...(root ? { root } : {}) },
+      {
+        stdin: ctx.stdin,
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        env: ctx.env,
+        signal: ctx.signal,
+        ...(root ? { root } : {}),
+      },
       {
         image: args[0]!,
         ...(platform ? { platform } : {}),
@@ -98,6 +113,7 @@ filesystem is thrown away when the command ends; the command's exit code is poly
         ...(f.string('hostname') ? { hostname: f.string('hostname')! } : {}),
         volumes: f.list('volume'),
         pull,
+        interactive: f.bool('interactive'),
       },
     );
   },

@@ -295,6 +295,7 @@ export class Executor {
     let running: ReturnType<typeof startRun>;
     try {
       running = startRun(this.runtime, id, bundle, logPath, pidFile, {
+        ...(req.stdin ? { stdin: req.stdin } : {}),
         ...(req.stdout ? { stdout: req.stdout } : {}),
         ...(req.stderr ? { stderr: req.stderr } : {}),
       });

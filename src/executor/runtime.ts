@@ -53,6 +53,8 @@ export function runArgs(
 }
 
 export interface RunIO {
+  /** the process's standard input (`run -i`); none when absent */
+  stdin?: NodeJS.ReadableStream;
   stdout?: (chunk: Buffer) => void;
   stderr?: (chunk: Buffer) => void;
 }
@@ -73,9 +75,16 @@ export function startRun(
   io: RunIO,
 ): RunningContainer {
   const child = spawn(rt.binary, runArgs(rt, id, bundle, logPath, pidFile), {
-    stdio: ['ignore', io.stdout ? 'pipe' : 'ignore', io.stderr ? 'pipe' : 'ignore'],
+    stdio: [io.stdin ? 'pipe' : 'ignore', io.stdout ? 'pipe' : 'ignore', io.stderr ? 'pipe' : 'ignore'],
     detached: true,
   });
+  if (io.stdin) {
+    const input = io.stdin;
+    // the process may exit before reading all of it: that is not an error
+    child.stdin!.on('error', () => {});
+    input.pipe(child.stdin!);
+    child.once('close', () => input.unpipe(child.stdin!));
+  }
   if (io.stdout) child.stdout!.on('data', io.stdout);
   if (io.stderr) child.stderr!.on('data', io.stderr);
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {

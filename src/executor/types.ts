@@ -86,6 +86,8 @@ export interface ExecRequest {
   ulimits?: readonly Ulimit[];
   /** the platform the rootfs is for, only to name it when an emulator is missing */
   platform?: string;
+  /** the process's standard input (`polyarch run -i`); a step gets none */
+  stdin?: NodeJS.ReadableStream;
   /** receives the process's stdout as it comes */
   stdout?: (chunk: Buffer) => void;
   /** receives the process's stderr as it comes */

@@ -205,6 +205,24 @@ describe('the filesystem each instruction made', () => {
     const id = await polyarch(['run', '--rm', '--entrypoint', 'id', 'instr', '-u'], { root });
     assert.equal(id.stdout.trim(), '65534');
   });
+  test('run -i passes standard input; without -i the process reads none', async () => {
+    const withInput = await polyarch(
+      ['run', '--rm', '-i', '--entrypoint', '/bin/sh', 'instr', '-c', 'cat; echo end'],
+      {
+        root,
+        input: 'from stdin\n',
+      },
+    );
+    assert.equal(withInput.stdout, 'from stdin\nend\n');
+    const without = await polyarch(
+      ['run', '--rm', '--entrypoint', '/bin/sh', 'instr', '-c', 'cat; echo end'],
+      {
+        root,
+        input: 'ignored\n',
+      },
+    );
+    assert.equal(without.stdout, 'end\n');
+  });
   test('run returns the exit code of the process', async () => {
     const r = await polyarch(['run', '--rm', '--entrypoint', '/bin/sh', 'instr', '-c', 'exit 7'], { root });
     assert.equal(r.code, 7);
