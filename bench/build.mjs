@@ -46,7 +46,7 @@ function sh(cmd, argv, opts = {}) {
 }
 
 function ensure() {
-  const missing = ['buildah', 'time'].filter(
+  const missing = ['buildah'].filter(
     (p) =>
       spawnSync('dpkg-query', ['-W', '-f=' + '${' + 'Status}', p])
         .stdout?.toString()
@@ -63,11 +63,16 @@ function ensure() {
   sh(polyarch, ['emulators', 'install', 'linux/arm64', 'linux/arm']);
 }
 
-/** Runs a command, returns wall seconds and peak RSS (kB) of the process tree's largest member. */
+/**
+ * Runs a command; returns wall seconds and, for polyarch, its own peak RSS in kB (what it
+ * reports through POLYARCH_PEAK_RSS_FILE: runc and the compilers it starts are not counted).
+ */
 function timed(cmd, argv, env = {}) {
+  const rssFile = join(tmpdir(), `bench-rss-${process.pid}`);
+  rmSync(rssFile, { force: true });
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...argv], {
-    env: { ...process.env, ...env },
+  const r = spawnSync(cmd, argv, {
+    env: { ...process.env, ...env, POLYARCH_PEAK_RSS_FILE: rssFile },
     stdio: ['ignore', 'ignore', 'pipe'],
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -77,7 +82,7 @@ function timed(cmd, argv, env = {}) {
     console.error(err.split('\n').slice(-40).join('\n'));
     throw new Error(`${cmd} ${argv.join(' ')} failed with ${r.status}`);
   }
-  const rss = Number(err.trim().split('\n').at(-1));
+  const rss = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) : 0;
   return { secs, rssKB: rss };
 }
 
