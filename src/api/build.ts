@@ -209,6 +209,34 @@ function sourceDateEpochOf(o: BuildOptions, env: NodeJS.ProcessEnv): number | un
   return Number(raw);
 }
 
+/**
+ * `RUN --security=insecure` and `RUN --network=host` need the matching `--allow` entitlement,
+ * as in BuildKit; the error names the step.
+ */
+function checkEntitlements(roots: readonly Vertex[], allow: readonly string[]): void {
+  const seen = new Set<Vertex>();
+  const walk = (v: Vertex) => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    if (v.op.type === 'exec') {
+      const need =
+        v.op.security === 'insecure'
+          ? 'security.insecure'
+          : v.op.network === 'host'
+            ? 'network.host'
+            : undefined;
+      if (need && !allow.includes(need)) {
+        throw new VertexError(
+          v,
+          `granting entitlement ${need} is not allowed by build daemon configuration: pass --allow ${need}`,
+        );
+      }
+    }
+    for (const i of v.inputs) walk(i);
+  };
+  for (const r of roots) walk(r);
+}
+
 /** Every platform an exec step of these graphs runs on (what emulation must cover). */
 function execPlatforms(roots: readonly Vertex[]): Platform[] {
   const seen = new Set<Vertex>();
@@ -311,6 +339,10 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       ),
     );
 
+    checkEntitlements(
+      converted.map((c) => c.vertex),
+      options.allow,
+    );
     // emulation preflight: before anything runs, every platform a RUN needs must be runnable
     checkPlatforms(execPlatforms(converted.map((c) => c.vertex)));
 

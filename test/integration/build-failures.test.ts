@@ -90,6 +90,28 @@ describe('a failing step', () => {
   });
 });
 
+describe('entitlements', () => {
+  test('RUN --security=insecure needs --allow security.insecure, and then runs privileged', async () => {
+    const root = tempDir();
+    const ctx = context(
+      'FROM localhost:5000/busybox:1.35\nRUN --security=insecure grep CapEff /proc/self/status\n',
+    );
+    const denied = await polyarch(['build', '--progress', 'plain', ctx], { root });
+    assert.notEqual(denied.code, 0);
+    assert.match(
+      denied.stderr,
+      /ERROR: .*entitlement security\.insecure is not allowed.*--allow security\.insecure/,
+    );
+    assert.match(denied.stderr, / {3}2 \| >>> RUN --security=insecure/);
+    const allowed = await polyarch(['build', '--progress', 'plain', '--allow', 'security.insecure', ctx], {
+      root,
+    });
+    assert.equal(allowed.code, 0, allowed.stderr);
+    const capEff = /CapEff:\s+([0-9a-f]+)/.exec(allowed.stderr)?.[1] ?? '';
+    assert.ok(BigInt(`0x${capEff}`) > 0xa80425fbn, `more than the default capabilities: ${capEff}`);
+  });
+});
+
 describe('kill -9 in the middle of a build', () => {
   test('the next build succeeds from what the killed one left', async () => {
     const root = tempDir();
