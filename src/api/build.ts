@@ -256,7 +256,42 @@ function execPlatforms(roots: readonly Vertex[]): Platform[] {
  * index for several platforms) and names them with the tags. Progress goes to `ctx.stderr`;
  * a failure prints BuildKit's error summary and the Dockerfile excerpt there, then throws.
  */
+/**
+ * `--no-cache-filter`: the steps of these stages ignore the cache, and so does every step that
+ * depends on one of them (else a cached later step would keep them from running at all).
+ */
+function noCacheStages(stages: readonly string[]): false | ((v: Vertex) => boolean) {
+  if (stages.length === 0) return false;
+  const set = new Set(stages.map((s) => s.toLowerCase()));
+  const memo = new Map<Vertex, boolean>();
+  const test = (v: Vertex): boolean => {
+    let r = memo.get(v);
+    if (r === undefined) {
+      r = (v.stage !== undefined && set.has(v.stage.toLowerCase())) || v.inputs.some(test);
+      memo.set(v, r);
+    }
+    return r;
+  };
+  return test;
+}
+
+/** Options buildx has that polyarch parses but does not do yet: one clear error, before any work. */
+function refuseUnsupported(o: BuildOptions): void {
+  const refuse = (what: string, why: string) => {
+    throw new PolyarchError('UNSUPPORTED', `${what} is not supported yet: ${why}`);
+  };
+  if (o.cacheFrom.length || o.cacheTo.length) {
+    refuse('--cache-from/--cache-to', 'polyarch keeps its build cache under its root (see "polyarch du")');
+  }
+  if (Object.keys(o.buildContexts).length)
+    refuse('--build-context', 'use COPY --from with a stage or an image');
+  if (o.ssh.length) refuse('--ssh', 'SSH agent forwarding into RUN --mount=type=ssh is not implemented');
+  const wanted = o.attests.filter((a) => !a.disabled);
+  if (wanted.length) refuse(`--attest type=${wanted[0]!.type}`, 'polyarch does not make attestations');
+}
+
 export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Promise<BuildResult> {
+  refuseUnsupported(options);
   const mode = options.quiet ? 'quiet' : options.progress;
   const renderer = createRenderer(mode === 'auto' ? undefined : mode, { stream: ctx.stderr, env: ctx.env });
   const progress = new Progress(renderer);
@@ -359,10 +394,12 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
         ),
         env: ctx.env,
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+        ...(options.shmSize ? { shmSize: options.shmSize } : {}),
+        ...(options.ulimits.length ? { ulimits: options.ulimits } : {}),
       }),
       progress,
       concurrency: maxParallelism(ctx.env),
-      noCache: options.noCache,
+      noCache: options.noCache || noCacheStages(options.noCacheFilter),
       signal: ctx.signal,
     });
     const results = await Promise.all(converted.map((c) => solver.solve(c.vertex)));

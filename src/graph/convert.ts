@@ -387,6 +387,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
     const onbuildCount = triggers.length;
     const total = (fromBaseImage ? 1 : 0) + countSteps(commands);
     const namer = new StageNamer(opts.multiPlatform, planned.displayName, total, stagePlatform);
+    const stageName = stage.name || `stage-${stage.index}`;
 
     if (planned.base.kind === 'image') {
       let fromName = '';
@@ -546,6 +547,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
             inputs,
             name: namer.name(label, vars, onbuild),
             location: loc,
+            stage: stageName,
           };
           state.vertex = vertex;
           state.history.push({
@@ -613,7 +615,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
             });
           }
           const op: FileOp = { type: 'file', actions, platform: state.platform };
-          const vertex: Vertex = { op, inputs, name: name(), location: loc };
+          const vertex: Vertex = { op, inputs, name: name(), location: loc, stage: stageName };
           state.vertex = vertex;
           let msg = isAdd ? 'ADD' : 'COPY';
           if (cmd.kind === 'COPY' && cmd.parents) msg += ' --parents';
@@ -646,6 +648,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
               inputs: [state.vertex],
               name: name(),
               location: loc,
+              stage: stageName,
             };
             state.vertex = vertex;
             state.history.push({ entry: historyEntry(`WORKDIR ${wd}`, true, false), step: vertex });

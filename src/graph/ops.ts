@@ -143,6 +143,8 @@ export interface Vertex {
   readonly location?: { file: string; startLine: number; endLine: number };
   /** not shown in progress (the context source, scratch) */
   readonly hidden?: boolean;
+  /** the Dockerfile stage the step belongs to (for `--no-cache-filter`) */
+  readonly stage?: string;
 }
 
 /** What the solver can know about a result without running anything. */

@@ -42,6 +42,10 @@ export interface RunnerOptions {
   env: NodeJS.ProcessEnv;
   /** SOURCE_DATE_EPOCH, seconds */
   sourceDateEpoch?: number;
+  /** `--shm-size` in bytes (0: the runtime's default /dev/shm) */
+  shmSize?: number;
+  /** `--ulimit` */
+  ulimits?: readonly { name: string; soft: number; hard: number }[];
 }
 
 /** The top snapshot of a result, or undefined for an empty filesystem. */
@@ -170,8 +174,11 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
         }
       }
     }
+    if (opts.shmSize)
+      runtimeMounts.push({ type: 'tmpfs', target: '/dev/shm', size: opts.shmSize, mode: 0o1777 });
     return await onOverlay(w, ctx, async (active) => {
       const result = await w.executor.run({
+        ...(opts.ulimits?.length ? { ulimits: opts.ulimits } : {}),
         rootfs: active.merged,
         args: op.args,
         env,

@@ -1,0 +1,105 @@
+/**
+ * Build flags that change how steps run or what the cache may answer: --shm-size, --ulimit,
+ * --no-cache-filter, --secret; and the buildx flags polyarch does not do yet, refused clearly.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { polyarch, readRawJSON, steps } from '../helpers/cli.js';
+import { ensureBaseImages, tempDir } from '../helpers/fixtures.js';
+
+before(() => {
+  ensureBaseImages();
+});
+
+function context(dockerfile: string): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  return dir;
+}
+
+/** The output lines of the steps whose name matches. */
+function output(stderr: string, match: RegExp): string {
+  const { vertexes, logs } = readRawJSON(stderr);
+  return [...vertexes.values()]
+    .filter((v) => match.test(v.name))
+    .map((v) => logs.get(v.digest) ?? '')
+    .join('');
+}
+
+describe('how steps run', () => {
+  test('--shm-size sizes /dev/shm and --ulimit sets limits', async () => {
+    const ctx = context('FROM localhost:5000/busybox:1.35\nRUN df -k /dev/shm | tail -1 && ulimit -n\n');
+    const r = await polyarch(
+      ['build', '--progress', 'rawjson', '--shm-size', '32m', '--ulimit', 'nofile=1234:1234', ctx],
+      { root: tempDir() },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const out = output(r.stderr, /RUN df/);
+    assert.match(out, /\s32768\s+0\s+32768\s+0% \/dev\/shm/);
+    assert.match(out, /^1234$/m);
+  });
+
+  test('--secret is readable by RUN --mount=type=secret and is not committed', async () => {
+    const secret = join(tempDir(), 'token');
+    writeFileSync(secret, 's3cr3t');
+    const ctx = context(
+      'FROM localhost:5000/busybox:1.35\nRUN --mount=type=secret,id=token cat /run/secrets/token > /seen && ls /run/secrets\n',
+    );
+    const root = tempDir();
+    const r = await polyarch(
+      ['build', '--progress', 'rawjson', '--secret', `id=token,src=${secret}`, '-t', 'sec', ctx],
+      {
+        root,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const seen = await polyarch(
+      ['run', '--rm', 'sec', 'sh', '-c', 'cat /seen; ls /run/secrets 2>/dev/null | wc -l'],
+      { root },
+    );
+    assert.equal(seen.stdout, 's3cr3t0\n');
+    const missing = await polyarch(['build', '--progress', 'plain', ctx], { root: tempDir() });
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /secret token: not found/);
+  });
+});
+
+describe('--no-cache-filter', () => {
+  test('the named stage and what depends on it run again; other stages come from the cache', async () => {
+    const ctx = context(
+      'FROM localhost:5000/busybox:1.35 AS a\nRUN echo a > /a\nFROM localhost:5000/busybox:1.35 AS b\nRUN echo b > /b\nFROM b\nCOPY --from=a /a /a\nRUN cat /a /b\n',
+    );
+    const root = tempDir();
+    assert.equal((await polyarch(['build', ctx], { root })).code, 0);
+    const r = await polyarch(['build', '--progress', 'rawjson', '--no-cache-filter', 'a', ctx], { root });
+    assert.equal(r.code, 0, r.stderr);
+    const ran = steps(r.stderr, /\] (RUN|COPY) /)
+      .filter((s) => !s.cached)
+      .map((s) => s.name.replace(/^\[[^\]]*\] /, ''))
+      .sort();
+    assert.deepEqual(ran, ['COPY --from=a /a /a', 'RUN cat /a /b', 'RUN echo a > /a']);
+  });
+});
+
+describe('buildx flags polyarch does not do yet', () => {
+  for (const [flags, message] of [
+    [['--cache-to', 'type=inline'], /--cache-from\/--cache-to is not supported yet/],
+    [
+      ['--cache-from', 'type=registry,ref=localhost:5000/cache'],
+      /--cache-from\/--cache-to is not supported yet/,
+    ],
+    [['--build-context', 'other=/tmp'], /--build-context is not supported yet/],
+    [['--sbom', 'true'], /--attest type=sbom is not supported yet/],
+  ] as const) {
+    test(`${flags.join(' ')}: one clear error, nothing built`, async () => {
+      const r = await polyarch(['build', ...flags, context('FROM localhost:5000/busybox:1.35\nRUN true\n')], {
+        root: tempDir(),
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
+});
