@@ -60,9 +60,13 @@ describe('how steps run', () => {
       { root },
     );
     assert.equal(seen.stdout, 's3cr3t0\n');
-    const missing = await polyarch(['build', '--progress', 'plain', ctx], { root: tempDir() });
+    // a required secret that was not given stops the step with a message that says how to give it
+    const required = context(
+      'FROM localhost:5000/busybox:1.35\nRUN --mount=type=secret,id=token,required=true true\n',
+    );
+    const missing = await polyarch(['build', '--progress', 'plain', required], { root: tempDir() });
     assert.notEqual(missing.code, 0);
-    assert.match(missing.stderr, /secret token: not found/);
+    assert.match(missing.stderr, /secret token: not found \(pass it with --secret id=token,src=FILE\)/);
   });
 });
 
