@@ -6,7 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { type BuildContext, loadContext } from '../context/index.js';
-import { type Dockerfile, formatExcerpt, readDockerfile } from '../dockerfile/index.js';
+import {
+  type Dockerfile,
+  formatExcerpt,
+  type LintWarning,
+  lintDockerfile,
+  parseCheckDirective,
+  readDockerfile,
+} from '../dockerfile/index.js';
 import {
   BuildError,
   DockerfileError,
@@ -21,6 +28,7 @@ import { convertDockerfile, type HistoryStep } from '../graph/convert.js';
 import type { Vertex } from '../graph/ops.js';
 import { Solver, VertexError } from '../graph/solver.js';
 import { type Digest, digestOf } from '../oci/digest.js';
+import { detectHostPlatform } from '../platforms/host.js';
 import { formatPlatform, type Platform } from '../platforms/index.js';
 import { createRenderer } from '../progress/render.js';
 import { Progress } from '../progress/writer.js';
@@ -193,6 +201,11 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A build check warning as buildx lists it: `FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)`. */
+function warningLine(w: LintWarning): string {
+  return `${w.rule.name}: ${w.message} (line ${w.location.startLine})`;
+}
+
 /** The internal steps BuildKit shows, as plain vertices: started, optional status, completed. */
 function internalStep(progress: Progress, name: string) {
   const v = progress.vertex(digestOf(name), name);
@@ -303,6 +316,14 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
   };
   let worker: Worker | undefined;
   let df: Dockerfile | undefined;
+  let lintWarnings: LintWarning[] = [];
+  const printWarnings = () => {
+    // buildx's summary under the progress (rawjson carries them as warnings, quiet prints none)
+    if (lintWarnings.length === 0 || mode === 'quiet' || mode === 'rawjson') return;
+    const n = lintWarnings.length;
+    ctx.stderr.write(`\n ${n} warning${n === 1 ? '' : 's'} found (use --debug to expand):\n`);
+    for (const w of lintWarnings) ctx.stderr.write(` - ${warningLine(w)}\n`);
+  };
   try {
     worker = await openWorker({
       ...(ctx.root ? { root: ctx.root } : {}),
@@ -320,8 +341,22 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     transfer.update(source.length);
     transfer.done();
     df = readDockerfile(source, { file: name });
-    defStep.complete();
     const dockerfile = df;
+    const host0 = detectHostPlatform();
+    lintWarnings = lintDockerfile(dockerfile, {
+      targetPlatform: options.platforms[0] ?? host0,
+      buildPlatform: host0,
+      buildArgs: options.buildArgs,
+      ...(options.target ? { target: options.target } : {}),
+    });
+    for (const w of lintWarnings) defStep.warn(warningLine(w), [w.rule.description], w.rule.url);
+    if (lintWarnings.length && parseCheckDirective(dockerfile.check, dockerfile.file).error) {
+      throw new DockerfileError(
+        { file: dockerfile.file, line: lintWarnings[0]!.location.startLine, column: 1 },
+        `lint violation found for rules: ${[...new Set(lintWarnings.map((w) => w.rule.name))].join(', ')}`,
+      );
+    }
+    defStep.complete();
 
     const contextDir = resolve(ctx.cwd, options.contextPath);
     let contextPromise: Promise<BuildContext> | undefined;
@@ -442,9 +477,13 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     return { digest: assembled.top.digest };
   } catch (err) {
     await finishProgress();
+    printWarnings();
     throw failure(err, df, ctx.stderr);
   } finally {
-    await finishProgress();
+    if (!rendered) {
+      await finishProgress();
+      printWarnings();
+    }
     await worker?.close();
   }
 }

@@ -106,6 +106,7 @@ export class PlainRenderer implements Renderer {
     } else if (completedNow) {
       this.#current = undefined;
     }
-    for (const warning of v.warnings.splice(0)) w(`#${v.index} WARN: ${warning.short}\n`);
+    // warnings are listed by the build under the progress, as buildx does
+    v.warnings.splice(0);
   }
 }

@@ -25,7 +25,7 @@ export interface VertexHandle {
   fail(message: string): void;
   log(stream: 1 | 2, data: Uint8Array): void;
   status(id: string, name?: string): StatusHandle;
-  warn(short: string, detail?: string[]): void;
+  warn(short: string, detail?: string[], url?: string): void;
 }
 
 /** Least time between two updates of one status. */
@@ -129,7 +129,7 @@ export class Progress {
           },
         };
       },
-      warn: (short, detail) => {
+      warn: (short, detail, url) => {
         sink.write({
           warnings: [
             {
@@ -137,6 +137,7 @@ export class Progress {
               level: 1,
               short: Buffer.from(short).toString('base64'),
               ...(detail ? { detail: detail.map((d) => Buffer.from(d).toString('base64')) } : {}),
+              ...(url ? { url } : {}),
             },
           ],
         });
