@@ -107,3 +107,27 @@ describe('buildx flags polyarch does not do yet', () => {
     });
   }
 });
+
+describe('build checks during a build', () => {
+  test('warnings are listed under the progress and carried in rawjson; check=error=true fails the build', async () => {
+    const ctx = context('FROM localhost:5000/busybox:1.35 as base\nRUN true\n');
+    const plain = await polyarch(['build', '--progress', 'plain', ctx], { root: tempDir() });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(
+      plain.stderr,
+      /\n 1 warning found \(use --debug to expand\):\n - FromAsCasing: 'as' and 'FROM' keywords' casing do not match \(line 1\)\n$/,
+    );
+    const raw = await polyarch(['build', '--progress', 'rawjson', ctx], { root: tempDir() });
+    const warnings = raw.stderr
+      .split('\n')
+      .filter((l) => l.includes('"warnings"'))
+      .flatMap((l) => (JSON.parse(l) as { warnings: { short: string; url?: string }[] }).warnings);
+    assert.equal(warnings.length, 1);
+    assert.match(Buffer.from(warnings[0]!.short, 'base64').toString(), /^FromAsCasing: /);
+    assert.match(warnings[0]!.url ?? '', /from-as-casing/);
+    const strict = context('# check=error=true\nFROM localhost:5000/busybox:1.35 as base\nRUN true\n');
+    const failed = await polyarch(['build', '--progress', 'plain', strict], { root: tempDir() });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /ERROR: Dockerfile:2:1: lint violation found for rules: FromAsCasing/);
+  });
+});
