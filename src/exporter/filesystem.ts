@@ -24,13 +24,12 @@ export function platformDirName(p: Platform): string {
   return formatPlatform(p).replace(/\//g, '_');
 }
 
-/** Where each platform's tree goes inside the output: `''` (the root) or its directory. */
+/**
+ * Where each platform's tree goes inside the output: its directory, or `''` (the root) when
+ * not split, where BuildKit lays the trees over each other (the later platform wins).
+ */
 export function splitDirs(trees: readonly PlatformTree[], split: boolean | undefined): string[] {
   const on = split ?? trees.length > 1;
-  if (!on && trees.length > 1) {
-    // BuildKit lays the trees over each other; the later platform wins on conflicts
-    return trees.map(() => '');
-  }
   return trees.map((t) => (on ? platformDirName(t.platform) : ''));
 }
 
