@@ -267,6 +267,14 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     worker = await openWorker({ ...(ctx.root ? { root: ctx.root } : {}), env: ctx.env });
     const w = worker;
     const sourceDateEpoch = sourceDateEpochOf(options, ctx.env);
+    // before anything is pulled or built: the outputs can be written (destinations, registry
+    // credentials, the Docker engine)
+    const prepared = await prepareExports(outputs, {
+      platforms: options.platforms.length ? options.platforms : [w.host],
+      registry: w.registry,
+      env: ctx.env,
+      warn: (m) => ctx.stderr.write(`WARNING: ${m}\n`),
+    });
 
     const defStep = internalStep(progress, '[internal] load build definition from Dockerfile');
     const { name, path, source } = await loadDockerfileSource(ctx, options);
@@ -330,13 +338,6 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
 
     // emulation preflight: before anything runs, every platform a RUN needs must be runnable
     checkPlatforms(execPlatforms(converted.map((c) => c.vertex)));
-    // the outputs can be written (destinations, registry credentials, the Docker engine)
-    const prepared = await prepareExports(outputs, {
-      platforms,
-      registry: w.registry,
-      env: ctx.env,
-      warn: (m) => ctx.stderr.write(`WARNING: ${m}\n`),
-    });
 
     const solver = new Solver({
       cache: w.cache,
