@@ -21,6 +21,7 @@ import { formatPlatform } from '../platforms/index.js';
 import type { Progress, VertexHandle } from '../progress/writer.js';
 import { parseReference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';
+import { allowsInsecure, insecureRegistriesEnv, parseInsecureList } from '../registry/hosts.js';
 import type { SnapshotStore } from '../snapshot/index.js';
 import { writeTar } from '../tar/index.js';
 import { type AnnotationSet, resolveAnnotations } from './annotations.js';
@@ -116,9 +117,16 @@ export async function prepareExports(outputs: Output[], o: PrepareOptions): Prom
     }
   }
   const repos = new Map<string, string>();
+  const insecureHosts = parseInsecureList(o.env[insecureRegistriesEnv]);
   for (const out of outputs) {
     if (out.type !== 'image' || !out.push) continue;
     for (const n of out.names) {
+      const domain = parseReference(n).domain;
+      if (out.insecure && !allowsInsecure(domain, insecureHosts)) {
+        throw new InvalidArgumentError(
+          `output type=image: registry.insecure for ${domain}: plain HTTP is used for loopback hosts and those listed in $${insecureRegistriesEnv} only; add ${domain} there`,
+        );
+      }
       const key = repositoryName(parseReference(n));
       if (!repos.has(key)) repos.set(key, n);
     }
@@ -228,7 +236,7 @@ async function exportAll(
   };
   const toName: { names: readonly string[]; top: Descriptor; step: VertexHandle }[] = [];
   const loads: { out: LoadOutput; image: Assembled; step: VertexHandle }[] = [];
-  const pushes: { names: readonly string[]; image: Assembled; step: VertexHandle }[] = [];
+  const pushes: { names: readonly string[]; byDigest: boolean; image: Assembled; step: VertexHandle }[] = [];
 
   // 1. files; the image outputs are assembled (blobs into the store) on the way
   for (const [i, out] of outputs.entries()) {
@@ -241,7 +249,9 @@ async function exportAll(
         const image = await assemble(out.format, v);
         primary ??= image;
         addNames(out.names);
-        if (out.type === 'image' && out.push) pushes.push({ names: out.names, image, step: v });
+        if (out.type === 'image' && out.push) {
+          pushes.push({ names: out.names, byDigest: out.pushByDigest, image, step: v });
+        }
         if (out.type === 'load') loads.push({ out, image, step: v });
         if (out.type === 'load' || out.store) toName.push({ names: out.names, top: image.top, step: v });
         break;
@@ -313,6 +323,7 @@ async function exportAll(
       store: o.content,
       top: p.image.top,
       names: p.names,
+      byDigest: p.byDigest,
       progress: p.step,
     });
   }

@@ -41,6 +41,10 @@ export interface ImageOutput {
   /** full normalised references */
   names: string[];
   push: boolean;
+  /** `push-by-digest`: push without the tag (`repo@sha256:…`) */
+  pushByDigest: boolean;
+  /** `registry.insecure` / `insecure`: the user expects plain HTTP to the registry */
+  insecure: boolean;
   /** name the image in the local store (BuildKit's `store`, default true) */
   store: boolean;
   format: ImageFormat;
@@ -233,6 +237,10 @@ function destinationOf(
   return { kind, path: isAbsolute(d) ? d : resolve(cwd, d) };
 }
 
+function imageDefaults(names: string[], format: ImageFormat): ImageOutput {
+  return { type: 'image', names, push: false, pushByDigest: false, insecure: false, store: true, format };
+}
+
 /** The outputs of a build, checked (see the module comment for the rules). */
 export function resolveOutputs(input: ResolveOutputsInput): Output[] {
   const tags = input.tags.flatMap((t) => normalizedNames(t, 'image'));
@@ -262,6 +270,12 @@ export function resolveOutputs(input: ResolveOutputsInput): Output[] {
           type: 'image',
           names: attrs.name !== undefined ? normalizedNames(attrs.name, spec.type) : tags,
           push,
+          pushByDigest: parseBoolAttr('image', 'push-by-digest', attrs['push-by-digest'] || 'false'),
+          insecure: parseBoolAttr(
+            'image',
+            'registry.insecure',
+            attrs['registry.insecure'] || attrs.insecure || 'false',
+          ),
           store: parseBoolAttr('image', 'store', attrs.store ?? 'true'),
           format: formatOf('image', attrs, annotations, true),
         });
@@ -309,7 +323,9 @@ export function resolveOutputs(input: ResolveOutputsInput): Output[] {
   if (input.push) {
     const images = out.filter((o): o is ImageOutput => o.type === 'image');
     for (const o of images) o.push = true;
-    if (images.length === 0) out.push({ type: 'image', names: tags, push: true, store: true, format });
+    if (images.length === 0) {
+      out.push({ ...imageDefaults(tags, format), push: true });
+    }
   }
   if (input.load !== false) {
     const docker = input.load === 'docker' ? 'required' : 'auto';
@@ -321,7 +337,7 @@ export function resolveOutputs(input: ResolveOutputsInput): Output[] {
     }
   }
   if (out.length === 0 && tags.length > 0) {
-    out.push({ type: 'image', names: tags, push: false, store: true, format });
+    out.push(imageDefaults(tags, format));
   }
   for (const o of out) {
     if (o.type === 'image' && o.push && o.names.length === 0) {

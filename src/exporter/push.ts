@@ -23,6 +23,8 @@ export interface PushBuiltOptions {
   top: Descriptor;
   /** full normalised references */
   names: readonly string[];
+  /** `push-by-digest`: the manifest goes up under its digest only, no tag */
+  byDigest?: boolean;
   progress?: VertexHandle;
 }
 
@@ -30,7 +32,10 @@ export interface PushBuiltOptions {
 export async function pushBuilt(opts: PushBuiltOptions): Promise<string[]> {
   const pushed: string[] = [];
   for (const name of opts.names) {
-    const ref = parseReference(name);
+    const named = parseReference(name);
+    const ref: Reference = opts.byDigest
+      ? { domain: named.domain, path: named.path, digest: opts.top.digest }
+      : named;
     const layers = opts.progress?.status('pushing layers');
     await pushImage({ client: opts.client, store: opts.store, source: opts.top, sourceName: name, ref });
     layers?.done();

@@ -321,6 +321,10 @@ describe('build outputs (files, stdout, metadata)', () => {
       [['-o', `type=local,dest=${join(file, 'sub')}`], /cannot write .*a-file is not a directory/],
       [['--push'], /tag is needed when pushing to registry/],
       [
+        ['-o', 'type=registry,name=registry.example:5000/x,registry.insecure=true'],
+        /registry\.insecure for registry\.example:5000: plain HTTP is used for loopback hosts and those listed in \$POLYARCH_INSECURE_REGISTRIES only/,
+      ],
+      [
         ['--annotation', 'index:a=b', '-t', 'x'],
         /index annotations not supported for single platform export/,
       ],

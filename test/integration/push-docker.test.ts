@@ -114,6 +114,19 @@ describe('push and Docker outputs', () => {
     }
   });
 
+  test('push-by-digest=true pushes the index under its digest only', async () => {
+    const repo = 'localhost:5000/hello-go-arch-by-digest';
+    const r = await build(['-o', `type=image,name=${repo}:not-a-tag,push=true,push-by-digest=true`]);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const pushed =
+      /pushing manifest for localhost:5000\/hello-go-arch-by-digest@(sha256:[0-9a-f]{64}) done/.exec(
+        r.stderr,
+      );
+    assert.ok(pushed, r.stderr.slice(-2000));
+    assert.equal(sha(rawManifest(`${repo}@${pushed[1]}`)), pushed[1]);
+    assert.throws(() => rawManifest(`${repo}:not-a-tag`), 'no tag was pushed');
+  });
+
   test('blobs shared by several platforms are uploaded once', async () => {
     const registry = await startRegistry();
     const proxy = await startProxy(registry.host);

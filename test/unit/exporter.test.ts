@@ -46,9 +46,18 @@ describe('resolveOutputs (buildx rules)', () => {
       type: 'image',
       names: ['docker.io/library/hello:latest', 'localhost:5000/a/b:1'],
       push: false,
+      pushByDigest: false,
+      insecure: false,
       store: true,
       format: { oci: true, annotations: [] },
     });
+    const [byDigest] = outputs([
+      {
+        type: 'image',
+        attrs: { name: 'a', push: 'true', 'push-by-digest': 'true', 'registry.insecure': 'true' },
+      },
+    ]);
+    assert.ok(byDigest!.type === 'image' && byDigest!.pushByDigest && byDigest!.insecure);
     assert.deepEqual(outputs([]), []);
   });
 
