@@ -23,7 +23,11 @@ import {
   PolyarchError,
 } from '../errors.js';
 import { checkPlatforms } from '../executor/emulation/index.js';
-import { assembleImages, type PlatformBuild } from '../exporter/assemble.js';
+import type { PlatformBuild } from '../exporter/assemble.js';
+import { writeBytesAtomic } from '../exporter/dest.js';
+import { prepareExports, runExports } from '../exporter/export.js';
+import { buildMetadata, imageID, newBuildRef } from '../exporter/metadata.js';
+import { type Output, resolveOutputs, writesStdout } from '../exporter/outputs.js';
 import { convertDockerfile, type HistoryStep } from '../graph/convert.js';
 import type { Vertex } from '../graph/ops.js';
 import { Solver, VertexError } from '../graph/solver.js';
@@ -32,7 +36,6 @@ import { detectHostPlatform } from '../platforms/host.js';
 import { formatPlatform, type Platform } from '../platforms/index.js';
 import { createRenderer } from '../progress/render.js';
 import { Progress } from '../progress/writer.js';
-import { formatReference, parseImageReference } from '../reference/index.js';
 import { imageResolver } from '../worker/resolve.js';
 import { createRunners } from '../worker/runners.js';
 import { openWorker, type Worker } from '../worker/worker.js';
@@ -117,7 +120,10 @@ export interface BuildOptions {
   pull: boolean;
   outputs: ExportSpec[];
   push: boolean;
+  /** `--load`: the local store, and a Docker engine when one is configured or its socket exists */
   load: boolean;
+  /** `--load=docker`: a Docker engine must take the image (an error before the build when none answers) */
+  loadDocker?: boolean;
   progress: ProgressMode;
   quiet: boolean;
   labels: Record<string, string>;
@@ -162,6 +168,23 @@ export interface BuildRunContext {
 export interface BuildResult {
   /** the image (or index) digest, when an image was produced */
   digest?: string;
+  /** the image ID buildx reports (`--iidfile`, `--quiet`): the config digest for one platform, else the digest */
+  imageID?: string;
+  /** what `--metadata-file` gets */
+  metadata?: Record<string, unknown>;
+}
+
+/** The outputs the options ask for, checked (before anything is opened or built). */
+function outputsOf(ctx: BuildRunContext, o: BuildOptions): Output[] {
+  return resolveOutputs({
+    outputs: o.outputs,
+    tags: o.tags,
+    push: o.push,
+    load: o.loadDocker ? 'docker' : o.load,
+    annotations: o.annotations,
+    cwd: ctx.cwd,
+    stdoutIsTTY: ctx.stdout.isTTY === true,
+  });
 }
 
 /** Reads the Dockerfile the options name: `-f` (relative to the working directory), stdin, or PATH/Dockerfile. */
@@ -305,6 +328,7 @@ function refuseUnsupported(o: BuildOptions): void {
 
 export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Promise<BuildResult> {
   refuseUnsupported(options);
+  const outputs = outputsOf(ctx, options);
   const mode = options.quiet ? 'quiet' : options.progress;
   const renderer = createRenderer(mode === 'auto' ? undefined : mode, { stream: ctx.stderr, env: ctx.env });
   const progress = new Progress(renderer);
@@ -334,6 +358,14 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     });
     const w = worker;
     const sourceDateEpoch = sourceDateEpochOf(options, ctx.env);
+    // before anything is pulled or built: the outputs can be written (destinations, registry
+    // credentials, the Docker engine)
+    const prepared = await prepareExports(outputs, {
+      platforms: options.platforms.length ? options.platforms : [w.host],
+      registry: w.registry,
+      env: ctx.env,
+      warn: (m) => ctx.stderr.write(`WARNING: ${m}\n`),
+    });
 
     const defStep = internalStep(progress, '[internal] load build definition from Dockerfile');
     const { name, path, source } = await loadDockerfileSource(ctx, options);
@@ -456,25 +488,35 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       }),
     );
 
-    if (options.tags.length === 0 && options.outputs.length === 0 && !options.push) {
-      return {};
-    }
-    const exportStep = internalStep(progress, 'exporting to image');
-    const assembled = await assembleImages(builds, {
+    const response = await runExports(prepared, builds, {
       content: w.content,
       snapshots: w.snapshots,
-      oci: true,
+      registry: w.registry,
+      progress,
+      host,
+      tmpDir: w.tmpDir,
+      exportsDir: join(w.root, 'cache', 'layer-exports'),
+      stdout: ctx.stdout,
       ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
-      progress: exportStep,
     });
-    for (const tag of options.tags) {
-      const full = formatReference(parseImageReference(tag));
-      await w.content.setName(full, assembled.top);
-      exportStep.status(`naming to ${full}`).done();
+    await finishProgress();
+    const id = imageID(response);
+    const metadata = buildMetadata(response, newBuildRef(options.builder ?? 'default'));
+    if (options.metadataFile) {
+      await writeBytesAtomic(
+        resolve(ctx.cwd, options.metadataFile),
+        `${JSON.stringify(metadata, null, 2)}\n`,
+      );
     }
-    exportStep.complete();
-    if (options.quiet) ctx.stdout.write(`${assembled.top.digest}\n`);
-    return { digest: assembled.top.digest };
+    if (options.iidfile && id) await writeBytesAtomic(resolve(ctx.cwd, options.iidfile), id);
+    if ((options.quiet || options.progress === 'quiet') && id && !writesStdout(outputs)) {
+      ctx.stdout.write(`${id}\n`);
+    }
+    return {
+      ...(response.descriptor ? { digest: response.descriptor.digest } : {}),
+      ...(id ? { imageID: id } : {}),
+      metadata,
+    };
   } catch (err) {
     await finishProgress();
     printWarnings();

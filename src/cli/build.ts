@@ -77,7 +77,14 @@ const flags: Command['flags'] = [
   { name: 'file', short: 'f', kind: 'string', usage: 'Name of the Dockerfile (default: "PATH/Dockerfile")' },
   { name: 'iidfile', kind: 'string', usage: 'Write the image ID to a file' },
   { name: 'label', kind: 'stringArray', usage: 'Set metadata for an image' },
-  { name: 'load', kind: 'bool', usage: 'Shorthand for "--output=type=docker"' },
+  {
+    name: 'load',
+    kind: 'string',
+    noOptDefault: 'true',
+    valueName: '',
+    usage:
+      'Shorthand for "--output=type=docker": the local store, and a Docker engine when one is reachable ("--load=docker": an engine must take it)',
+  },
   { name: 'metadata-file', kind: 'string', usage: 'Write build result metadata to a file' },
   {
     name: 'network',
@@ -225,6 +232,15 @@ export function parseOutputs(values: readonly string[]): ExportSpec[] {
     out.push(e);
   }
   return out;
+}
+
+/** `--load[=true|false|docker]`. */
+export function parseLoad(value: string | undefined): boolean | 'docker' {
+  if (value === undefined) return false;
+  if (value === 'docker') return 'docker';
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw bad(`invalid argument "${value}" for "--load" flag: expected true, false or docker`);
 }
 
 /** `--cache-from` / `--cache-to` values as buildx's ParseCacheEntry. */
@@ -427,6 +443,7 @@ export function buildOptionsFromFlags(
   if (f.bool('check')) callValue = 'check';
   const call = parseCall(callValue);
   const outputs = parseOutputs(f.list('output'));
+  const load = parseLoad(f.string('load'));
   const iidfile = f.string('iidfile');
   if (iidfile && outputs.some((o) => o.type === 'local' || o.type === 'tar')) {
     throw bad('local and tar exporters are incompatible with image ID file');
@@ -454,7 +471,7 @@ export function buildOptionsFromFlags(
     pull: f.bool('pull'),
     outputs,
     push: f.bool('push'),
-    load: f.bool('load'),
+    load: load !== false,
     progress: (quiet ? 'quiet' : progress) as ProgressMode,
     quiet,
     labels: listToMap(f.list('label'), undefined),
@@ -479,6 +496,7 @@ export function buildOptionsFromFlags(
   const metadataFile = f.string('metadata-file');
   if (metadataFile) opts.metadataFile = metadataFile;
   if (iidfile) opts.iidfile = iidfile;
+  if (load === 'docker') opts.loadDocker = true;
   const cgroupParent = f.string('cgroup-parent');
   if (cgroupParent) opts.cgroupParent = cgroupParent;
   if (builder) opts.builder = builder;

@@ -4,7 +4,14 @@
  * reuses the blob), the history aligned with the layers, config and manifest per platform,
  * and the index that joins them. Outputs (the store's names, a registry, tarballs) start from
  * what this returns.
+ *
+ * With SOURCE_DATE_EPOCH a built layer is written with its mtimes clamped, apart from the
+ * blob its snapshot records (which stays the unclamped one); the clamped blob is remembered
+ * per snapshot and epoch in `exportsDir`, so a rebuild from cache compresses nothing again.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ContentStore } from '../content/index.js';
 import type { HistoryStep } from '../graph/convert.js';
 import type { LayerInfo } from '../graph/ops.js';
@@ -12,7 +19,8 @@ import type { Digest } from '../oci/digest.js';
 import { MediaTypeImageLayerGzip } from '../oci/mediatypes.js';
 import type { ContainerConfig, Descriptor, History, Platform } from '../oci/types.js';
 import type { VertexHandle } from '../progress/writer.js';
-import type { SnapshotStore } from '../snapshot/index.js';
+import { diffUpperDir } from '../snapshot/diff.js';
+import type { Snapshot, SnapshotStore } from '../snapshot/index.js';
 import {
   type ExportLayer,
   epochToRFC3339,
@@ -45,10 +53,19 @@ export interface AssembleOptions {
   /** index (or the single manifest) annotations */
   annotations?: Record<string, string>;
   manifestAnnotations?: Record<string, string>;
+  /** per platform: the manifest's annotations and those of its entry in the index */
+  platformAnnotations?: (p: Platform) => {
+    manifest: Record<string, string>;
+    descriptor: Record<string, string>;
+  };
   /** always make an index, even for one platform */
   forceIndex?: boolean;
   progress?: VertexHandle;
   gzipLevel?: number;
+  /** layers exported already, by snapshot (share it between assemblies of one build) */
+  layerMemo?: Map<string, Promise<ExportLayer>>;
+  /** where layers exported with SOURCE_DATE_EPOCH are remembered (`<root>/cache/layer-exports`) */
+  exportsDir?: string;
 }
 
 export interface AssembledImage {
@@ -71,12 +88,16 @@ async function exportLayers(
   memo: Map<string, Promise<ExportLayer>>,
 ): Promise<ExportLayer[]> {
   const one = (l: LayerInfo): Promise<ExportLayer> => {
-    let p = memo.get(l.snapshot);
+    const key = `${l.snapshot} ${opts.sourceDateEpoch ?? ''}`;
+    let p = memo.get(key);
     if (!p) {
       p = (async () => {
+        const snap = await opts.snapshots.mustGet(l.snapshot);
+        if (opts.sourceDateEpoch !== undefined && snap.kind === 'committed') {
+          return clampedLayer(opts, snap, opts.sourceDateEpoch);
+        }
         if (l.blob && l.diffID && (await opts.content.has(l.blob.digest)))
           return { diffID: l.diffID, blob: l.blob };
-        const snap = await opts.snapshots.mustGet(l.snapshot);
         if (snap.blob && snap.diffID && (await opts.content.has(snap.blob.digest))) {
           return { diffID: snap.diffID, blob: { ...snap.blob, digest: snap.blob.digest } };
         }
@@ -86,7 +107,6 @@ async function exportLayers(
         });
         try {
           const info = await opts.snapshots.diff(snap, writer.stream, {
-            ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
             ...(opts.gzipLevel !== undefined ? { gzipLevel: opts.gzipLevel } : {}),
           });
           const desc = await writer.commit();
@@ -99,11 +119,56 @@ async function exportLayers(
           throw err;
         }
       })();
-      memo.set(l.snapshot, p);
+      memo.set(key, p);
     }
     return p;
   };
   return Promise.all(layers.map(one));
+}
+
+/**
+ * A built layer with mtimes clamped to `epoch`: remembered in `exportsDir` when known, else
+ * diffed straight from the snapshot's directory (not through the snapshot store, whose record
+ * of the layer's blob stays the unclamped one).
+ */
+async function clampedLayer(opts: AssembleOptions, snap: Snapshot, epoch: number): Promise<ExportLayer> {
+  const memoPath = opts.exportsDir
+    ? join(opts.exportsDir, `${snap.id}-${epoch}-${opts.gzipLevel ?? 'default'}.json`)
+    : undefined;
+  if (memoPath) {
+    try {
+      const known = JSON.parse(await readFile(memoPath, 'utf8')) as ExportLayer;
+      if (await opts.content.has(known.blob.digest)) return known;
+    } catch {
+      // not remembered (or unreadable): export it again
+    }
+  }
+  const writer = await opts.content.openWriter({
+    mediaType: MediaTypeImageLayerGzip,
+    what: `layer of snapshot ${snap.id} (SOURCE_DATE_EPOCH=${epoch})`,
+  });
+  let layer: ExportLayer;
+  try {
+    const info = await diffUpperDir(snap.dir, writer.stream, {
+      sourceDateEpoch: epoch,
+      ...(opts.gzipLevel !== undefined ? { gzipLevel: opts.gzipLevel } : {}),
+    });
+    const desc = await writer.commit();
+    layer = {
+      diffID: info.diffID,
+      blob: { mediaType: info.mediaType, digest: desc.digest, size: desc.size },
+    };
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  if (memoPath && opts.exportsDir) {
+    await mkdir(opts.exportsDir, { recursive: true });
+    const tmp = `${memoPath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(layer));
+    await rename(tmp, memoPath);
+  }
+  return layer;
 }
 
 /** History entries aligned with the layers: a step whose layer is absent is an empty layer. */
@@ -144,7 +209,7 @@ export async function assembleImages(
   builds: readonly PlatformBuild[],
   opts: AssembleOptions,
 ): Promise<Assembled> {
-  const memo = new Map<string, Promise<ExportLayer>>();
+  const memo = opts.layerMemo ?? new Map<string, Promise<ExportLayer>>();
   const layersStatus = opts.progress?.status('exporting layers');
   const exported = await Promise.all(builds.map((b) => exportLayers(opts, b.layers, memo)));
   layersStatus?.done();
@@ -167,12 +232,20 @@ export async function assembleImages(
         ? 'application/vnd.oci.image.config.v1+json'
         : 'application/vnd.docker.container.image.v1+json',
     });
+    const own = opts.platformAnnotations?.(b.platform);
+    const manifestAnnotations = { ...opts.manifestAnnotations, ...own?.manifest };
     const manifest = imageManifest(
       configDesc,
       layers.map((l) => l.blob),
-      { oci: opts.oci, ...(opts.manifestAnnotations ? { annotations: opts.manifestAnnotations } : {}) },
+      { oci: opts.oci, annotations: manifestAnnotations },
     );
-    const manifestDesc = await opts.content.putBlob(jsonBytes(manifest), { mediaType: manifest.mediaType! });
+    const stored = await opts.content.putBlob(jsonBytes(manifest), { mediaType: manifest.mediaType! });
+    const manifestDesc: Descriptor = {
+      mediaType: stored.mediaType,
+      digest: stored.digest,
+      size: stored.size,
+      ...(own && Object.keys(own.descriptor).length ? { annotations: own.descriptor } : {}),
+    };
     const ms = opts.progress?.status(`exporting manifest ${manifestDesc.digest}`);
     ms?.done();
     const cs = opts.progress?.status(`exporting config ${configDesc.digest}`);

@@ -4,11 +4,10 @@
 // equal. A private dockerd is started when none answers on our socket; when that is not
 // possible the tests are skipped with the reason printed.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
-  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -23,68 +22,26 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadContext } from '../../src/context/index.js';
 import { copy } from '../../src/fileop/index.js';
+import { type Dockerd, dockerCli, startDockerd } from '../helpers/dockerd.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 const work = tempDir('polyarch-oracle-');
-const sock = join(work, 'docker.sock');
-const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_BUILDKIT: '1' };
-const dockerCli = '/usr/bin/docker'; // Debian's docker.io CLI (its BuildKit client matches its daemon)
-let dockerd: ChildProcess | undefined;
+let dockerd: Dockerd | undefined;
+let env: NodeJS.ProcessEnv = process.env;
 let unavailable: string | undefined;
 
-function dockerAnswers(): boolean {
-  try {
-    execFileSync(dockerCli, ['version'], { env, stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 before(async () => {
-  if (!existsSync(dockerCli) || !existsSync('/usr/sbin/dockerd')) {
-    unavailable = 'Debian docker.io is not installed (scripts/setup.sh --test installs it)';
-    return;
+  // a private engine: its own data root and socket, no bridge or iptables
+  try {
+    dockerd = await startDockerd();
+    env = dockerd.env;
+  } catch (err) {
+    unavailable = err instanceof Error ? err.message : String(err);
   }
-  if (dockerAnswers()) return;
-  const log: Buffer[] = [];
-  // private data root and socket, no bridge or iptables: nothing here needs a network
-  dockerd = spawn(
-    '/usr/sbin/dockerd',
-    [
-      `--data-root=${join(work, 'data')}`,
-      `--exec-root=${join(work, 'exec')}`,
-      `--pidfile=${join(work, 'docker.pid')}`,
-      `--host=unix://${sock}`,
-      '--bridge=none',
-      '--iptables=false',
-      '--ip6tables=false',
-      '--ip-masq=false',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  dockerd.stdout!.on('data', (d: Buffer) => log.push(d));
-  dockerd.stderr!.on('data', (d: Buffer) => log.push(d));
-  let exited = false;
-  dockerd.on('exit', () => {
-    exited = true;
-  });
-  for (let i = 0; i < 60 && !exited; i++) {
-    if (dockerAnswers()) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const tail = Buffer.concat(log).toString().trim().split('\n').slice(-5).join('\n');
-  unavailable = `dockerd could not start: ${exited ? 'it exited' : 'no answer in 30 s'}\n${tail}`;
-  dockerd.kill();
-  dockerd = undefined;
 });
 
 after(async () => {
-  if (dockerd === undefined) return;
-  const child = dockerd;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([gone, new Promise((r) => setTimeout(r, 10000))]);
+  await dockerd?.stop();
 });
 
 /** path → "type perm uid:gid …" for a whole tree, file mtimes in seconds included. */

@@ -1,0 +1,88 @@
+/**
+ * exporter/push — a built image from the local store to its registry names (`--push`,
+ * `type=image,push=true`, `type=registry`): every platform's manifest and blobs, then the
+ * index, under each name. Blobs are uploaded once however many platforms or names share them
+ * (the later names find them present). Reported as BuildKit does inside the export step:
+ * `pushing layers`, then `pushing manifest for REF@sha256:…`.
+ *
+ * `checkPushAccess` asks the registry for push access before the build (an upload started and
+ * cancelled), so that missing credentials are an error before anything is built.
+ */
+import type { ContentStore } from '../content/interfaces.js';
+import { RegistryError } from '../errors.js';
+import type { Descriptor } from '../oci/types.js';
+import type { VertexHandle } from '../progress/writer.js';
+import { formatReference, parseReference, type Reference, withDigest } from '../reference/index.js';
+import { repositoryScope } from '../registry/challenge.js';
+import type { RegistryClient } from '../registry/client.js';
+import { pushImage } from '../registry/push.js';
+
+export interface PushBuiltOptions {
+  client: RegistryClient;
+  store: ContentStore;
+  top: Descriptor;
+  /** full normalised references */
+  names: readonly string[];
+  /** `push-by-digest`: the manifest goes up under its digest only, no tag */
+  byDigest?: boolean;
+  progress?: VertexHandle;
+}
+
+/** Pushes the image to every name; answers the references pushed (`name@digest`). */
+export async function pushBuilt(opts: PushBuiltOptions): Promise<string[]> {
+  const pushed: string[] = [];
+  for (const name of opts.names) {
+    const named = parseReference(name);
+    const ref: Reference = opts.byDigest
+      ? { domain: named.domain, path: named.path, digest: opts.top.digest }
+      : named;
+    const layers = opts.progress?.status('pushing layers');
+    await pushImage({ client: opts.client, store: opts.store, source: opts.top, sourceName: name, ref });
+    layers?.done();
+    const full = formatReference(withDigest(ref, opts.top.digest));
+    opts.progress?.status(`pushing manifest for ${full}`).done();
+    pushed.push(full);
+  }
+  return pushed;
+}
+
+/**
+ * Fails unless the registry of `name` would take a push: starts a blob upload (the request a
+ * push starts with, needing push access) and cancels it.
+ */
+export async function checkPushAccess(client: RegistryClient, name: string): Promise<void> {
+  const ref: Reference = parseReference(name);
+  const what = `pushing ${formatReference(ref)}`;
+  const scopes = [repositoryScope(ref.path, ['pull', 'push'])];
+  const res = await client.transport.send(ref.domain, {
+    method: 'POST',
+    path: `/v2/${ref.path}/blobs/uploads/`,
+    headers: { 'content-length': '0' },
+    scopes,
+    idempotent: true,
+    what,
+  });
+  const text = await res.body.text().catch(() => '');
+  if (res.status !== 202) {
+    throw new RegistryError(
+      `${what}: ${ref.domain} answered HTTP ${res.status} to an upload: ${text.trim()}`,
+      {
+        status: res.status,
+      },
+    );
+  }
+  const location = res.headers['location'];
+  if (typeof location !== 'string') return;
+  try {
+    const del = await client.transport.send(ref.domain, {
+      method: 'DELETE',
+      path: location,
+      scopes,
+      idempotent: true,
+      what: `${what}: cancelling a check upload`,
+    });
+    await del.body.dump();
+  } catch {
+    // an upload left open expires on the registry; the check itself passed
+  }
+}
