@@ -329,17 +329,6 @@ function refuseUnsupported(o: BuildOptions): void {
 export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Promise<BuildResult> {
   refuseUnsupported(options);
   const outputs = outputsOf(ctx, options);
-  if (
-    outputs.length === 0 &&
-    options.call.name === 'build' &&
-    !options.quiet &&
-    options.progress !== 'quiet'
-  ) {
-    // buildx says the same when its builder has nowhere to put the result
-    ctx.stderr.write(
-      'WARNING: No output specified and no tag given. Build result will only remain in the build cache. To keep the image in the local store name it with -t, or use --push, --load or --output\n',
-    );
-  }
   const mode = options.quiet ? 'quiet' : options.progress;
   const renderer = createRenderer(mode === 'auto' ? undefined : mode, { stream: ctx.stderr, env: ctx.env });
   const progress = new Progress(renderer);
@@ -368,6 +357,17 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       signal: ctx.signal,
     });
     const w = worker;
+    if (
+      outputs.length === 0 &&
+      options.call.name === 'build' &&
+      !options.quiet &&
+      options.progress !== 'quiet'
+    ) {
+      // buildx says the same when its builder has nowhere to put the result
+      ctx.stderr.write(
+        'WARNING: No output specified and no tag given. Build result will only remain in the build cache. To keep the image in the local store name it with -t, or use --push, --load or --output\n',
+      );
+    }
     const sourceDateEpoch = sourceDateEpochOf(options, ctx.env);
     // before anything is pulled or built: the outputs can be written (destinations, registry
     // credentials, the Docker engine)
