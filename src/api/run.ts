@@ -97,13 +97,47 @@ function parseVolume(v: string): { source: string; target: string; readonly: boo
 }
 
 /** Runs the image; returns the process's exit code. */
+const imageIdPattern = /^(?:sha256:)?([0-9a-f]{12,64})$/;
+
+/**
+ * An image named by ID (what `build -q` and `--iidfile` print: the config digest for one
+ * platform, the index digest for several), or by a manifest digest; a prefix of 12 or more
+ * hex digits is enough, as docker accepts. Searches the images the store names.
+ */
+async function findById(w: Worker, hex: string, platform: Platform) {
+  for (const named of await w.content.listNames()) {
+    const img = await loadImage(w.content, named.target, named.name);
+    const top = named.target.digest.slice('sha256:'.length).startsWith(hex);
+    const hits = img.manifests.filter(
+      (m) =>
+        top ||
+        m.descriptor.digest.slice('sha256:'.length).startsWith(hex) ||
+        (m.manifest?.config.digest.slice('sha256:'.length).startsWith(hex) ?? false),
+    );
+    if (hits.length === 0) continue;
+    const chosen = platformMatcher(platform).best(
+      hits.filter((m) => m.complete && !m.attestation),
+      (m) => m.platform,
+    );
+    if (chosen) return { chosen, ref: parseImageReference(named.name) };
+  }
+  return undefined;
+}
+
 export async function runImage(ctx: RunContext, opts: RunOptions): Promise<number> {
   const volumes = opts.volumes.map(parseVolume);
-  const ref = parseImageReference(opts.image);
   const w = await openWorker({ ...(ctx.root ? { root: ctx.root } : {}), env: ctx.env });
   try {
     const platform = opts.platform ?? w.host;
-    const chosen = await findOrPull(w, ref, platform, opts, ctx);
+    const id = imageIdPattern.exec(opts.image)?.[1];
+    const byId = id ? await findById(w, id, platform) : undefined;
+    if (id && !byId && (id.length === 64 || opts.image.startsWith('sha256:'))) {
+      throw new NotFoundError(
+        `no image with ID ${opts.image} in the local store for ${formatPlatform(platform)}`,
+      );
+    }
+    const ref = byId?.ref ?? parseImageReference(opts.image);
+    const chosen = byId?.chosen ?? (await findOrPull(w, ref, platform, opts, ctx));
     const manifest = chosen.manifest!;
     const config = await readImageConfig(w.content, manifest);
     const imagePlatform = chosen.platform ?? platform;

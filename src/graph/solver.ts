@@ -14,6 +14,7 @@ import type { Progress, VertexHandle } from '../progress/writer.js';
 import type { CacheRecord, CacheStore } from './cache.js';
 import { cacheKey } from './cachekey.js';
 import type { LayerInfo, Op, OpType, Vertex } from './ops.js';
+import { Semaphore } from './semaphore.js';
 
 /** A solved vertex: a layer chain, or a plain directory (the build context). */
 export type Result = { kind: 'layers'; layers: LayerInfo[] } | { kind: 'dir'; dir: string };
@@ -65,26 +66,6 @@ export class VertexError extends BuildError {
   ) {
     super(message, options);
     this.name = 'VertexError';
-  }
-}
-
-class Semaphore {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-  constructor(n: number) {
-    this.#free = Math.max(1, n);
-  }
-  async acquire(): Promise<() => void> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((r) => this.#waiting.push(r));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    };
   }
 }
 

@@ -16,6 +16,7 @@ import { BuildError, messageOf, NotFoundError } from '../errors.js';
 import { type ExecMount as RuntimeMount, readExecUser } from '../executor/index.js';
 import { add, copy, type FetchedUrl, fetchUrl, isHttpSource } from '../fileop/index.js';
 import type { CopyAction, ExecOp, FileOp, ImageOp, LayerInfo, MkdirAction, Vertex } from '../graph/ops.js';
+import { Semaphore } from '../graph/semaphore.js';
 import type { OpRunners, Result, RunContext } from '../graph/solver.js';
 import type { ImageConfig, ImageManifest } from '../oci/types.js';
 import { formatPlatform } from '../platforms/index.js';
@@ -349,6 +350,7 @@ async function fileChecksums(
 export function createRunners(opts: RunnerOptions): OpRunners {
   const w = opts.worker;
   const fetched = new Map<string, FetchedUrl>();
+  const unpacks = new Semaphore(1);
   return {
     scratch: { uncached: true, run: async () => ({ kind: 'layers', layers: [] }) },
     context: {
@@ -369,6 +371,8 @@ export function createRunners(opts: RunnerOptions): OpRunners {
         const config = JSON.parse(
           (await w.content.readBlob(manifest.config.digest)).toString('utf8'),
         ) as ImageConfig;
+        // one image at a time: unpacking is disk-bound, and several at once only add memory
+        const release = await unpacks.acquire();
         const { layers } = await ensureImageLayers(w, {
           ...(op.origin === 'registry' ? { ref: parseImageReference(op.ref) } : {}),
           manifest,
@@ -377,7 +381,7 @@ export function createRunners(opts: RunnerOptions): OpRunners {
           platform: op.platform,
           progress: ctx.progress,
           signal: ctx.signal,
-        });
+        }).finally(release);
         return { kind: 'layers', layers };
       },
     },

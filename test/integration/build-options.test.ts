@@ -131,3 +131,34 @@ describe('build checks during a build', () => {
     assert.match(failed.stderr, /ERROR: Dockerfile:2:1: lint violation found for rules: FromAsCasing/);
   });
 });
+
+describe('image IDs', () => {
+  test('what build -q prints names the image for run, also shortened to 12 digits', async () => {
+    const root = tempDir();
+    const ctx = context('FROM localhost:5000/busybox:1.35\nCMD ["echo", "by id"]\n');
+    const one = await polyarch(['build', '-q', '-t', 'by-id', ctx], { root });
+    assert.equal(one.code, 0, one.stderr);
+    const id = one.stdout.trim();
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    for (const name of [id, id.slice('sha256:'.length, 'sha256:'.length + 12)]) {
+      const run = await polyarch(['run', '--rm', name], { root });
+      assert.equal(run.stdout, 'by id\n', `${name}: ${run.stderr}`);
+    }
+    const multi = await polyarch(
+      ['build', '-q', '--platform', 'linux/amd64,linux/arm64', '-t', 'by-id-multi', ctx],
+      {
+        root,
+      },
+    );
+    const run = await polyarch(
+      ['run', '--rm', '--platform', 'linux/arm64', multi.stdout.trim(), 'uname', '-m'],
+      {
+        root,
+      },
+    );
+    assert.equal(run.stdout, 'aarch64\n', run.stderr);
+    const missing = await polyarch(['run', '--rm', `sha256:${'0'.repeat(64)}`], { root });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^ERROR: no image with ID sha256:0{64} in the local store/);
+  });
+});

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { polyarch, readRawJSON, steps } from '../helpers/cli.js';
 import { ensureBaseImages, fixturesDir, tempDir } from '../helpers/fixtures.js';
+import { skopeo } from '../helpers/images.js';
 
 const platforms = 'linux/arm,linux/arm64,linux/amd64';
 const expected: Record<string, string> = {
@@ -101,14 +102,64 @@ describe('seed-hello-xx (cross-compiling builder stage)', () => {
   });
 });
 
-describe('seed-hello (builder stage emulated per platform)', () => {
-  test('builds three platforms under emulation, and each runs', async () => {
-    const env = await buildAndRun('seed-hello', 'hello-go-arch');
-    const builds = steps(env.cold.stderr, /RUN go build/).filter((s) => !s.cached);
+describe('the buildx tutorial with seed-hello (builder stage emulated per platform)', () => {
+  // docker buildx ls / version / create --use --name mybuilder / ls / build --push / build --load / run
+  const root = tempDir();
+  const ctx = join(tempDir(), 'seed-hello');
+  cpSync(join(fixturesDir, 'seed-hello'), ctx, { recursive: true });
+  const ref = `localhost:5000/tutorial-${process.pid}/hello-go-arch`;
+
+  test('ls, version, create --use --name mybuilder, ls', async () => {
+    const ls = await polyarch(['ls'], { root });
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /^NAME\/NODE\s+DRIVER\/ENDPOINT\s+STATUS\s+BUILDKIT\s+PLATFORMS\n/);
+    assert.match(ls.stdout, /\ndefault\*/);
+    assert.match((await polyarch(['version'], { root })).stdout, /^polyarch v\d+\.\d+\.\d+/);
+    const create = await polyarch(['create', '--use', '--name', 'mybuilder'], { root });
+    assert.equal(create.code, 0, create.stderr);
+    assert.equal(create.stdout.trim(), 'mybuilder');
+    const again = await polyarch(['ls'], { root });
+    assert.match(again.stdout, /\nmybuilder\*/);
+    assert.doesNotMatch(again.stdout, /\ndefault\*/);
+  });
+
+  test('a three-platform build with --push builds under emulation, and each platform runs', async () => {
+    const r = await polyarch(
+      ['build', '--progress', 'rawjson', '--platform', platforms, '--push', '-t', ref, ctx],
+      { root },
+    );
+    assert.equal(r.code, 0, r.stderr.slice(-4000));
+    const builds = steps(r.stderr, /RUN go build/).filter((s) => !s.cached);
     assert.deepEqual(builds.map((s) => s.name).sort(), [
       '[linux/amd64 builder 6/6] RUN go build -o hello .',
       '[linux/arm/v7 builder 6/6] RUN go build -o hello .',
       '[linux/arm64 builder 6/6] RUN go build -o hello .',
     ]);
+    // the registry has the index with three platforms, as an independent client sees it
+    const raw = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])) as {
+      manifests: { platform: { architecture: string } }[];
+    };
+    assert.deepEqual(raw.manifests.map((m) => m.platform.architecture).sort(), ['amd64', 'arm', 'arm64']);
+    for (const [platform, greeting] of Object.entries(expected)) {
+      const run = await polyarch(['run', '--rm', '--platform', platform, ref], { root });
+      assert.equal(run.stdout.trim(), greeting, `${platform}: ${run.stderr}`);
+    }
+  });
+
+  test('--load --platform=linux/arm64 from the cache, then run prints Hello, arm64!', async () => {
+    const r = await polyarch(
+      ['build', '--progress', 'rawjson', '--load', '--platform=linux/arm64', '-t', 'hello-go-arch', ctx],
+      {
+        root,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr.slice(-4000));
+    assert.deepEqual(
+      steps(r.stderr, /\] (RUN|COPY|ADD|WORKDIR) /).filter((s) => !s.cached),
+      [],
+      'everything came from the cache of the push build',
+    );
+    const run = await polyarch(['run', '--platform', 'linux/arm64', 'hello-go-arch'], { root });
+    assert.equal(run.stdout.trim(), 'Hello, arm64!');
   });
 });
