@@ -21,59 +21,11 @@ import { SnapshotStore } from '../snapshot/index.js';
 import type { Command } from './command.js';
 import { goTimeString } from './inspect.js';
 import { rootDirOf } from './store-env.js';
+import { tabwrite } from './tabwriter.js';
 
-/**
- * Go's text/tabwriter with `padchar '\t'` (what buildx's du and prune use: minwidth 1,
- * tabwidth 8, padding 1): a column is as wide as its widest cell plus padding, rounded up to
- * a multiple of the tab width, and cells are padded with tabs. Pure.
- */
-export function tabwriteTabs(
-  text: string,
-  opts: { minwidth?: number; tabwidth?: number; padding?: number } = {},
-): string {
-  const minwidth = opts.minwidth ?? 1;
-  const tabwidth = opts.tabwidth ?? 8;
-  const padding = opts.padding ?? 1;
-  const lines = text.split('\n');
-  const tail = lines.pop()!;
-  const cells = lines.map((l) => l.split('\t'));
-  const widths: number[] = [];
-  const width = (s: string) => [...s].length;
-  let out = '';
-  const writeLines = (from: number, to: number) => {
-    for (let i = from; i < to; i++) {
-      const line = cells[i]!;
-      line.forEach((c, j) => {
-        out += c;
-        if (j < widths.length && j < line.length - 1) {
-          const cellw = Math.ceil(widths[j]! / tabwidth) * tabwidth;
-          out += '\t'.repeat(Math.ceil((cellw - width(c)) / tabwidth));
-        }
-      });
-      out += '\n';
-    }
-  };
-  const format = (line0: number, line1: number) => {
-    const column = widths.length;
-    let start = line0;
-    for (let t = line0; t < line1; t++) {
-      if (column >= cells[t]!.length - 1) continue;
-      writeLines(start, t);
-      start = t;
-      let w = minwidth;
-      for (; t < line1; t++) {
-        if (column >= cells[t]!.length - 1) break;
-        w = Math.max(w, width(cells[t]![column]!) + padding);
-      }
-      widths.push(w);
-      format(start, t);
-      widths.pop();
-      start = t;
-    }
-    writeLines(start, line1);
-  };
-  format(0, cells.length);
-  return out + tail;
+/** Go's text/tabwriter as buildx's du and prune use it: padchar '\t', minwidth 1, tabwidth 8, padding 1. */
+export function tabwriteTabs(text: string): string {
+  return tabwrite(text, { minwidth: 1, padding: 1, padchar: '\t', tabwidth: 8 });
 }
 
 export const usageTableHeader = 'ID\tRECLAIMABLE\tSIZE\tLAST ACCESSED\n';
