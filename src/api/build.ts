@@ -2,7 +2,7 @@
  * api/build — the library entry point for a build: `BuildOptions` (every `buildx build` flag
  * as a typed value) and `runBuild`, which the build engine implements.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { type BuildContext, loadContext } from '../context/index.js';
@@ -328,6 +328,17 @@ function refuseUnsupported(o: BuildOptions): void {
 
 export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Promise<BuildResult> {
   refuseUnsupported(options);
+  if (options.contextPath !== '-' && !/^[a-z]+:\/\//.test(options.contextPath)) {
+    const dir = resolve(ctx.cwd, options.contextPath);
+    const st = await stat(dir).catch(() => undefined);
+    if (!st)
+      throw new InvalidArgumentError(`unable to prepare context: path "${options.contextPath}" not found`);
+    if (!st.isDirectory()) {
+      throw new InvalidArgumentError(
+        `unable to prepare context: path "${options.contextPath}" is not a directory`,
+      );
+    }
+  }
   const outputs = outputsOf(ctx, options);
   const mode = options.quiet ? 'quiet' : options.progress;
   const renderer = createRenderer(mode === 'auto' ? undefined : mode, { stream: ctx.stderr, env: ctx.env });

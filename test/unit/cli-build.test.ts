@@ -325,3 +325,15 @@ test('--check exits 1 on warnings, 0 when clean or with ignorestatus', () => {
   assert.equal(clean.code, 0);
   assert.equal(clean.stdout, 'Check complete, no warnings found.\n');
 });
+
+test('a context that does not exist or is not a directory: one error, as buildx words it', () => {
+  const missing = polyarch(['build', '/nonexistent-polyarch-context']);
+  assert.equal(missing.code, 1);
+  assert.equal(
+    missing.stderr,
+    'ERROR: unable to prepare context: path "/nonexistent-polyarch-context" not found\n',
+  );
+  const file = polyarch(['build', '/etc/hostname']);
+  assert.equal(file.code, 1);
+  assert.equal(file.stderr, 'ERROR: unable to prepare context: path "/etc/hostname" is not a directory\n');
+});
