@@ -26,7 +26,7 @@ opts=(-o "Dir::State::Lists=$PWD/$apt/lists" -o "Dir::Cache=$PWD/$apt/cache"
       -o "APT::Sandbox::User=root" -o "APT::Architecture=$(dpkg --print-architecture)")
 for t in "${targets[@]}"; do read -r arch _ <<<"$t"; opts+=(-o "APT::Architectures::=$arch"); done
 echo "prepare.sh: fetching package lists for ${#targets[@]} architectures" >&2
-apt-get "${opts[@]}" -qq update || echo "prepare.sh: apt-get update reported errors; trying anyway" >&2
+apt-get "${opts[@]}" -qq update 2>"$apt/update.log" || echo "prepare.sh: apt-get update reported errors (see examples/hello/$apt/update.log); trying anyway" >&2
 for t in "${need[@]}"; do
   read -r arch dir <<<"$t"
   (cd "$apt" && apt-get "${opts[@]}" -qq download "busybox-static:$arch")
