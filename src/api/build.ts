@@ -32,7 +32,6 @@ import { convertDockerfile, type HistoryStep } from '../graph/convert.js';
 import type { Vertex } from '../graph/ops.js';
 import { Solver, VertexError } from '../graph/solver.js';
 import { type Digest, digestOf } from '../oci/digest.js';
-import { detectHostPlatform } from '../platforms/host.js';
 import { formatPlatform, type Platform } from '../platforms/index.js';
 import { createRenderer } from '../progress/render.js';
 import { Progress } from '../progress/writer.js';
@@ -396,10 +395,9 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     transfer.done();
     df = readDockerfile(source, { file: name });
     const dockerfile = df;
-    const host0 = detectHostPlatform();
     lintWarnings = lintDockerfile(dockerfile, {
-      targetPlatform: options.platforms[0] ?? host0,
-      buildPlatform: host0,
+      targetPlatform: options.platforms[0] ?? w.host,
+      buildPlatform: w.host,
       buildArgs: options.buildArgs,
       ...(options.target ? { target: options.target } : {}),
     });
