@@ -162,3 +162,24 @@ describe('image IDs', () => {
     assert.match(missing.stderr, /^ERROR: no image with ID sha256:0{64} in the local store/);
   });
 });
+
+describe('concurrent builds in one root', () => {
+  test('a step two builds need at the same time runs once; both get the image; the store verifies', async () => {
+    const root = tempDir();
+    const ctx = context('FROM localhost:5000/busybox:1.35\nRUN sleep 2 && date +%s%N > /made\n');
+    const [a, b] = await Promise.all([
+      polyarch(['build', '--progress', 'rawjson', '-t', 'one', ctx], { root }),
+      polyarch(['build', '--progress', 'rawjson', '-t', 'two', ctx], { root }),
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const ran = [a, b].map((r) => steps(r.stderr, /RUN sleep/).filter((s) => !s.cached).length);
+    assert.deepEqual(ran.sort(), [0, 1], 'one build ran the step, the other took it from the cache');
+    const made = await Promise.all(
+      ['one', 'two'].map((n) => polyarch(['run', '--rm', n, 'cat', '/made'], { root })),
+    );
+    assert.equal(made[0]!.stdout, made[1]!.stdout);
+    const check = await polyarch(['debug', 'check-store'], { root });
+    assert.equal(check.code, 0, check.stdout);
+  });
+});
