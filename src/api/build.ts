@@ -2,6 +2,7 @@
  * api/build — the library entry point for a build: `BuildOptions` (every `buildx build` flag
  * as a typed value) and `runBuild`, which the build engine implements.
  */
+import { existsSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
@@ -28,13 +29,14 @@ import { writeBytesAtomic } from '../exporter/dest.js';
 import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, imageID, newBuildRef } from '../exporter/metadata.js';
 import { type Output, resolveOutputs, writesStdout } from '../exporter/outputs.js';
-import { convertDockerfile, type HistoryStep } from '../graph/convert.js';
+import { convertDockerfile, type HistoryStep, type NamedContext, namedContextKey } from '../graph/convert.js';
 import type { Vertex } from '../graph/ops.js';
 import { Solver, VertexError } from '../graph/solver.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { formatPlatform, type Platform } from '../platforms/index.js';
 import { createRenderer } from '../progress/render.js';
 import { Progress } from '../progress/writer.js';
+import { parseImageReference } from '../reference/index.js';
 import { imageResolver } from '../worker/resolve.js';
 import { createRunners } from '../worker/runners.js';
 import { openWorker, type Worker } from '../worker/worker.js';
@@ -310,6 +312,33 @@ function noCacheStages(stages: readonly string[]): false | ((v: Vertex) => boole
   return test;
 }
 
+/**
+ * `--build-context name=value`: the local directories among them, by context op name
+ * (`context:NAME`); `docker-image://REF` values are images; other sources are refused.
+ */
+function namedLocalContexts(cwd: string, contexts: Readonly<Record<string, string>>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of Object.entries(contexts)) {
+    if (value.startsWith('docker-image://')) {
+      parseImageReference(value.slice('docker-image://'.length));
+      continue;
+    }
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//.exec(value)?.[1];
+    if (scheme || value.startsWith('target:') || value.startsWith('git@')) {
+      throw new PolyarchError(
+        'UNSUPPORTED',
+        `--build-context ${name}=${value}: only local directories and docker-image:// references are supported`,
+      );
+    }
+    const dir = resolve(cwd, value);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new InvalidArgumentError(`--build-context ${name}=${value}: ${dir} is not a directory`);
+    }
+    out.set(`context:${name}`, dir);
+  }
+  return out;
+}
+
 /** Options buildx has that polyarch parses but does not do yet: one clear error, before any work. */
 function refuseUnsupported(o: BuildOptions): void {
   const refuse = (what: string, why: string) => {
@@ -318,8 +347,6 @@ function refuseUnsupported(o: BuildOptions): void {
   if (o.cacheFrom.length || o.cacheTo.length) {
     refuse('--cache-from/--cache-to', 'polyarch keeps its build cache under its root (see "polyarch du")');
   }
-  if (Object.keys(o.buildContexts).length)
-    refuse('--build-context', 'use COPY --from with a stage or an image');
   if (o.ssh.length) refuse('--ssh', 'SSH agent forwarding into RUN --mount=type=ssh is not implemented');
   const wanted = o.attests.filter((a) => !a.disabled);
   if (wanted.length) refuse(`--attest type=${wanted[0]!.type}`, 'polyarch does not make attestations');
@@ -338,6 +365,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       );
     }
   }
+  const namedLocal = namedLocalContexts(ctx.cwd, options.buildContexts);
   const outputs = outputsOf(ctx, options);
   const mode = options.quiet ? 'quiet' : options.progress;
   const renderer = createRenderer(mode === 'auto' ? undefined : mode, { stream: ctx.stderr, env: ctx.env });
@@ -411,20 +439,28 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     defStep.complete();
 
     const contextDir = resolve(ctx.cwd, options.contextPath);
-    let contextPromise: Promise<BuildContext> | undefined;
-    const context = () => {
-      contextPromise ??= (async () => {
-        const ignore = internalStep(progress, '[internal] load .dockerignore');
-        const c = await loadContext({
-          dir: contextDir,
-          ...(path ? { dockerfile: path } : {}),
-          statCacheDir: join(w.root, 'cache', 'context'),
-          signal: ctx.signal,
-        });
-        ignore.complete();
-        return c;
-      })();
-      return contextPromise;
+    const contexts = new Map<string, Promise<BuildContext>>();
+    /** A local context by name: `context` is the build context, the others --build-context dirs. */
+    const context = (name = 'context') => {
+      let p = contexts.get(name);
+      if (!p) {
+        const dir = name === 'context' ? contextDir : namedLocal.get(name);
+        if (dir === undefined) throw new Error(`no local context named ${name}`);
+        p = (async () => {
+          const label = name === 'context' ? '[internal]' : `[context ${name.slice('context:'.length)}]`;
+          const ignore = internalStep(progress, `${label} load .dockerignore`);
+          const c = await loadContext({
+            dir,
+            ...(name === 'context' && path ? { dockerfile: path } : {}),
+            statCacheDir: join(w.root, 'cache', 'context'),
+            signal: ctx.signal,
+          });
+          ignore.complete();
+          return c;
+        })();
+        contexts.set(name, p);
+      }
+      return p;
     };
     await context();
 
@@ -442,6 +478,24 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       inputs: [],
       name: '[internal] load build context',
     };
+    const namedContexts = new Map<string, NamedContext>();
+    for (const [name, value] of Object.entries(options.buildContexts)) {
+      const key = namedContextKey(name);
+      const local = namedLocal.get(`context:${name}`);
+      namedContexts.set(
+        key,
+        local !== undefined
+          ? {
+              kind: 'local',
+              vertex: {
+                op: { type: 'context', name: `context:${name}`, dir: local },
+                inputs: [],
+                name: `[context ${name}] load from client`,
+              },
+            }
+          : { kind: 'image', ref: value.slice('docker-image://'.length) },
+      );
+    }
     const buildArgs = new Map(Object.entries(options.buildArgs));
     const converted = await Promise.all(
       platforms.map((p) =>
@@ -457,6 +511,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
           network: options.network,
           extraHosts: options.addHosts.map((h) => `${h.host}:${h.ip}`),
           labels: options.labels,
+          namedContexts,
         }),
       ),
     );

@@ -29,6 +29,7 @@ import { DockerfileError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { ContainerConfig, Descriptor, History, ImageConfig, Platform } from '../oci/types.js';
 import { formatPlatform, normalizePlatform, parsePlatform } from '../platforms/index.js';
+import { familiarString, parseReference } from '../reference/index.js';
 import type { CopyAction, ExecMount, FileOp, InlineFile, NetworkMode, Vertex } from './ops.js';
 
 /** A base image resolved for a platform: what `load metadata for …` finds. */
@@ -39,6 +40,22 @@ export interface ResolvedImage {
   manifest: Descriptor;
   config: ImageConfig;
   origin: 'registry' | 'local';
+}
+
+/** A `--build-context name=…`: an image instead of the one named, or a local directory. */
+export type NamedContext = { kind: 'image'; ref: string } | { kind: 'local'; vertex: Vertex };
+
+/**
+ * The key a named context is looked up by, as BuildKit's dockerui does: the familiar name
+ * without `:latest` (`FROM alpine` and `FROM docker.io/library/alpine:latest` both find
+ * `alpine`; a stage name is its own key).
+ */
+export function namedContextKey(name: string): string {
+  try {
+    return familiarString(parseReference(name)).replace(/:latest$/, '');
+  } catch {
+    return name;
+  }
 }
 
 export interface ConvertOptions {
@@ -56,6 +73,8 @@ export interface ConvertOptions {
   extraHosts: string[];
   /** `--label` */
   labels: Record<string, string>;
+  /** `--build-context`, keyed by `namedContextKey` */
+  namedContexts?: ReadonlyMap<string, NamedContext>;
 }
 
 /** An entry of the image history and, when it may add a layer, the step that makes it. */
@@ -308,7 +327,10 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
   const states = new Map<number, StageState>();
   const imageVertices = new Map<string, { vertex: Vertex; resolved: ResolvedImage }>();
 
-  const imageSource = async (ref: string, platform: Platform, name?: (r: ResolvedImage) => string) => {
+  const named = (name: string): NamedContext | undefined => opts.namedContexts?.get(namedContextKey(name));
+  const imageSource = async (wanted: string, platform: Platform, name?: (r: ResolvedImage) => string) => {
+    const nc = named(wanted);
+    const ref = nc?.kind === 'image' ? nc.ref : wanted;
     const key = `${ref}\u0000${formatPlatform(platform)}`;
     let hit = imageVertices.get(key);
     if (!hit) {
@@ -342,15 +364,69 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
       if (!st) throw new Error(`stage ${src.index} was not converted before stage ${planned.index}`);
       return st.vertex;
     }
+    const nc = named(src.ref);
+    if (nc?.kind === 'local') return nc.vertex;
     return (await imageSource(src.ref, opts.targetPlatform)).vertex;
   };
+
+  /** A local named context as a stage's filesystem: its files copied onto scratch. */
+  const localRootfs = (dir: Vertex, platform: Platform, name: string): Vertex => ({
+    op: {
+      type: 'file',
+      actions: [
+        {
+          action: 'copy',
+          input: 1,
+          sources: ['.'],
+          dest: '/',
+          workdir: '/',
+          followSymlinks: true,
+          unpack: false,
+          allowURL: false,
+          link: false,
+        },
+      ],
+      platform,
+    },
+    inputs: [scratchVertex, dir],
+    name,
+  });
 
   for (const planned of plan.needed) {
     const stage = planned.stage;
     const from = stage.from;
+    const stagePlatform = normalizePlatform(planned.platform ?? opts.targetPlatform);
+    const replacement = stage.name ? named(stage.name) : undefined;
+    if (replacement) {
+      // --build-context NAME=… replaces the stage NAME: its instructions are not run
+      const label = `[${opts.multiPlatform ? `${formatPlatform(stagePlatform)} ` : ''}context ${stage.name}]`;
+      if (replacement.kind === 'local') {
+        states.set(planned.index, {
+          vertex: { ...localRootfs(replacement.vertex, stagePlatform, `${label} copy`), hidden: true },
+          config: {},
+          history: [],
+          platform: stagePlatform,
+          scope: imageScope([]),
+          onbuild: [],
+        });
+      } else {
+        const src = await imageSource(stage.name, stagePlatform, (r) => `${label} FROM ${r.pinned}`);
+        const cfg = src.resolved.config;
+        const config = clone(cfg.config ?? {});
+        delete config.OnBuild;
+        states.set(planned.index, {
+          vertex: src.vertex,
+          config,
+          history: (cfg.history ?? []).map((h) => ({ entry: h })),
+          platform: stagePlatform,
+          scope: imageScope(config.Env ?? []),
+          onbuild: [],
+        });
+      }
+      continue;
+    }
     let state: StageState;
     let triggers: string[] = [];
-    const stagePlatform = normalizePlatform(planned.platform ?? opts.targetPlatform);
     const fromBaseImage = planned.base.kind === 'image';
     const baseState = planned.base.kind === 'stage' ? states.get(planned.base.index) : undefined;
 
@@ -379,8 +455,10 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
     }
     // ONBUILD triggers of a base stage or a base image run first (their config is resolved
     // here already: the number of steps in the names depends on them)
-    if (planned.base.kind === 'image') {
-      const base = await opts.resolveImage(planned.base.ref, stagePlatform);
+    const localBase = planned.base.kind === 'image' ? named(planned.base.ref) : undefined;
+    if (planned.base.kind === 'image' && localBase?.kind !== 'local') {
+      const nc = named(planned.base.ref);
+      const base = await opts.resolveImage(nc?.kind === 'image' ? nc.ref : planned.base.ref, stagePlatform);
       triggers = base.config.config?.OnBuild ?? [];
     }
     const commands: Command[] = [...parseTriggers(df, triggers, from.location), ...stage.commands];
@@ -389,7 +467,14 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
     const namer = new StageNamer(opts.multiPlatform, planned.displayName, total, stagePlatform);
     const stageName = stage.name || `stage-${stage.index}`;
 
-    if (planned.base.kind === 'image') {
+    if (localBase?.kind === 'local') {
+      state.vertex = {
+        ...localRootfs(localBase.vertex, stagePlatform, namer.name(`FROM ${planned.baseName}`, new Map())),
+        location: locationOf(df, from.location),
+      };
+      state.platform = stagePlatform;
+      state.scope = imageScope([]);
+    } else if (planned.base.kind === 'image') {
       let fromName = '';
       const src = await imageSource(planned.base.ref, stagePlatform, (r) => {
         fromName = namer.name(`FROM ${r.pinned}`, new Map());

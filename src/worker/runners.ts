@@ -15,7 +15,16 @@ import { type BuildContext, checksumSources, dirSource } from '../context/index.
 import { BuildError, messageOf, NotFoundError } from '../errors.js';
 import { type ExecMount as RuntimeMount, readExecUser } from '../executor/index.js';
 import { add, copy, type FetchedUrl, fetchUrl, isHttpSource } from '../fileop/index.js';
-import type { CopyAction, ExecOp, FileOp, ImageOp, LayerInfo, MkdirAction, Vertex } from '../graph/ops.js';
+import type {
+  ContextOp,
+  CopyAction,
+  ExecOp,
+  FileOp,
+  ImageOp,
+  LayerInfo,
+  MkdirAction,
+  Vertex,
+} from '../graph/ops.js';
 import { Semaphore } from '../graph/semaphore.js';
 import type { OpRunners, Result, RunContext } from '../graph/solver.js';
 import type { ImageConfig, ImageManifest } from '../oci/types.js';
@@ -36,8 +45,8 @@ export interface SecretSource {
 
 export interface RunnerOptions {
   worker: Worker;
-  /** the build context, loaded once and shared by every platform */
-  context: () => Promise<BuildContext>;
+  /** a local context by name (`context` is the build context; others come from --build-context), loaded once */
+  context: (name: string) => Promise<BuildContext>;
   /** `--secret` values by id */
   secrets: ReadonlyMap<string, SecretSource>;
   env: NodeJS.ProcessEnv;
@@ -274,7 +283,9 @@ async function runFile(
 async function copySource(opts: RunnerOptions, mounts: StepMounts, ctx: RunContext, a: CopyAction) {
   if (a.input < 0) return dirSource(await mounts.files(a.inline ?? []), 'inline document');
   const input = ctx.inputs[a.input]!;
-  if (input.kind === 'dir') return (await opts.context()).source;
+  const from = ctx.vertex.inputs[a.input];
+  if (input.kind === 'dir')
+    return (await opts.context(from?.op.type === 'context' ? from.op.name : 'context')).source;
   const root = await mounts.view(input);
   return dirSource(root, ctx.vertex.inputs[a.input]?.name ?? 'stage');
 }
@@ -333,7 +344,7 @@ async function fileChecksums(
       parts.push(`${url}=${f.digest}`);
     }
     if (local.length) {
-      const ctx = await opts.context();
+      const ctx = await opts.context(input.op.name);
       const d = await checksumSources(ctx.source, local, {
         followSymlinks: a.followSymlinks,
         ...(a.exclude ? { exclude: a.exclude } : {}),
@@ -355,7 +366,7 @@ export function createRunners(opts: RunnerOptions): OpRunners {
     scratch: { uncached: true, run: async () => ({ kind: 'layers', layers: [] }) },
     context: {
       uncached: true,
-      run: async () => ({ kind: 'dir', dir: (await opts.context()).dir }),
+      run: async (op: ContextOp) => ({ kind: 'dir', dir: (await opts.context(op.name)).dir }),
     },
     image: {
       uncached: true,

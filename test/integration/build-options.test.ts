@@ -94,7 +94,14 @@ describe('buildx flags polyarch does not do yet', () => {
       ['--cache-from', 'type=registry,ref=localhost:5000/cache'],
       /--cache-from\/--cache-to is not supported yet/,
     ],
-    [['--build-context', 'other=/tmp'], /--build-context is not supported yet/],
+    [
+      ['--build-context', 'other=https://example.com/x.tar'],
+      /only local directories and docker-image:\/\/ references/,
+    ],
+    [
+      ['--build-context', 'other=/nonexistent-dir'],
+      /--build-context other=\/nonexistent-dir: .* is not a directory/,
+    ],
     [['--sbom', 'true'], /--attest type=sbom is not supported yet/],
   ] as const) {
     test(`${flags.join(' ')}: one clear error, nothing built`, async () => {
@@ -181,5 +188,44 @@ describe('concurrent builds in one root', () => {
     assert.equal(made[0]!.stdout, made[1]!.stdout);
     const check = await polyarch(['debug', 'check-store'], { root });
     assert.equal(check.code, 0, check.stdout);
+  });
+});
+
+describe('--build-context', () => {
+  test('an image for FROM, local directories for COPY --from and as a stage, a stage replaced', async () => {
+    const dir = tempDir();
+    const extra = join(dir, 'extra');
+    const deps = join(dir, 'deps');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(extra);
+    mkdirSync(deps);
+    writeFileSync(join(extra, 'file.txt'), 'from extra\n');
+    writeFileSync(join(deps, 'dep.txt'), 'from deps\n');
+    // the `deps` stage would fail (missing file): the named context replaces it
+    const ctx = context(
+      'FROM scratch AS deps\nCOPY does-not-exist /\nFROM alpine\nCOPY --from=extra file.txt /extra.txt\nCOPY --from=deps dep.txt /dep.txt\nCMD ["cat", "/extra.txt", "/dep.txt"]\n',
+    );
+    const root = tempDir();
+    const r = await polyarch(
+      [
+        'build',
+        '--progress',
+        'plain',
+        '--build-context',
+        'alpine=docker-image://localhost:5000/busybox:1.35',
+        '--build-context',
+        `extra=${extra}`,
+        '--build-context',
+        `deps=${deps}`,
+        '-t',
+        'named',
+        ctx,
+      ],
+      { root },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /FROM localhost:5000\/busybox:1\.35@sha256:/);
+    const run = await polyarch(['run', '--rm', 'named'], { root });
+    assert.equal(run.stdout, 'from extra\nfrom deps\n', run.stderr);
   });
 });
