@@ -12,7 +12,7 @@ import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type BuildContext, checksumSources, dirSource } from '../context/index.js';
-import { BuildError, messageOf, NotFoundError } from '../errors.js';
+import { BuildError, ExecError, messageOf, NotFoundError } from '../errors.js';
 import { type ExecMount as RuntimeMount, readExecUser } from '../executor/index.js';
 import { add, copy, type FetchedUrl, fetchUrl, isHttpSource } from '../fileop/index.js';
 import type {
@@ -187,29 +187,39 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
     if (opts.shmSize)
       runtimeMounts.push({ type: 'tmpfs', target: '/dev/shm', size: opts.shmSize, mode: 0o1777 });
     return await onOverlay(w, ctx, async (active) => {
-      const result = await w.executor.run({
-        ...(opts.ulimits?.length ? { ulimits: opts.ulimits } : {}),
-        rootfs: active.merged,
-        args: op.args,
-        env,
-        cwd: op.cwd,
-        ...(op.user ? { user: op.user } : {}),
-        mounts: runtimeMounts,
-        network: op.network === 'none' ? 'none' : 'host',
-        security: op.security,
-        ...(op.extraHosts?.length
-          ? {
-              extraHosts: op.extraHosts.map((h) => {
-                const i = h.lastIndexOf(':');
-                return { host: h.slice(0, i), ip: h.slice(i + 1) };
-              }),
-            }
-          : {}),
-        platform: formatPlatform(op.platform),
-        stdout: (b) => ctx.progress.log(1, b),
-        stderr: (b) => ctx.progress.log(2, b),
-        signal: ctx.signal,
-      });
+      const result = await w.executor
+        .run({
+          ...(opts.ulimits?.length ? { ulimits: opts.ulimits } : {}),
+          rootfs: active.merged,
+          args: op.args,
+          env,
+          cwd: op.cwd,
+          ...(op.user ? { user: op.user } : {}),
+          mounts: runtimeMounts,
+          network: op.network === 'none' ? 'none' : 'host',
+          security: op.security,
+          ...(op.extraHosts?.length
+            ? {
+                extraHosts: op.extraHosts.map((h) => {
+                  const i = h.lastIndexOf(':');
+                  return { host: h.slice(0, i), ip: h.slice(i + 1) };
+                }),
+              }
+            : {}),
+          platform: formatPlatform(op.platform),
+          stdout: (b) => ctx.progress.log(1, b),
+          stderr: (b) => ctx.progress.log(2, b),
+          signal: ctx.signal,
+        })
+        .catch((err: unknown) => {
+          // the runtime could not start the process: BuildKit's wording, without our paths
+          if (!(err instanceof ExecError)) throw err;
+          const detail = err.message.replace(/^running "[^"]*" in \S+: /, '');
+          throw new BuildError(
+            `process ${goQuote(op.args.join(' '))} did not complete successfully: ${detail}`,
+            { cause: err },
+          );
+        });
       if (result.exitCode !== 0) {
         throw new BuildError(
           `process ${goQuote(op.args.join(' '))} did not complete successfully: exit code: ${result.exitCode}`,
