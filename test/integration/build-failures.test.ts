@@ -44,6 +44,19 @@ describe('a failing step', () => {
     assert.equal(storeIndexBytes(root), before, 'index.json unchanged');
   });
 
+  test("a RUN on an image without its shell says so, in BuildKit's words and without internal paths", async () => {
+    const r = await polyarch(['build', '--progress', 'plain', context('FROM scratch\nRUN true\n')], {
+      root: tempDir(),
+    });
+    assert.equal(r.code, 1);
+    const last = r.stderr.trim().split('\n').at(-1)!;
+    assert.match(
+      last,
+      /^ERROR: failed to build: failed to solve: process "\/bin\/sh -c true" did not complete successfully: .*\/bin\/sh.*no such file or directory$/,
+    );
+    assert.doesNotMatch(last, /snapshots|merged/);
+  });
+
   test('COPY of a missing file names the file and the line', async () => {
     const root = tempDir();
     const r = await polyarch(
