@@ -11,6 +11,8 @@
  * Base images are resolved through the injected `resolveImage` (registry or local store);
  * nothing else here does I/O.
  */
+
+import { cleanPath } from '../context/patternmatcher.js';
 import {
   type Command,
   type Dockerfile,
@@ -26,6 +28,7 @@ import {
 } from '../dockerfile/index.js';
 import type { Mount } from '../dockerfile/instructions/mount.js';
 import { DockerfileError } from '../errors.js';
+import { normalizeDest } from '../fileop/paths.js';
 import type { Digest } from '../oci/digest.js';
 import type { ContainerConfig, Descriptor, History, ImageConfig, Platform } from '../oci/types.js';
 import { formatPlatform, normalizePlatform, parsePlatform } from '../platforms/index.js';
@@ -90,10 +93,8 @@ export interface ConvertResult {
   /** the image config without rootfs (layers are known after solving) */
   image: Omit<ImageConfig, 'rootfs' | 'history'>;
   history: HistoryStep[];
-  /** base image history entries that carry layers, for aligning with the base layers */
+  /** the platform the image is for (the target's, whatever platform its last stage ran on) */
   platform: Platform;
-  /** vertices of the stages, for `--call` and tests */
-  stages: Map<number, Vertex>;
 }
 
 interface StageState {
@@ -134,37 +135,11 @@ function setEnv(env: string[], key: string, value: string): string[] {
   return out;
 }
 
-/** path.Clean for slash paths. */
-export function cleanPath(p: string): string {
-  const abs = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length && out[out.length - 1] !== '..') out.pop();
-      else if (!abs) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const s = out.join('/');
-  return abs ? `/${s}` : s || '.';
-}
-
 /** BuildKit's NormalizeWorkdir: relative paths join the current one; the result is clean and absolute. */
 export function normalizeWorkdir(current: string, requested: string): string {
   if (requested === '') return current || '/';
   const joined = requested.startsWith('/') ? requested : `${current || '/'}/${requested}`;
   return cleanPath(joined);
-}
-
-/** COPY's destination relative to WORKDIR, keeping a trailing slash (pathRelativeToWorkingDir). */
-export function copyDest(workdir: string, dest: string): string {
-  let p = dest;
-  if (p === '.' || p === '') p = './';
-  const trailing = p.endsWith('/') || p.endsWith('/.');
-  const joined = p.startsWith('/') ? cleanPath(p) : cleanPath(`${workdir || '/'}/${p}`);
-  return trailing && joined !== '/' ? `${joined}/` : joined;
 }
 
 /** `->arm64` when a stage builds for a target other than its own platform (formatTargetPlatform). */
@@ -276,12 +251,6 @@ function commandError(df: Dockerfile, loc: { startLine: number }, message: strin
   const text = df.lines[loc.startLine - 1] ?? '';
   const m = /\S/.exec(text);
   return new DockerfileError({ file: df.file, line: loc.startLine, column: m ? m.index + 1 : 1 }, message);
-}
-
-function parseChown(chown: string): { user: string; group?: string } | undefined {
-  if (!chown) return undefined;
-  const i = chown.indexOf(':');
-  return i < 0 ? { user: chown } : { user: chown.slice(0, i), group: chown.slice(i + 1) };
 }
 
 const portRe = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i;
@@ -647,8 +616,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
           if (isAdd && cmd.checksum && cmd.sources.length !== 1) {
             throw commandError(df, cmd.location, "checksum can't be specified for multiple sources");
           }
-          const dest = copyDest(cwd, cmd.dest);
-          const chown = parseChown(cmd.chown);
+          const dest = normalizeDest(cwd, cmd.dest);
           if (cmd.chmod && /^[0-7]+$/.test(cmd.chmod) && Number.parseInt(cmd.chmod, 8) > 0o7777) {
             throw commandError(
               df,
@@ -661,7 +629,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
           const common = {
             dest,
             workdir: cwd,
-            ...(chown ? { chown } : {}),
+            ...(cmd.chown ? { chown: cmd.chown } : {}),
             ...(cmd.chmod ? { chmod: cmd.chmod } : {}),
             ...(cmd.exclude.length ? { exclude: cmd.exclude } : {}),
             link: cmd.link,
@@ -725,7 +693,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
                     path: wd,
                     mode: 0o755,
                     parents: true,
-                    ...(state.config.User ? { chown: { user: state.config.User } } : {}),
+                    ...(state.config.User ? { chown: state.config.User } : {}),
                   },
                 ],
                 platform: state.platform,
@@ -876,7 +844,6 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
     },
     history: target.history,
     platform,
-    stages: new Map([...states].map(([i, s]) => [i, s.vertex])),
   };
 }
 

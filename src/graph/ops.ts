@@ -99,7 +99,8 @@ export interface CopyAction {
   dest: string;
   /** the stage's WORKDIR at this point, for relative dest */
   workdir: string;
-  chown?: { user: string; group?: string };
+  /** `--chown` as written: `user[:group]`, names or numbers */
+  chown?: string;
   chmod?: string;
   exclude?: string[];
   parents?: boolean;
@@ -118,7 +119,8 @@ export interface MkdirAction {
   path: string;
   mode: number;
   parents: boolean;
-  chown?: { user: string; group?: string };
+  /** the owner of what is created: the stage's USER (`name`, `uid`, `uid:gid`, …) */
+  chown?: string;
 }
 
 export type FileAction = CopyAction | MkdirAction;

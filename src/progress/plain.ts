@@ -56,9 +56,9 @@ export class PlainRenderer implements Renderer {
   #printVertex(v: TraceVertex): void {
     const w = (s: string) => this.#out.write(s);
     const completedNow = v.completedMs !== undefined;
-    const nothingNew =
-      v.statusUpdates.size === 0 && v.pendingLogs.length === 0 && (!completedNow || v.printedDone);
-    if (nothingNew && v !== this.#current && v.printedDone) return;
+    // a finished vertex announced again with nothing new is not printed again
+    if (v.printedDone && v !== this.#current && v.statusUpdates.size === 0 && v.pendingLogs.length === 0)
+      return;
     if (v !== this.#current) {
       if (this.#current && this.#current.completedMs === undefined) w(`#${this.#current.index} ...\n`);
       if (this.#notFirst) w('\n');

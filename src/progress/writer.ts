@@ -150,15 +150,6 @@ export class Progress {
   }
 }
 
-/** A sink that fans out to several sinks (a renderer and a recorder, say). */
-export function teeSink(...sinks: StatusSink[]): StatusSink {
-  return {
-    write(s) {
-      for (const x of sinks) x.write(s);
-    },
-  };
-}
-
 /** A sink that keeps everything (tests, metadata). */
 export class RecordingSink implements StatusSink {
   readonly batches: SolveStatus[] = [];

@@ -53,11 +53,6 @@ export function imageResolver(
   };
 }
 
-/** The reference an image op pulls from (its registry repository), from a pinned string. */
-export function registryRefOf(pinned: string): Reference {
-  return parseImageReference(pinned);
-}
-
 type Lookup = (ref: Reference) => Promise<Resolved>;
 
 async function resolveImage(
