@@ -30,7 +30,7 @@ import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, imageID, newBuildRef } from '../exporter/metadata.js';
 import { type Output, resolveOutputs, writesStdout } from '../exporter/outputs.js';
 import { convertDockerfile, type HistoryStep, type NamedContext, namedContextKey } from '../graph/convert.js';
-import type { Vertex } from '../graph/ops.js';
+import type { ExecOp, Vertex } from '../graph/ops.js';
 import { Solver, VertexError } from '../graph/solver.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { formatPlatform, type Platform } from '../platforms/index.js';
@@ -246,46 +246,39 @@ function sourceDateEpochOf(o: BuildOptions, env: NodeJS.ProcessEnv): number | un
   return Number(raw);
 }
 
+/** The RUN steps of these graphs, each once. */
+function execSteps(roots: readonly Vertex[]): (Vertex & { op: ExecOp })[] {
+  const seen = new Set<Vertex>();
+  const out: (Vertex & { op: ExecOp })[] = [];
+  const walk = (v: Vertex) => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    if (v.op.type === 'exec') out.push(v as Vertex & { op: ExecOp });
+    for (const i of v.inputs) walk(i);
+  };
+  for (const r of roots) walk(r);
+  return out;
+}
+
 /**
  * `RUN --security=insecure` and `RUN --network=host` need the matching `--allow` entitlement,
  * as in BuildKit; the error names the step.
  */
-function checkEntitlements(roots: readonly Vertex[], allow: readonly string[]): void {
-  const seen = new Set<Vertex>();
-  const walk = (v: Vertex) => {
-    if (seen.has(v)) return;
-    seen.add(v);
-    if (v.op.type === 'exec') {
-      const need =
-        v.op.security === 'insecure'
-          ? 'security.insecure'
-          : v.op.network === 'host'
-            ? 'network.host'
-            : undefined;
-      if (need && !allow.includes(need)) {
-        throw new VertexError(
-          v,
-          `granting entitlement ${need} is not allowed by build daemon configuration: pass --allow ${need}`,
-        );
-      }
+function checkEntitlements(steps: readonly (Vertex & { op: ExecOp })[], allow: readonly string[]): void {
+  for (const v of steps) {
+    const need =
+      v.op.security === 'insecure'
+        ? 'security.insecure'
+        : v.op.network === 'host'
+          ? 'network.host'
+          : undefined;
+    if (need && !allow.includes(need)) {
+      throw new VertexError(
+        v,
+        `granting entitlement ${need} is not allowed by build daemon configuration: pass --allow ${need}`,
+      );
     }
-    for (const i of v.inputs) walk(i);
-  };
-  for (const r of roots) walk(r);
-}
-
-/** Every platform an exec step of these graphs runs on (what emulation must cover). */
-function execPlatforms(roots: readonly Vertex[]): Platform[] {
-  const seen = new Set<Vertex>();
-  const out = new Map<string, Platform>();
-  const walk = (v: Vertex) => {
-    if (seen.has(v)) return;
-    seen.add(v);
-    if (v.op.type === 'exec') out.set(formatPlatform(v.op.platform), v.op.platform);
-    for (const i of v.inputs) walk(i);
-  };
-  for (const r of roots) walk(r);
-  return [...out.values()];
+  }
 }
 
 /**
@@ -339,6 +332,17 @@ function namedLocalContexts(cwd: string, contexts: Readonly<Record<string, strin
   return out;
 }
 
+/** `--secret id=…,src=FILE` names a file that must be readable before the build starts, as in buildx. */
+function checkSecrets(cwd: string, secrets: readonly SecretSpec[]): void {
+  for (const s of secrets) {
+    if (s.src === undefined) continue;
+    const path = resolve(cwd, s.src);
+    if (!existsSync(path) || !statSync(path).isFile()) {
+      throw new InvalidArgumentError(`--secret id=${s.id}: ${path} is not a readable file`);
+    }
+  }
+}
+
 /** Options buildx has that polyarch parses but does not do yet: one clear error, before any work. */
 function refuseUnsupported(o: BuildOptions): void {
   const refuse = (what: string, why: string) => {
@@ -354,6 +358,7 @@ function refuseUnsupported(o: BuildOptions): void {
 
 export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Promise<BuildResult> {
   refuseUnsupported(options);
+  checkSecrets(ctx.cwd, options.secrets);
   if (options.contextPath !== '-' && !/^[a-z]+:\/\//.test(options.contextPath)) {
     const dir = resolve(ctx.cwd, options.contextPath);
     const st = await stat(dir).catch(() => undefined);
@@ -516,12 +521,12 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       ),
     );
 
-    checkEntitlements(
-      converted.map((c) => c.vertex),
-      options.allow,
-    );
+    const runSteps = execSteps(converted.map((c) => c.vertex));
+    checkEntitlements(runSteps, options.allow);
     // emulation preflight: before anything runs, every platform a RUN needs must be runnable
-    checkPlatforms(execPlatforms(converted.map((c) => c.vertex)));
+    checkPlatforms([
+      ...new Map(runSteps.map((v) => [formatPlatform(v.op.platform), v.op.platform])).values(),
+    ]);
 
     const solver = new Solver({
       cache: w.cache,
@@ -531,7 +536,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
         secrets: new Map(
           options.secrets.map((s) => [
             s.id,
-            { ...(s.src ? { src: s.src } : {}), ...(s.env ? { env: s.env } : {}) },
+            { ...(s.src ? { src: resolve(ctx.cwd, s.src) } : {}), ...(s.env ? { env: s.env } : {}) },
           ]),
         ),
         env: ctx.env,
@@ -542,6 +547,8 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       progress,
       concurrency: maxParallelism(ctx.env),
       noCache: options.noCache || noCacheStages(options.noCacheFilter),
+      usable: async (layers) =>
+        layers.length === 0 || (await w.snapshots.get(layers.at(-1)!.snapshot)) !== undefined,
       signal: ctx.signal,
     });
     const results = await Promise.all(converted.map((c) => solver.solve(c.vertex)));

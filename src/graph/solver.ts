@@ -52,6 +52,11 @@ export interface SolverOptions {
   progress: Progress;
   /** parallel heavy ops (default: 2) */
   concurrency?: number;
+  /**
+   * Whether a cached result can still be used (its layers may have been pruned by hand or a
+   * crash); a record that cannot is dropped and the step runs again. Default: always.
+   */
+  usable?: (layers: readonly LayerInfo[]) => Promise<boolean>;
   /** ignore cache hits (still writes results) — `--no-cache`; or a predicate per vertex */
   noCache?: boolean | ((v: Vertex) => boolean);
   signal?: AbortSignal;
@@ -124,6 +129,14 @@ export class Solver {
     }
   }
 
+  /** The cache record of `key` when its result is still there. */
+  async #cached(key: Digest): Promise<CacheRecord | undefined> {
+    const hit = await this.#opts.cache.get(key);
+    if (!hit || !this.#opts.usable || (await this.#opts.usable(hit.layers))) return hit;
+    await this.#opts.cache.delete(key);
+    return undefined;
+  }
+
   #runner(op: Op): OpRunner {
     return this.#opts.runners[op.type] as OpRunner;
   }
@@ -153,7 +166,7 @@ export class Solver {
       await Promise.all(v.inputs.filter((i) => !i.hidden).map((i) => this.key(i))),
     );
     if (!runner.uncached && !this.#noCache(v)) {
-      const hit = await cache.get(key);
+      const hit = await this.#cached(key);
       if (hit) {
         await this.#reportCached(v, key, handle);
         return { kind: 'layers', layers: hit.layers };
@@ -168,7 +181,7 @@ export class Solver {
       const run = async (): Promise<Result> => {
         if (!runner.uncached && !this.#noCache(v)) {
           // another process may have made it while we waited for the lock
-          const hit = await cache.get(key);
+          const hit = await this.#cached(key);
           if (hit) {
             await this.#reportCached(v, key, handle);
             return { kind: 'layers', layers: hit.layers };

@@ -7,11 +7,11 @@
  * nothing when it changed nothing. A failed or cancelled step throws its overlay away, so the
  * snapshot store and the cache only ever hold finished results.
  */
-import { createHash } from 'node:crypto';
 import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type BuildContext, checksumSources, dirSource } from '../context/index.js';
+import { goQuote } from '../dockerfile/shell/quote.js';
 import { BuildError, ExecError, messageOf, NotFoundError } from '../errors.js';
 import { type ExecMount as RuntimeMount, readExecUser } from '../executor/index.js';
 import { add, copy, type FetchedUrl, fetchUrl, isHttpSource } from '../fileop/index.js';
@@ -27,6 +27,7 @@ import type {
 } from '../graph/ops.js';
 import { Semaphore } from '../graph/semaphore.js';
 import type { OpRunners, Result, RunContext } from '../graph/solver.js';
+import { digestHex, digestOf } from '../oci/digest.js';
 import type { ImageConfig, ImageManifest } from '../oci/types.js';
 import { formatPlatform } from '../platforms/index.js';
 import { parseImageReference } from '../reference/index.js';
@@ -64,7 +65,8 @@ async function topOf(w: Worker, r: Result): Promise<Snapshot | undefined> {
   const id = r.layers[r.layers.length - 1]!.snapshot;
   const s = await w.snapshots.get(id);
   if (!s) {
-    throw new BuildError(`snapshot ${id} is missing from the store; run the build again with --no-cache`);
+    // the solver checks cached results before it uses them: only a concurrent prune gets here
+    throw new BuildError(`snapshot ${id} was removed while the build used it; run the build again`);
   }
   return s;
 }
@@ -106,11 +108,6 @@ async function onOverlay(w: Worker, ctx: RunContext, fn: (active: Active) => Pro
   }
 }
 
-/** Go's %q for the exit-code message: `process "/bin/sh -c false" did not complete successfully`. */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
-
 async function secretData(opts: RunnerOptions, id: string): Promise<Buffer | undefined> {
   const s = opts.secrets.get(id);
   if (!s) return undefined;
@@ -120,10 +117,6 @@ async function secretData(opts: RunnerOptions, id: string): Promise<Buffer | und
   }
   if (s.src !== undefined) return readFile(s.src);
   return undefined;
-}
-
-function sha(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
 }
 
 async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promise<Result> {
@@ -145,7 +138,7 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
           break;
         }
         case 'cache': {
-          const dir = join(w.cacheMountsDir, sha(m.id));
+          const dir = join(w.cacheMountsDir, digestHex(digestOf(m.id)));
           try {
             await stat(dir);
           } catch {
@@ -259,9 +252,7 @@ async function runFile(
           destRoot: active.merged,
           dest: a.dest,
           workdir: a.workdir,
-          ...(a.chown
-            ? { chown: a.chown.group !== undefined ? `${a.chown.user}:${a.chown.group}` : a.chown.user }
-            : {}),
+          ...(a.chown ? { chown: a.chown } : {}),
           ...(a.chmod ? { chmod: a.chmod } : {}),
           ...(a.exclude ? { exclude: a.exclude } : {}),
           ...(a.parents ? { parents: true } : {}),
@@ -312,7 +303,7 @@ async function mkdirAction(root: string, a: MkdirAction): Promise<void> {
   // create each missing parent, owned by the user when one is set
   const parts = a.path.split('/').filter((p) => p);
   let cur = root;
-  const owner = a.chown ? readExecUser(root, a.chown.user) : undefined;
+  const owner = a.chown ? readExecUser(root, a.chown) : undefined;
   for (const p of parts) {
     cur = join(cur, p);
     try {
