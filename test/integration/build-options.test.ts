@@ -229,3 +229,48 @@ describe('--build-context', () => {
     assert.equal(run.stdout, 'from extra\nfrom deps\n', run.stderr);
   });
 });
+
+describe('--pull and the local store', () => {
+  test('a base image named in the local store is used as is; --pull asks the registry', async () => {
+    const ref = `localhost:5000/pulltest-${process.pid}:1`;
+    const local = tempDir();
+    const other = tempDir();
+    const make = (which: string) => context(`FROM localhost:5000/busybox:1.35\nRUN echo ${which} > /which\n`);
+    assert.equal((await polyarch(['build', '-t', ref, make('local')], { root: local })).code, 0);
+    const pushed = await polyarch(['build', '--push', '-t', ref, make('registry')], { root: other });
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const user = context(`FROM ${ref}\nCMD ["cat", "/which"]\n`);
+    assert.equal((await polyarch(['build', '-t', 'from-store', user], { root: local })).code, 0);
+    assert.equal((await polyarch(['run', '--rm', 'from-store'], { root: local })).stdout, 'local\n');
+    const r = await polyarch(['build', '--pull', '-t', 'from-registry', user], { root: local });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await polyarch(['run', '--rm', 'from-registry'], { root: local })).stdout, 'registry\n');
+  });
+});
+
+describe('a cached result whose layer is gone', () => {
+  test('the step runs again instead of failing', async () => {
+    const root = tempDir();
+    const ctx = context('FROM localhost:5000/busybox:1.35\nRUN echo once > /f\n');
+    assert.equal((await polyarch(['build', '-t', 'gone', ctx], { root })).code, 0);
+    const { readdirSync, rmSync, readFileSync } = await import('node:fs');
+    // remove the snapshot the RUN made (the only committed one), as a careless hand would
+    for (const id of readdirSync(join(root, 'snapshots'))) {
+      const meta = join(root, 'snapshots', id, 'meta.json');
+      try {
+        if ((JSON.parse(readFileSync(meta, 'utf8')) as { kind: string }).kind === 'committed') {
+          rmSync(join(root, 'snapshots', id), { recursive: true });
+        }
+      } catch {
+        // not a snapshot directory
+      }
+    }
+    const r = await polyarch(['build', '--progress', 'rawjson', '-t', 'gone', ctx], { root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      steps(r.stderr, /RUN echo once/).map((s) => s.cached),
+      [false],
+    );
+    assert.equal((await polyarch(['run', '--rm', 'gone', 'cat', '/f'], { root })).stdout, 'once\n');
+  });
+});

@@ -20,7 +20,6 @@ const at = (ms: number) => formatTimestamp(t0 + ms);
 describe('timestamps', () => {
   test('RFC 3339 with nanoseconds round-trips', () => {
     const s = formatTimestamp(t0 + 207.193432);
-    assert.equal(s, '2026-11-28T09:12:33.207193432Z'.slice(0, 26) + s.slice(26));
     assert.match(s, /^2026-11-28T09:12:33\.207193\d{3}Z$/);
     assert.ok(Math.abs(parseTimestamp(s) - (t0 + 207.193432)) < 0.001);
     assert.equal(parseTimestamp('2026-11-28T09:12:33.207193432Z'), t0 + 207.193432);
