@@ -28,7 +28,7 @@ import {
   type SnapshotStore,
   treeSize,
 } from '../snapshot/index.js';
-import { type CacheFilter, type FilterableItem, matchesFilters } from './filters.js';
+import { type FilterableItem, matchesFilters, type PruneFilters } from './filters.js';
 import type { BuilderStore } from './store.js';
 
 /** One cache record of one builder, with its last use. */
@@ -255,12 +255,19 @@ export function usageItems(state: CacheState, builder: string): UsageItem[] {
   return items;
 }
 
-export interface PruneOptions {
+/** When a row was last used (ms): its last use, else when it was made. */
+function lastUse(i: UsageItem): number {
+  return (i.lastUsedAt ?? i.createdAt).getTime();
+}
+
+/** True when a row passes `--filter`: unused for `until`, and every cache filter. */
+export function matchesPruneFilters(i: UsageItem, f: PruneFilters, now: Date): boolean {
+  return (f.untilMs === undefined || lastUse(i) <= now.getTime() - f.untilMs) && matchesFilters(i, f.filters);
+}
+
+export interface PruneOptions extends PruneFilters {
   /** `--all`: also what named images share */
   all: boolean;
-  /** `until=`: only what was not used for this long (ms) */
-  untilMs?: number;
-  filters: readonly CacheFilter[];
   /** `--keep-storage`: remove least recently used first, until the cache is at most this big */
   keepBytes?: number;
   now: Date;
@@ -280,13 +287,8 @@ export interface PrunePlan {
  */
 export function planPrune(state: CacheState, builder: string, opts: PruneOptions): PrunePlan {
   const items = usageItems(state, builder);
-  const lastUse = (i: UsageItem) => (i.lastUsedAt ?? i.createdAt).getTime();
   const eligible = (i: UsageItem) =>
-    !i.inUse &&
-    !i.shared &&
-    (opts.all || !i.imageShared) &&
-    (opts.untilMs === undefined || lastUse(i) <= opts.now.getTime() - opts.untilMs) &&
-    matchesFilters(i, opts.filters);
+    !i.inUse && !i.shared && (opts.all || !i.imageShared) && matchesPruneFilters(i, opts, opts.now);
   const children = new Map<string, string[]>();
   for (const s of state.snapshots) {
     if (!s.parent) continue;
