@@ -27,7 +27,13 @@ import { type TarWriteEntry, writeTar } from '../tar/index.js';
 import { type AnnotationSet, resolveAnnotations } from './annotations.js';
 import { type Assembled, assembleImages, type PlatformBuild } from './assemble.js';
 import { checkDestination, writeDirAtomic, writeFileAtomic } from './dest.js';
-import { type DockerEndpoint, DockerEngine, dockerEndpoint, formatEndpoint } from './docker-engine.js';
+import {
+  type DockerEndpoint,
+  DockerEngine,
+  defaultDockerSocket,
+  dockerEndpoint,
+  formatEndpoint,
+} from './docker-engine.js';
 import { type PlatformTree, treeTarEntries, writeTrees } from './filesystem.js';
 import type { ExportLayer } from './image.js';
 import { layoutTarEntries, planLayout, writeLayoutDir } from './layout.js';
@@ -73,7 +79,7 @@ async function prepareDocker(load: LoadOutput, o: PrepareOptions): Promise<Docke
   if (!endpoint) {
     if (required) {
       throw new InvalidArgumentError(
-        '--load=docker: no Docker engine: DOCKER_HOST is not set and /var/run/docker.sock does not exist',
+        `--load=docker: no Docker engine: DOCKER_HOST is not set and ${defaultDockerSocket} does not exist`,
       );
     }
     return undefined;
