@@ -102,7 +102,7 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
 }
 
 /** The build-cache directories of the default builder. */
-export function defaultCacheDirs(root: string): { cacheDir: string; cacheMountsDir: string } {
+function defaultCacheDirs(root: string): { cacheDir: string; cacheMountsDir: string } {
   return { cacheDir: join(root, 'cache'), cacheMountsDir: join(root, 'cache-mounts') };
 }
 

@@ -6,7 +6,7 @@
  * names it), its `RUN --mount=type=cache` directories, and the blobs in the content store
  * that only snapshots hold (a layer's pulled or exported blob). Named images are not cache:
  * nothing they reach is ever removed, and content GC keeps as roots every blob a snapshot or
- * a record still names (`cacheBlobRoots`, which `rmi` uses too).
+ * a record still names (`sweepContent`, which `rmi` uses too).
  *
  * `readCacheState` gathers (I/O); `usageItems` and `planPrune` are pure; `pruneCache`
  * removes in the order that never leaves a dangling reference: records → snapshots no record
@@ -355,10 +355,7 @@ export function planPrune(state: CacheState, builder: string, opts: PruneOptions
 }
 
 /** Every blob the build cache still uses: each snapshot's blob and each record's layer blobs. */
-export async function cacheBlobRoots(opts: {
-  builders: BuilderStore;
-  snapshots: SnapshotStore;
-}): Promise<Digest[]> {
+async function cacheBlobRoots(opts: { builders: BuilderStore; snapshots: SnapshotStore }): Promise<Digest[]> {
   const roots = new Set<string>();
   for (const s of await opts.snapshots.list()) if (s.blob) roots.add(s.blob.digest);
   for (const b of await opts.builders.allCacheDirs()) {

@@ -39,7 +39,7 @@ export function usageTableRow(i: UsageItem, now: Date): string {
 }
 
 /** The `--verbose` block of one row, as buildx's printVerbose. */
-export function usageVerbose(i: UsageItem, now: Date): string {
+function usageVerbose(i: UsageItem, now: Date): string {
   let t = `ID:\t${i.id}\n`;
   if (i.parents.length) t += `Parent:\t${i.parents.join(',')}\n`;
   t += `Created at:\t${goTimeString(i.createdAt)}\n`;
@@ -59,7 +59,7 @@ export function usageListing(items: readonly UsageItem[], now: Date, verbose: bo
 }
 
 /** The totals below the table. */
-export function usageSummary(items: readonly UsageItem[]): string {
+function usageSummary(items: readonly UsageItem[]): string {
   let total = 0;
   let reclaimable = 0;
   let shared = 0;

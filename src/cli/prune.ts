@@ -20,7 +20,7 @@ const normalWarning =
 const allCacheWarning = 'WARNING! This will remove all build cache. Are you sure you want to continue?';
 
 /** docker's prompt: `MESSAGE [y/N] `, yes only for a line `y` or `Y` (EOF is no). */
-export async function confirm(
+async function confirm(
   stdin: NodeJS.ReadableStream,
   stdout: NodeJS.WritableStream,
   message: string,
