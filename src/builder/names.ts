@@ -10,9 +10,14 @@ export const defaultBuilderName = 'default';
 
 const namePattern = /^[a-zA-Z][a-zA-Z0-9._-]*$/;
 
+/** True for a name buildx accepts (any case). */
+export function isBuilderName(name: string): boolean {
+  return namePattern.test(name);
+}
+
 /** Checks a name and answers it lower-cased, as buildx's store.ValidateName does. */
 export function validateBuilderName(name: string): string {
-  if (!namePattern.test(name)) {
+  if (!isBuilderName(name)) {
     throw new InvalidArgumentError(
       `invalid name ${name}, name needs to start with a letter and may not contain symbols, except ._-`,
     );

@@ -37,7 +37,7 @@ export function workerPlatforms(host: Platform): Platform[] {
 }
 
 /** The worker labels BuildKit reports, with this engine's values. */
-export function workerLabels(): Record<string, string> {
+function workerLabels(): Record<string, string> {
   return {
     'org.mobyproject.buildkit.worker.executor': 'oci',
     'org.mobyproject.buildkit.worker.hostname': hostname(),

@@ -35,7 +35,7 @@ import {
   withLock,
 } from '../content/index.js';
 import { CancelledError, InvalidArgumentError, messageOf, NotFoundError, StoreError } from '../errors.js';
-import { defaultBuilderName, validateBuilderName } from './names.js';
+import { defaultBuilderName, isBuilderName, validateBuilderName } from './names.js';
 
 /** The drivers a builder can use: `local` runs builds in the polyarch process on this machine. */
 export const builderDrivers = ['local'] as const;
@@ -102,7 +102,7 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
 }
 
 /** The build-cache directories of the default builder. */
-export function defaultCacheDirs(root: string): { cacheDir: string; cacheMountsDir: string } {
+function defaultCacheDirs(root: string): { cacheDir: string; cacheMountsDir: string } {
   return { cacheDir: join(root, 'cache'), cacheMountsDir: join(root, 'cache-mounts') };
 }
 
@@ -185,7 +185,7 @@ export class BuilderStore {
   async get(name: string): Promise<Builder> {
     const lower = name.toLowerCase();
     if (lower === defaultBuilderName) return this.#defaultBuilder();
-    const rec = /^[a-z][a-z0-9._-]*$/.test(lower) ? await this.#readRecord(lower) : undefined;
+    const rec = isBuilderName(lower) ? await this.#readRecord(lower) : undefined;
     if (!rec) throw new NotFoundError(`no builder "${name}" found`);
     return this.#fromRecord(rec);
   }

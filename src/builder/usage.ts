@@ -6,7 +6,7 @@
  * names it), its `RUN --mount=type=cache` directories, and the blobs in the content store
  * that only snapshots hold (a layer's pulled or exported blob). Named images are not cache:
  * nothing they reach is ever removed, and content GC keeps as roots every blob a snapshot or
- * a record still names (`cacheBlobRoots`, which `rmi` uses too).
+ * a record still names (`sweepContent`, which `rmi` uses too).
  *
  * `readCacheState` gathers (I/O); `usageItems` and `planPrune` are pure; `pruneCache`
  * removes in the order that never leaves a dangling reference: records → snapshots no record
@@ -28,7 +28,7 @@ import {
   type SnapshotStore,
   treeSize,
 } from '../snapshot/index.js';
-import { type CacheFilter, type FilterableItem, matchesFilters } from './filters.js';
+import { type FilterableItem, matchesFilters, type PruneFilters } from './filters.js';
 import type { BuilderStore } from './store.js';
 
 /** One cache record of one builder, with its last use. */
@@ -255,12 +255,19 @@ export function usageItems(state: CacheState, builder: string): UsageItem[] {
   return items;
 }
 
-export interface PruneOptions {
+/** When a row was last used (ms): its last use, else when it was made. */
+function lastUse(i: UsageItem): number {
+  return (i.lastUsedAt ?? i.createdAt).getTime();
+}
+
+/** True when a row passes `--filter`: unused for `until`, and every cache filter. */
+export function matchesPruneFilters(i: UsageItem, f: PruneFilters, now: Date): boolean {
+  return (f.untilMs === undefined || lastUse(i) <= now.getTime() - f.untilMs) && matchesFilters(i, f.filters);
+}
+
+export interface PruneOptions extends PruneFilters {
   /** `--all`: also what named images share */
   all: boolean;
-  /** `until=`: only what was not used for this long (ms) */
-  untilMs?: number;
-  filters: readonly CacheFilter[];
   /** `--keep-storage`: remove least recently used first, until the cache is at most this big */
   keepBytes?: number;
   now: Date;
@@ -280,13 +287,8 @@ export interface PrunePlan {
  */
 export function planPrune(state: CacheState, builder: string, opts: PruneOptions): PrunePlan {
   const items = usageItems(state, builder);
-  const lastUse = (i: UsageItem) => (i.lastUsedAt ?? i.createdAt).getTime();
   const eligible = (i: UsageItem) =>
-    !i.inUse &&
-    !i.shared &&
-    (opts.all || !i.imageShared) &&
-    (opts.untilMs === undefined || lastUse(i) <= opts.now.getTime() - opts.untilMs) &&
-    matchesFilters(i, opts.filters);
+    !i.inUse && !i.shared && (opts.all || !i.imageShared) && matchesPruneFilters(i, opts, opts.now);
   const children = new Map<string, string[]>();
   for (const s of state.snapshots) {
     if (!s.parent) continue;
@@ -353,10 +355,7 @@ export function planPrune(state: CacheState, builder: string, opts: PruneOptions
 }
 
 /** Every blob the build cache still uses: each snapshot's blob and each record's layer blobs. */
-export async function cacheBlobRoots(opts: {
-  builders: BuilderStore;
-  snapshots: SnapshotStore;
-}): Promise<Digest[]> {
+async function cacheBlobRoots(opts: { builders: BuilderStore; snapshots: SnapshotStore }): Promise<Digest[]> {
   const roots = new Set<string>();
   for (const s of await opts.snapshots.list()) if (s.blob) roots.add(s.blob.digest);
   for (const b of await opts.builders.allCacheDirs()) {

@@ -5,7 +5,7 @@
  */
 import { BuilderStore, builderDrivers, generateBuilderName } from '../builder/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatPlatform, parsePlatform } from '../platforms/index.js';
+import { formatPlatform, parsePlatformList } from '../platforms/index.js';
 import type { Command } from './command.js';
 import { rootDirOf } from './store-env.js';
 
@@ -32,19 +32,7 @@ export const createCommand: Command = {
         `the local driver runs builds in this process and takes no endpoint (got "${args[0]}")`,
       );
     }
-    const platforms = flags
-      .list('platform')
-      .flatMap((p) => p.split(','))
-      .filter((p) => p.trim() !== '')
-      .map((p) => {
-        try {
-          return formatPlatform(parsePlatform(p.trim()));
-        } catch (err) {
-          throw new InvalidArgumentError(`invalid platform "${p}": ${(err as Error).message}`, {
-            cause: err,
-          });
-        }
-      });
+    const platforms = parsePlatformList(flags.list('platform')).map(formatPlatform);
     const builders = await BuilderStore.open(rootDirOf(ctx));
     let name = flags.string('name');
     if (name === undefined || name === '') {

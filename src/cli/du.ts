@@ -10,7 +10,7 @@ import {
   BuilderStore,
   humanDuration,
   humanSize,
-  matchesFilters,
+  matchesPruneFilters,
   parsePruneFilters,
   readCacheState,
   type UsageItem,
@@ -39,7 +39,7 @@ export function usageTableRow(i: UsageItem, now: Date): string {
 }
 
 /** The `--verbose` block of one row, as buildx's printVerbose. */
-export function usageVerbose(i: UsageItem, now: Date): string {
+function usageVerbose(i: UsageItem, now: Date): string {
   let t = `ID:\t${i.id}\n`;
   if (i.parents.length) t += `Parent:\t${i.parents.join(',')}\n`;
   t += `Created at:\t${goTimeString(i.createdAt)}\n`;
@@ -52,8 +52,14 @@ export function usageVerbose(i: UsageItem, now: Date): string {
   return `${t}\n`;
 }
 
+/** The rows as buildx prints them: the table, or with `--verbose` a block per row. */
+export function usageListing(items: readonly UsageItem[], now: Date, verbose: boolean): string {
+  if (verbose) return tabwriteTabs(items.map((i) => usageVerbose(i, now)).join(''));
+  return tabwriteTabs(usageTableHeader + items.map((i) => usageTableRow(i, now)).join(''));
+}
+
 /** The totals below the table. */
-export function usageSummary(items: readonly UsageItem[]): string {
+function usageSummary(items: readonly UsageItem[]): string {
   let total = 0;
   let reclaimable = 0;
   let shared = 0;
@@ -89,18 +95,9 @@ export const duCommand: Command = {
       const state = await readCacheState({ builders, snapshots, content });
       const now = new Date();
       const items = usageItems(state, b.name)
-        .filter((i) => matchesFilters(i, filters.filters))
-        .filter(
-          (i) =>
-            filters.untilMs === undefined ||
-            (i.lastUsedAt ?? i.createdAt).getTime() <= now.getTime() - filters.untilMs,
-        )
+        .filter((i) => matchesPruneFilters(i, filters, now))
         .sort((a, b) => b.size - a.size);
-      if (flags.bool('verbose')) {
-        ctx.stdout.write(tabwriteTabs(items.map((i) => usageVerbose(i, now)).join('')));
-      } else {
-        ctx.stdout.write(tabwriteTabs(usageTableHeader + items.map((i) => usageTableRow(i, now)).join('')));
-      }
+      ctx.stdout.write(usageListing(items, now, flags.bool('verbose')));
       if (flags.list('filter').length === 0) ctx.stdout.write(tabwriteTabs(usageSummary(items)));
     } finally {
       await content.close();

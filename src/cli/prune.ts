@@ -12,7 +12,7 @@ import { openContentStore, rootLayout } from '../content/index.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { tabwriteTabs, usageTableHeader, usageTableRow, usageVerbose } from './du.js';
+import { tabwriteTabs, usageListing } from './du.js';
 import { rootDirOf } from './store-env.js';
 
 const normalWarning =
@@ -20,7 +20,7 @@ const normalWarning =
 const allCacheWarning = 'WARNING! This will remove all build cache. Are you sure you want to continue?';
 
 /** docker's prompt: `MESSAGE [y/N] `, yes only for a line `y` or `Y` (EOF is no). */
-export async function confirm(
+async function confirm(
   stdin: NodeJS.ReadableStream,
   stdout: NodeJS.WritableStream,
   message: string,
@@ -102,28 +102,15 @@ export const pruneCommand: Command = {
             builders,
             snapshots,
             content,
-            prune: {
-              all,
-              ...(filters.untilMs !== undefined ? { untilMs: filters.untilMs } : {}),
-              filters: filters.filters,
-              ...(keepBytes !== undefined ? { keepBytes } : {}),
-              now,
-            },
+            prune: { all, ...filters, ...(keepBytes !== undefined ? { keepBytes } : {}), now },
           }),
         {
           signal: ctx.signal,
           onWait: (n) => ctx.stderr.write(`waiting for ${n} running build${n === 1 ? '' : 's'} to finish\n`),
         },
       );
-      if (result.removed.length > 0) {
-        if (flags.bool('verbose')) {
-          ctx.stdout.write(tabwriteTabs(result.removed.map((i) => usageVerbose(i, now)).join('')));
-        } else {
-          ctx.stdout.write(
-            tabwriteTabs(usageTableHeader + result.removed.map((i) => usageTableRow(i, now)).join('')),
-          );
-        }
-      }
+      if (result.removed.length > 0)
+        ctx.stdout.write(usageListing(result.removed, now, flags.bool('verbose')));
       ctx.stdout.write(tabwriteTabs(`Total:\t${humanSize(result.total)}\n`));
     } finally {
       await content.close();

@@ -15,6 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, messageOf, StoreError } from '../errors.js';
+import { processAlive } from '../proc.js';
 
 const tmpMarker = '.polyarch-tmp-';
 
@@ -37,18 +38,9 @@ async function removeLeftovers(path: string): Promise<void> {
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
     const pid = Number(n.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) {
       await rm(join(dirname(path), n), { recursive: true, force: true }).catch(() => undefined);
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import type { Readable } from 'node:stream';
+import { text as readText } from 'node:stream/consumers';
 import { InvalidArgumentError, PolyarchError, UnsupportedError } from '../errors.js';
 
 export const defaultDockerSocket = '/var/run/docker.sock';
@@ -157,15 +158,6 @@ export class DockerEngine {
     }
     return lines;
   }
-}
-
-function readText(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-  });
 }
 
 function messageOfBody(text: string): string {

@@ -23,16 +23,22 @@ import { parseReference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';
 import { allowsInsecure, insecureRegistriesEnv, parseInsecureList } from '../registry/hosts.js';
 import type { SnapshotStore } from '../snapshot/index.js';
-import { writeTar } from '../tar/index.js';
+import { type TarWriteEntry, writeTar } from '../tar/index.js';
 import { type AnnotationSet, resolveAnnotations } from './annotations.js';
 import { type Assembled, assembleImages, type PlatformBuild } from './assemble.js';
 import { checkDestination, writeDirAtomic, writeFileAtomic } from './dest.js';
-import { type DockerEndpoint, DockerEngine, dockerEndpoint, formatEndpoint } from './docker-engine.js';
+import {
+  type DockerEndpoint,
+  DockerEngine,
+  defaultDockerSocket,
+  dockerEndpoint,
+  formatEndpoint,
+} from './docker-engine.js';
 import { type PlatformTree, treeTarEntries, writeTrees } from './filesystem.js';
 import type { ExportLayer } from './image.js';
 import { layoutTarEntries, planLayout, writeLayoutDir } from './layout.js';
 import type { ExportResponse } from './metadata.js';
-import { formatKey, type ImageFormat, type LoadOutput, type Output } from './outputs.js';
+import { type Destination, formatKey, type ImageFormat, type LoadOutput, type Output } from './outputs.js';
 import { checkPushAccess, pushBuilt } from './push.js';
 
 export interface PrepareOptions {
@@ -73,7 +79,7 @@ async function prepareDocker(load: LoadOutput, o: PrepareOptions): Promise<Docke
   if (!endpoint) {
     if (required) {
       throw new InvalidArgumentError(
-        '--load=docker: no Docker engine: DOCKER_HOST is not set and /var/run/docker.sock does not exist',
+        `--load=docker: no Docker engine: DOCKER_HOST is not set and ${defaultDockerSocket} does not exist`,
       );
     }
     return undefined;
@@ -158,6 +164,17 @@ function step(progress: Progress, name: string, n: number, open: Set<VertexHandl
   v.start();
   open.add(v);
   return v;
+}
+
+/** A tarball to stdout (left open) or, crash-safely, to the file `dest` names. */
+async function sendTar(
+  entries: AsyncIterable<TarWriteEntry>,
+  dest: Destination,
+  stdout: NodeJS.WritableStream,
+): Promise<void> {
+  const tar = () => Readable.from(writeTar(entries));
+  if (dest.kind === 'stdout') await pipeline(tar(), stdout, { end: false });
+  else await writeFileAtomic(dest.path, (w) => pipeline(tar(), w));
 }
 
 const stepNames: Record<Output['type'], string> = {
@@ -273,13 +290,11 @@ async function exportAll(
           ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
         });
         const s = v.status('sending tarball');
-        const mtime = o.sourceDateEpoch ?? 0;
-        const tar = () => Readable.from(writeTar(layoutTarEntries(o.content, layout, mtime)));
-        if (out.dest.kind === 'stdout') await pipeline(tar(), o.stdout, { end: false });
-        else if (out.dest.kind === 'file') await writeFileAtomic(out.dest.path, (w) => pipeline(tar(), w));
-        else {
-          const path = out.dest.path;
-          await writeDirAtomic(path, (dir) => writeLayoutDir(o.content, layout, dir));
+        if (out.dest.kind === 'dir') {
+          await writeDirAtomic(out.dest.path, (dir) => writeLayoutDir(o.content, layout, dir));
+        } else {
+          const mtime = o.sourceDateEpoch ?? 0;
+          await sendTar(layoutTarEntries(o.content, layout, mtime), out.dest, o.stdout);
         }
         s.done();
         done(v);
@@ -295,17 +310,11 @@ async function exportAll(
           await writeDirAtomic(out.dest.path, (dir) => writeTrees(o.snapshots, trees, dir, split));
         } else {
           const scratch = join(o.tmpDir, `tar-output-${process.pid}-${i}`);
-          const tar = () =>
-            Readable.from(
-              writeTar(
-                treeTarEntries(o.snapshots, trees, scratch, {
-                  ...(split !== undefined ? { split } : {}),
-                  ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
-                }),
-              ),
-            );
-          if (out.dest.kind === 'stdout') await pipeline(tar(), o.stdout, { end: false });
-          else await writeFileAtomic(out.dest.path, (w) => pipeline(tar(), w));
+          const entries = treeTarEntries(o.snapshots, trees, scratch, {
+            ...(split !== undefined ? { split } : {}),
+            ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
+          });
+          await sendTar(entries, out.dest, o.stdout);
         }
         s.done();
         done(v);

@@ -30,7 +30,7 @@ import type { Descriptor, ImageManifest, Platform } from '../oci/types.js';
 import { platformMatcher } from '../platforms/index.js';
 import { familiarName, familiarString, parseReference } from '../reference/index.js';
 import type { TarWriteEntry } from '../tar/index.js';
-import { jsonBytes } from './image.js';
+import { epochToRFC3339, jsonBytes } from './image.js';
 
 export interface LayoutOptions {
   store: Provider;
@@ -119,9 +119,7 @@ export async function planLayout(opts: LayoutOptions): Promise<Layout> {
     for (const c of childrenOf(mp)) add(c);
   }
   const created: Record<string, string> =
-    opts.sourceDateEpoch !== undefined
-      ? { [AnnotationCreated]: new Date(opts.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') }
-      : {};
+    opts.sourceDateEpoch !== undefined ? { [AnnotationCreated]: epochToRFC3339(opts.sourceDateEpoch) } : {};
   const files: LayoutFile[] = [];
   const algorithms = new Set<string>();
   for (const d of blobs.values()) {

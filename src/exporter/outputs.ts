@@ -128,7 +128,7 @@ const archiveAttrs = {
 const filesAttrs = { known: ['platform-split'], ignored: [] as string[] };
 
 /** Go's strconv.ParseBool, as BuildKit reads exporter booleans. */
-export function parseBoolAttr(type: string, key: string, v: string): boolean {
+function parseBoolAttr(type: string, key: string, v: string): boolean {
   if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
   throw new InvalidArgumentError(`output type=${type}: ${key}=${v}: expected true or false`);

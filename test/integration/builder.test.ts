@@ -149,7 +149,10 @@ describe('builder instances', () => {
       [['create', '--name', 'keep'], /^ERROR: existing instance for "keep"/],
       [['create', '--name', '9lives'], /^ERROR: invalid name 9lives, name needs to start with a letter/],
       [['create', '--name', 'default'], /^ERROR: instance name "default" already exists/],
-      [['create', '--platform', 'linux/nope/x/y'], /^ERROR: invalid platform "linux\/nope\/x\/y"/],
+      [
+        ['create', '--platform', 'linux/nope/x/y'],
+        /^ERROR: invalid platform "linux\/nope\/x\/y": expected os\[\/arch\[\/variant\]\]\n$/,
+      ],
       [['create', 'tcp://x:1234'], /^ERROR: the local driver .* takes no endpoint/],
     ];
     for (const [args, want] of cases) {

@@ -413,5 +413,19 @@ describe('builder store', () => {
     await done;
     assert.equal(ran, true);
     assert.deepEqual(await s.runningBuilds(), []);
+
+    // a build that starts while the cache is held waits until it is released
+    const order: string[] = [];
+    const exclusive = s.exclusiveCache(async () => {
+      order.push('exclusive start');
+      await new Promise((r) => setTimeout(r, 300));
+      order.push('exclusive end');
+    });
+    while (order.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const later = await s.registerBuild(await s.resolve(undefined));
+    order.push('build registered');
+    await exclusive;
+    assert.deepEqual(order, ['exclusive start', 'exclusive end', 'build registered']);
+    await later.release();
   });
 });

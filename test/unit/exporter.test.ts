@@ -4,6 +4,7 @@
  * crash-safe writes of exporter/dest.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -398,6 +399,23 @@ describe('crash-safe destinations', () => {
       out.end('new');
     });
     assert.equal(readFileSync(path, 'utf8'), 'new');
+  });
+
+  test('the next write removes what killed writes left, not what a live one is writing', async () => {
+    const dir = tempDir('polyarch-dest-');
+    const path = join(dir, 'out.tar');
+    const dead = spawnSync('true').pid!;
+    const deadFile = `.polyarch-tmp-out.tar-${dead}-0000aaaa`;
+    const deadDir = `.polyarch-tmp-tree-${dead}-0000bbbb`;
+    const liveFile = `.polyarch-tmp-out.tar-${process.ppid}-0000cccc`;
+    for (const n of [deadFile, liveFile]) writeFileSync(join(dir, n), 'half');
+    mkdirSync(join(dir, deadDir, 'sub'), { recursive: true });
+    await writeFileAtomic(path, async (out) => {
+      out.end('new');
+    });
+    assert.deepEqual(readdirSync(dir).sort(), [deadDir, liveFile, 'out.tar'].sort());
+    await writeDirAtomic(join(dir, 'tree'), async () => {});
+    assert.deepEqual(readdirSync(dir).sort(), [liveFile, 'out.tar', 'tree'].sort());
   });
 
   test('a directory is renamed into place, or merged entry by entry into a non-empty one', async () => {
