@@ -16,7 +16,7 @@ import type { ContentStore } from '../content/index.js';
 import type { HistoryStep } from '../graph/convert.js';
 import type { LayerInfo } from '../graph/ops.js';
 import type { Digest } from '../oci/digest.js';
-import { MediaTypeImageLayerGzip } from '../oci/mediatypes.js';
+import { MediaTypeDockerConfig, MediaTypeImageConfig, MediaTypeImageLayerGzip } from '../oci/mediatypes.js';
 import type { ContainerConfig, Descriptor, History, Platform } from '../oci/types.js';
 import type { VertexHandle } from '../progress/writer.js';
 import { diffUpperDir } from '../snapshot/diff.js';
@@ -172,7 +172,7 @@ async function clampedLayer(opts: AssembleOptions, snap: Snapshot, epoch: number
 }
 
 /** History entries aligned with the layers: a step whose layer is absent is an empty layer. */
-export function alignHistory(build: PlatformBuild, created: string): History[] {
+function alignHistory(build: PlatformBuild, created: string): History[] {
   const produced = new Set(build.layers.map((l) => l.producedBy).filter((k): k is Digest => k !== undefined));
   const out: History[] = [];
   for (const h of build.history) {
@@ -194,7 +194,7 @@ export function alignHistory(build: PlatformBuild, created: string): History[] {
 }
 
 /** When the image was made: SOURCE_DATE_EPOCH, else when its newest built layer was made. */
-export function imageCreated(build: PlatformBuild, sourceDateEpoch: number | undefined): string {
+function imageCreated(build: PlatformBuild, sourceDateEpoch: number | undefined): string {
   if (sourceDateEpoch !== undefined) return epochToRFC3339(sourceDateEpoch);
   const times = build.layers.map((l) => l.created).filter((c): c is string => c !== undefined);
   if (times.length)
@@ -202,7 +202,7 @@ export function imageCreated(build: PlatformBuild, sourceDateEpoch: number | und
       .sort()
       .at(-1)!
       .replace(/\.\d+Z$/, 'Z');
-  return build.baseCreated ?? new Date(0).toISOString().replace('.000Z', 'Z');
+  return build.baseCreated ?? epochToRFC3339(0);
 }
 
 export async function assembleImages(
@@ -228,9 +228,7 @@ export async function assembleImages(
     });
     const cfgBytes = jsonBytes(cfg);
     const configDesc = await opts.content.putBlob(cfgBytes, {
-      mediaType: opts.oci
-        ? 'application/vnd.oci.image.config.v1+json'
-        : 'application/vnd.docker.container.image.v1+json',
+      mediaType: opts.oci ? MediaTypeImageConfig : MediaTypeDockerConfig,
     });
     const own = opts.platformAnnotations?.(b.platform);
     const manifestAnnotations = { ...opts.manifestAnnotations, ...own?.manifest };
