@@ -28,11 +28,11 @@ import {
   listTargets,
   outlineJSON,
   planBuild,
-  ramInBytes,
   readDockerfile,
   targetsJSON,
 } from '../dockerfile/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import { parseByteSize } from '../goparse.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import { type Platform, parsePlatform, parsePlatformList } from '../platforms/index.js';
 import { type Command, type CommandContext, type Flags, splitCSV, UsageError } from './command.js';
@@ -451,7 +451,7 @@ export function buildOptionsFromFlags(
   let shmSize = 0;
   const shm = f.string('shm-size');
   if (shm !== undefined && shm !== '') {
-    const n = ramInBytes(shm);
+    const n = parseByteSize(shm);
     if (n === undefined) throw bad(`invalid argument "${shm}" for "--shm-size" flag: invalid size: '${shm}'`);
     shmSize = n;
   }

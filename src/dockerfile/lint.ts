@@ -8,6 +8,7 @@
  * `# check=skip=Rule1,Rule2` and `# check=skip=all` are honoured.
  */
 import { DockerfileError } from '../errors.js';
+import { parseGoBool } from '../goparse.js';
 import { parsePlatform } from '../platforms/index.js';
 import { parseReference } from '../reference/index.js';
 import { formatExcerpt } from './excerpt.js';
@@ -146,10 +147,9 @@ export function parseCheckDirective(value: string, file = 'Dockerfile'): LintCon
       if (val === 'all') cfg.skipAll = true;
       else for (const r of val.split(',')) cfg.skip.add(r.trim());
     } else if (k === 'error') {
-      if (!['true', 'false', '1', '0', 't', 'f', 'TRUE', 'FALSE', 'True', 'False'].includes(val)) {
-        throw bad(`invalid check option "${part}"`);
-      }
-      cfg.error = ['true', '1', 't', 'TRUE', 'True'].includes(val);
+      const error = parseGoBool(val);
+      if (error === undefined) throw bad(`invalid check option "${part}"`);
+      cfg.error = error;
     } else throw bad(`invalid check option "${k}"`);
   }
   return cfg;

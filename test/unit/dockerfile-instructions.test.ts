@@ -8,7 +8,6 @@ import {
   type Command,
   type Dockerfile,
   parseDockerfile,
-  parseGoDuration,
   parseMount,
   readDockerfile,
 } from '../../src/dockerfile/index.js';
@@ -346,12 +345,4 @@ describe('RUN --mount', () => {
       /invalid field 'target' must be a key=value pair/,
     );
   });
-});
-
-test('Go durations', () => {
-  assert.equal(parseGoDuration('1h2m3.5s'), 3723.5e9);
-  assert.equal(parseGoDuration('250ms'), 250e6);
-  assert.equal(parseGoDuration('0'), 0);
-  assert.throws(() => parseGoDuration('5'), /missing unit/);
-  assert.throws(() => parseGoDuration('five'), /invalid duration/);
 });
