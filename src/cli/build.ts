@@ -32,7 +32,7 @@ import {
   targetsJSON,
 } from '../dockerfile/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { parseByteSize } from '../goparse.js';
+import { parseByteSize, parseGoBool } from '../goparse.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import { type Platform, parsePlatform, parsePlatformList } from '../platforms/index.js';
 import { type Command, type CommandContext, type Flags, splitCSV, UsageError } from './command.js';
@@ -238,8 +238,8 @@ export function parseOutputs(values: readonly string[]): ExportSpec[] {
 export function parseLoad(value: string | undefined): boolean | 'docker' {
   if (value === undefined) return false;
   if (value === 'docker') return 'docker';
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  const b = parseGoBool(value);
+  if (b !== undefined) return b;
   throw bad(`invalid argument "${value}" for "--load" flag: expected true, false or docker`);
 }
 
@@ -342,9 +342,8 @@ export function parseAnnotations(values: readonly string[], host: Platform): Ann
 function parseAttests(values: readonly string[], sbom: string | undefined, provenance: string | undefined) {
   const all = [...values];
   const canonical = (type: string, v: string) => {
-    const b = ['true', '1', 't', 'false', '0', 'f'].includes(v.toLowerCase());
-    if (b) return `type=${type},disabled=${['false', '0', 'f'].includes(v.toLowerCase())}`;
-    return `type=${type},${v}`;
+    const b = parseGoBool(v);
+    return b === undefined ? `type=${type},${v}` : `type=${type},disabled=${!b}`;
   };
   if (provenance) all.push(canonical('provenance', provenance));
   if (sbom) all.push(canonical('sbom', sbom));
@@ -357,8 +356,12 @@ function parseAttests(values: readonly string[], sbom: string | undefined, prove
       const key = f.slice(0, eq).toLowerCase();
       const value = f.slice(eq + 1);
       if (key === 'type') a.type = value;
-      else if (key === 'disabled') a.disabled = ['true', '1', 't'].includes(value.toLowerCase());
-      else a.attrs[key] = value;
+      else if (key === 'disabled') {
+        const b = parseGoBool(value);
+        if (b === undefined)
+          throw bad(`invalid value ${value} for disabled in "${s}": expected true or false`);
+        a.disabled = b;
+      } else a.attrs[key] = value;
     }
     if (a.type === '') throw bad(`attestation type not specified: ${s}`);
     if (byType.has(a.type)) throw bad(`duplicate attestation field ${a.type}`);
@@ -382,8 +385,11 @@ export function parseCall(value: string): CallSpec {
     if (k === 'format') {
       if (v !== 'json' && v !== 'text') throw bad(`invalid format ${v}`);
       call.format = v;
-    } else if (k === 'ignorestatus') call.ignoreStatus = ['true', '1', 't'].includes(v.toLowerCase());
-    else throw bad(`invalid value ${f}`);
+    } else if (k === 'ignorestatus') {
+      const b = parseGoBool(v);
+      if (b === undefined) throw bad(`failed to parse ignorestatus "${v}": expected true or false`);
+      call.ignoreStatus = b;
+    } else throw bad(`invalid value ${f}`);
   }
   if (name === 'lint') name = 'check';
   if (name !== 'build' && name !== 'check' && name !== 'outline' && name !== 'targets') {

@@ -190,6 +190,31 @@ describe('flags → BuildOptions', () => {
     assert.throws(() => options(['--secret', 'id=a,foo=b', '.']), /unexpected key 'foo' in 'foo=b'/);
     assert.throws(() => options(['--build-arg', '=x', '.']), /empty key/);
     assert.throws(() => options(['--iidfile', 'x', '-o', 'out', '.']), /incompatible with image ID file/);
+    assert.throws(() => parseCall('check,ignorestatus=yes'), /failed to parse ignorestatus "yes"/);
+    assert.throws(
+      () => options(['--attest', 'type=sbom,disabled=maybe', '.']),
+      /invalid value maybe for disabled/,
+    );
+    assert.throws(
+      () => options(['-o', 'type=local,dest=a"b', '.']),
+      /invalid output .*bare " in non-quoted-field/,
+    );
+    assert.throws(
+      () => options(['--allow', 'network.host,"security', '.']),
+      /invalid argument "network.host,"security" for "--allow" flag: extraneous or missing " in quoted-field/,
+    );
+  });
+
+  test('booleans and CSV values as Go reads them', () => {
+    assert.deepEqual(parseCall('check,ignorestatus=T').ignoreStatus, true);
+    assert.deepEqual(options(['--sbom=TRUE', '--provenance=0', '.']).attests, [
+      { type: 'provenance', disabled: true, attrs: {} },
+      { type: 'sbom', disabled: false, attrs: {} },
+    ]);
+    assert.deepEqual(parseOutputs(['type=local,"dest=a,b"']), [
+      { type: 'local', destination: 'a,b', attrs: {} },
+    ]);
+    assert.deepEqual(options(['--allow', '"a,b",c', '.']).allow, ['a,b', 'c']);
   });
 });
 
