@@ -390,8 +390,7 @@ export function formatHelp(
     );
   }
   const own = command.flags ?? [];
-  const shown = isRoot ? own : own;
-  if (shown.some((f) => !f.hidden)) lines.push('Options:', formatFlags(shown), '');
+  if (own.some((f) => !f.hidden)) lines.push('Options:', formatFlags(own), '');
   if (!isRoot && rootFlags.some((f) => !f.hidden)) lines.push('Global Options:', formatFlags(rootFlags), '');
   const listCommands = (title: string, cs: Command[]) => {
     if (cs.length === 0) return;

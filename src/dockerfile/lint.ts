@@ -18,7 +18,6 @@ import {
   type BuildPlan,
   dispatchScope,
   imageScope,
-  type PlannedStage,
   type PlanOptions,
   planBuild,
   type Scope,
@@ -237,7 +236,7 @@ export function lintDockerfile(df: Dockerfile, options: PlanOptions): LintWarnin
   const ends = new Map<number, { scope: Scope; workdirSet: boolean; shellSet: boolean; scratch: boolean }>();
   for (const p of stages) {
     const baseEnd = p.base.kind === 'stage' ? ends.get(p.base.index) : undefined;
-    const start = baseEnd?.scope ?? imageScope(p.base.kind === 'scratch' ? [] : []);
+    const start = baseEnd?.scope ?? imageScope();
     const scratchRooted = baseEnd ? baseEnd.scratch : p.base.kind === 'scratch';
     let workdirSet = baseEnd?.workdirSet ?? false;
     let shellSet = baseEnd?.shellSet ?? false;
@@ -366,7 +365,7 @@ function checkFrom(
     }
   }
   const stageNames = new Set(plan.stages.map((s) => s.stage.name).filter((n) => n !== ''));
-  for (const p of plan.stages as PlannedStage[]) {
+  for (const p of plan.stages) {
     const f = p.stage.from;
     for (const word of [f.baseName, f.platform]) {
       if (word === '') continue;

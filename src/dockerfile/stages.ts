@@ -18,7 +18,7 @@ import { expandInstruction } from './instructions/expand.js';
 import { parseMount } from './instructions/mount.js';
 import { suggest } from './instructions/suggest.js';
 import type { ArgDefinition, Command, Dockerfile, SourceRange, Stage } from './instructions/types.js';
-import { type EnvGetter, ShellError, ShellLex } from './shell/lex.js';
+import { type EnvGetter, ShellLex } from './shell/lex.js';
 
 /** A variable map read by the lexer; insertion order is kept. */
 export type Vars = ReadonlyMap<string, string>;
@@ -139,10 +139,6 @@ function errorAt(df: Dockerfile, range: SourceRange, message: string, cause?: un
   );
 }
 
-function shellMessage(err: unknown): string {
-  return err instanceof ShellError ? err.message : (err as Error).message;
-}
-
 /** Resolves stages, references and the target for one target platform. */
 export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
   if (df.stages.length === 0) {
@@ -169,7 +165,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
         try {
           r = lex.processWord(def.value, globalArgs);
         } catch (err) {
-          throw errorAt(df, cmd.location, shellMessage(err), err);
+          throw errorAt(df, cmd.location, (err as Error).message, err);
         }
         value = r.result;
         info.deps = new Set(r.matched);
@@ -197,7 +193,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
       baseName = r.result;
       for (const k of r.matched) used.add(k);
     } catch (err) {
-      throw errorAt(df, loc, shellMessage(err), err);
+      throw errorAt(df, loc, (err as Error).message, err);
     }
     if (baseName === '') throw errorAt(df, loc, `base name (${stage.from.baseName}) should not be blank`);
     let platform: Platform | undefined;
@@ -208,7 +204,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
         value = r.result;
         for (const k of r.matched) used.add(k);
       } catch (err) {
-        throw errorAt(df, loc, `failed to process arguments for platform: ${shellMessage(err)}`, err);
+        throw errorAt(df, loc, `failed to process arguments for platform: ${(err as Error).message}`, err);
       }
       if (value === '') {
         throw errorAt(df, loc, `empty platform value from expression ${stage.from.platform}`);
@@ -478,7 +474,7 @@ export function dispatchScope(
         expanded = expandInstruction(cmd, { word, words });
       }
     } catch (err) {
-      throw errorAt(df, cmd.location, shellMessage(err), err);
+      throw errorAt(df, cmd.location, (err as Error).message, err);
     }
     if (expanded.kind === 'ENV') for (const e of expanded.env) vars.set(e.key, e.value);
     steps.push({ command: expanded, scope, unmatched });

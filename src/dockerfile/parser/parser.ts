@@ -9,7 +9,6 @@
  * Errors are DockerfileErrors naming the file, line and column.
  */
 import { DockerfileError } from '../../errors.js';
-import { ShellError } from '../shell/lex.js';
 import { type Directive, DirectiveParser } from './directives.js';
 import { heredocsFromLine } from './heredoc.js';
 import { type LineContext, LineError, nodeFromLine } from './line-parsers.js';
@@ -137,8 +136,9 @@ export function parseDockerfile(source: string | Uint8Array, options: ParseOptio
   let i = 0;
 
   const fail = (err: unknown, line: number, column = 1): never => {
-    const message = err instanceof ShellError ? err.message : (err as Error).message;
-    throw new DockerfileError({ file, line: Math.max(1, line), column }, message, { cause: err });
+    throw new DockerfileError({ file, line: Math.max(1, line), column }, (err as Error).message, {
+      cause: err,
+    });
   };
 
   const processLine = (raw: string, stripLeft: boolean): { text: string; directive: boolean } => {
