@@ -173,10 +173,7 @@ const flags: Command['flags'] = [
 const bad = (message: string) => new InvalidArgumentError(message);
 
 /** `k=v` list → map; a bare `k` takes the environment's value (build-args) or '' (labels). */
-export function listToMap(
-  values: readonly string[],
-  env: NodeJS.ProcessEnv | undefined,
-): Record<string, string> {
+function listToMap(values: readonly string[], env: NodeJS.ProcessEnv | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
     const eq = v.indexOf('=');
@@ -244,7 +241,7 @@ export function parseLoad(value: string | undefined): boolean | 'docker' {
 }
 
 /** `--cache-from` / `--cache-to` values as buildx's ParseCacheEntry. */
-export function parseCacheSpecs(values: readonly string[]): CacheSpec[] {
+function parseCacheSpecs(values: readonly string[]): CacheSpec[] {
   return values
     .filter((v) => v !== '')
     .map((s) => {
@@ -264,7 +261,7 @@ export function parseCacheSpecs(values: readonly string[]): CacheSpec[] {
     });
 }
 
-export function parseSecrets(values: readonly string[]): SecretSpec[] {
+function parseSecrets(values: readonly string[]): SecretSpec[] {
   return values.map((s) => {
     let type = 'file';
     const spec: SecretSpec = { id: '' };
@@ -301,7 +298,7 @@ export function parseSecrets(values: readonly string[]): SecretSpec[] {
   });
 }
 
-export function parseSSH(values: readonly string[]): SSHSpec[] {
+function parseSSH(values: readonly string[]): SSHSpec[] {
   return values.map((s) => {
     const eq = s.indexOf('=');
     const id = eq < 0 ? s : s.slice(0, eq);
@@ -319,7 +316,7 @@ export function parseSSH(values: readonly string[]): SSHSpec[] {
   });
 }
 
-export function parseAnnotations(values: readonly string[], host: Platform): AnnotationSpec[] {
+function parseAnnotations(values: readonly string[], host: Platform): AnnotationSpec[] {
   return values.map((s) => {
     const eq = s.indexOf('=');
     if (eq < 0) throw bad(`invalid annotation "${s}", expected key=value`);
