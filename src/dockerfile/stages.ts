@@ -18,7 +18,7 @@ import { expandInstruction } from './instructions/expand.js';
 import { parseMount } from './instructions/mount.js';
 import { suggest } from './instructions/suggest.js';
 import type { ArgDefinition, Command, Dockerfile, SourceRange, Stage } from './instructions/types.js';
-import { type EnvGetter, ShellLex } from './shell/lex.js';
+import { type EnvGetter, envFromList, ShellLex } from './shell/lex.js';
 
 /** A variable map read by the lexer; insertion order is kept. */
 export type Vars = ReadonlyMap<string, string>;
@@ -387,11 +387,7 @@ export const defaultPathEnv = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 
 /** The starting scope for a stage from an image: its config Env, PATH added when missing. */
 export function imageScope(env: readonly string[] = []): Scope {
-  const vars = new Map<string, string>();
-  for (const e of env) {
-    const i = e.indexOf('=');
-    vars.set(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
-  }
+  const vars = envFromList(env);
   if (!vars.has('PATH')) vars.set('PATH', defaultPathEnv);
   return { vars, args: [] };
 }
@@ -440,16 +436,13 @@ export function dispatchScope(
     const unmatched = new Set<string>();
     const env: EnvGetter = vars;
     const scope: Scope = { vars: new Map(vars), args: [...args] };
-    const word = (w: string) => {
+    const expand = (w: string) => {
       const r = plan.lex.processWord(w, env);
       for (const u of r.unmatched) unmatched.add(u);
-      return r.result;
+      return r;
     };
-    const words = (w: string) => {
-      const r = plan.lex.processWord(w, env);
-      for (const u of r.unmatched) unmatched.add(u);
-      return r.words;
-    };
+    const word = (w: string) => expand(w).result;
+    const words = (w: string) => expand(w).words;
     let expanded: Command = cmd;
     try {
       if (cmd.kind === 'ARG') {
