@@ -27,6 +27,7 @@ import {
   lintDockerfile,
   listTargets,
   outlineJSON,
+  type PlanOptions,
   planBuild,
   readDockerfile,
   targetsJSON,
@@ -510,13 +511,15 @@ async function runCall(ctx: CommandContext, o: BuildOptions, host: Platform): Pr
   const { name, source } = await loadDockerfileSource(ctx, o);
   const df = readDockerfile(source, { file: name });
   const text = source.toString('utf8');
+  // evaluated for the first target platform, as the frontend does
+  const planOptions: PlanOptions = {
+    buildArgs: o.buildArgs,
+    targetPlatform: o.platforms[0] ?? host,
+    buildPlatform: host,
+    ...(o.target ? { target: o.target } : {}),
+  };
   if (o.call.name === 'check') {
-    const warnings = lintDockerfile(df, {
-      buildArgs: o.buildArgs,
-      targetPlatform: o.platforms[0] ?? host,
-      buildPlatform: host,
-      ...(o.target ? { target: o.target } : {}),
-    });
+    const warnings = lintDockerfile(df, planOptions);
     if (o.call.format === 'json') {
       const json = {
         warnings: warnings.map((w) => ({
@@ -540,14 +543,7 @@ async function runCall(ctx: CommandContext, o: BuildOptions, host: Platform): Pr
     ctx.stdout.write(o.call.format === 'json' ? `${targetsJSON(targets, text)}\n` : formatTargets(targets));
     return 0;
   }
-  // outline: evaluated for the first target platform, as the frontend does
-  const plan = planBuild(df, {
-    buildArgs: o.buildArgs,
-    targetPlatform: o.platforms[0] ?? host,
-    buildPlatform: host,
-    ...(o.target ? { target: o.target } : {}),
-  });
-  const outline = buildOutline(plan);
+  const outline = buildOutline(planBuild(df, planOptions));
   ctx.stdout.write(o.call.format === 'json' ? `${outlineJSON(outline, text)}\n` : formatOutline(outline));
   return 0;
 }

@@ -346,6 +346,13 @@ test('--check exits 1 on warnings, 0 when clean or with ignorestatus', () => {
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^Check complete, 1 warning has been found!\n\nWARNING: FromAsCasing/);
   assert.equal(polyarch(['build', '--call', 'check,ignorestatus=true', d]).code, 0);
+  const json = polyarch(['build', '--call', 'check,format=json', d]);
+  assert.equal(json.code, 1);
+  const [w, ...rest] = JSON.parse(json.stdout).warnings;
+  assert.equal(rest.length, 0);
+  assert.equal(w.ruleName, 'FromAsCasing');
+  assert.equal(w.detail, "'as' and 'FROM' keywords' casing do not match");
+  assert.deepEqual(w.location.ranges, [{ start: { line: 1 }, end: { line: 1 } }]);
   const clean = polyarch(['build', '--check', 'examples/hello']);
   assert.equal(clean.code, 0);
   assert.equal(clean.stdout, 'Check complete, no warnings found.\n');
