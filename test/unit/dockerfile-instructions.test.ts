@@ -292,6 +292,12 @@ describe('bad input names file, line and column', () => {
       'Interval "interval" cannot be less than 1ms',
     );
     throwsAt('FROM scratch\nHEALTHCHECK --retries=-1 CMD true\n', 2, 13, '--retries cannot be negative (-1)');
+    throwsAt(
+      'FROM scratch\nHEALTHCHECK --retries=1 --timeout=5 CMD true\n',
+      2,
+      25,
+      'time: missing unit in duration "5"',
+    );
     throwsAt('RUN true\n', 1, 1, 'no build stage in current context');
     throwsAt('FROM scratch\nONBUILD FROM x\n', 2, 1, "FROM isn't allowed as an ONBUILD trigger");
   });

@@ -162,7 +162,12 @@ function sourcesAndDest(req: Request, cmd: string) {
 
 function parseInterval(name: string, value: string): number {
   if (value === '') return 0;
-  const d = parseGoDuration(value);
+  let d: number;
+  try {
+    d = parseGoDuration(value);
+  } catch (err) {
+    throw new InstructionError((err as Error).message, `--${name}`);
+  }
   if (d === 0) return 0;
   if (d < 1e6) throw new InstructionError(`Interval "${name}" cannot be less than 1ms`, `--${name}`);
   return d;
