@@ -27,12 +27,13 @@ import {
   lintDockerfile,
   listTargets,
   outlineJSON,
+  type PlanOptions,
   planBuild,
-  ramInBytes,
   readDockerfile,
   targetsJSON,
 } from '../dockerfile/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import { parseByteSize, parseGoBool } from '../goparse.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import { type Platform, parsePlatform, parsePlatformList } from '../platforms/index.js';
 import { type Command, type CommandContext, type Flags, splitCSV, UsageError } from './command.js';
@@ -173,10 +174,7 @@ const flags: Command['flags'] = [
 const bad = (message: string) => new InvalidArgumentError(message);
 
 /** `k=v` list → map; a bare `k` takes the environment's value (build-args) or '' (labels). */
-export function listToMap(
-  values: readonly string[],
-  env: NodeJS.ProcessEnv | undefined,
-): Record<string, string> {
+function listToMap(values: readonly string[], env: NodeJS.ProcessEnv | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
     const eq = v.indexOf('=');
@@ -238,13 +236,13 @@ export function parseOutputs(values: readonly string[]): ExportSpec[] {
 export function parseLoad(value: string | undefined): boolean | 'docker' {
   if (value === undefined) return false;
   if (value === 'docker') return 'docker';
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  const b = parseGoBool(value);
+  if (b !== undefined) return b;
   throw bad(`invalid argument "${value}" for "--load" flag: expected true, false or docker`);
 }
 
 /** `--cache-from` / `--cache-to` values as buildx's ParseCacheEntry. */
-export function parseCacheSpecs(values: readonly string[]): CacheSpec[] {
+function parseCacheSpecs(values: readonly string[]): CacheSpec[] {
   return values
     .filter((v) => v !== '')
     .map((s) => {
@@ -264,7 +262,7 @@ export function parseCacheSpecs(values: readonly string[]): CacheSpec[] {
     });
 }
 
-export function parseSecrets(values: readonly string[]): SecretSpec[] {
+function parseSecrets(values: readonly string[]): SecretSpec[] {
   return values.map((s) => {
     let type = 'file';
     const spec: SecretSpec = { id: '' };
@@ -301,7 +299,7 @@ export function parseSecrets(values: readonly string[]): SecretSpec[] {
   });
 }
 
-export function parseSSH(values: readonly string[]): SSHSpec[] {
+function parseSSH(values: readonly string[]): SSHSpec[] {
   return values.map((s) => {
     const eq = s.indexOf('=');
     const id = eq < 0 ? s : s.slice(0, eq);
@@ -319,7 +317,7 @@ export function parseSSH(values: readonly string[]): SSHSpec[] {
   });
 }
 
-export function parseAnnotations(values: readonly string[], host: Platform): AnnotationSpec[] {
+function parseAnnotations(values: readonly string[], host: Platform): AnnotationSpec[] {
   return values.map((s) => {
     const eq = s.indexOf('=');
     if (eq < 0) throw bad(`invalid annotation "${s}", expected key=value`);
@@ -342,9 +340,8 @@ export function parseAnnotations(values: readonly string[], host: Platform): Ann
 function parseAttests(values: readonly string[], sbom: string | undefined, provenance: string | undefined) {
   const all = [...values];
   const canonical = (type: string, v: string) => {
-    const b = ['true', '1', 't', 'false', '0', 'f'].includes(v.toLowerCase());
-    if (b) return `type=${type},disabled=${['false', '0', 'f'].includes(v.toLowerCase())}`;
-    return `type=${type},${v}`;
+    const b = parseGoBool(v);
+    return b === undefined ? `type=${type},${v}` : `type=${type},disabled=${!b}`;
   };
   if (provenance) all.push(canonical('provenance', provenance));
   if (sbom) all.push(canonical('sbom', sbom));
@@ -357,8 +354,12 @@ function parseAttests(values: readonly string[], sbom: string | undefined, prove
       const key = f.slice(0, eq).toLowerCase();
       const value = f.slice(eq + 1);
       if (key === 'type') a.type = value;
-      else if (key === 'disabled') a.disabled = ['true', '1', 't'].includes(value.toLowerCase());
-      else a.attrs[key] = value;
+      else if (key === 'disabled') {
+        const b = parseGoBool(value);
+        if (b === undefined)
+          throw bad(`invalid value ${value} for disabled in "${s}": expected true or false`);
+        a.disabled = b;
+      } else a.attrs[key] = value;
     }
     if (a.type === '') throw bad(`attestation type not specified: ${s}`);
     if (byType.has(a.type)) throw bad(`duplicate attestation field ${a.type}`);
@@ -382,8 +383,11 @@ export function parseCall(value: string): CallSpec {
     if (k === 'format') {
       if (v !== 'json' && v !== 'text') throw bad(`invalid format ${v}`);
       call.format = v;
-    } else if (k === 'ignorestatus') call.ignoreStatus = ['true', '1', 't'].includes(v.toLowerCase());
-    else throw bad(`invalid value ${f}`);
+    } else if (k === 'ignorestatus') {
+      const b = parseGoBool(v);
+      if (b === undefined) throw bad(`failed to parse ignorestatus "${v}": expected true or false`);
+      call.ignoreStatus = b;
+    } else throw bad(`invalid value ${f}`);
   }
   if (name === 'lint') name = 'check';
   if (name !== 'build' && name !== 'check' && name !== 'outline' && name !== 'targets') {
@@ -451,7 +455,7 @@ export function buildOptionsFromFlags(
   let shmSize = 0;
   const shm = f.string('shm-size');
   if (shm !== undefined && shm !== '') {
-    const n = ramInBytes(shm);
+    const n = parseByteSize(shm);
     if (n === undefined) throw bad(`invalid argument "${shm}" for "--shm-size" flag: invalid size: '${shm}'`);
     shmSize = n;
   }
@@ -507,13 +511,15 @@ async function runCall(ctx: CommandContext, o: BuildOptions, host: Platform): Pr
   const { name, source } = await loadDockerfileSource(ctx, o);
   const df = readDockerfile(source, { file: name });
   const text = source.toString('utf8');
+  // evaluated for the first target platform, as the frontend does
+  const planOptions: PlanOptions = {
+    buildArgs: o.buildArgs,
+    targetPlatform: o.platforms[0] ?? host,
+    buildPlatform: host,
+    ...(o.target ? { target: o.target } : {}),
+  };
   if (o.call.name === 'check') {
-    const warnings = lintDockerfile(df, {
-      buildArgs: o.buildArgs,
-      targetPlatform: o.platforms[0] ?? host,
-      buildPlatform: host,
-      ...(o.target ? { target: o.target } : {}),
-    });
+    const warnings = lintDockerfile(df, planOptions);
     if (o.call.format === 'json') {
       const json = {
         warnings: warnings.map((w) => ({
@@ -537,14 +543,7 @@ async function runCall(ctx: CommandContext, o: BuildOptions, host: Platform): Pr
     ctx.stdout.write(o.call.format === 'json' ? `${targetsJSON(targets, text)}\n` : formatTargets(targets));
     return 0;
   }
-  // outline: evaluated for the first target platform, as the frontend does
-  const plan = planBuild(df, {
-    buildArgs: o.buildArgs,
-    targetPlatform: o.platforms[0] ?? host,
-    buildPlatform: host,
-    ...(o.target ? { target: o.target } : {}),
-  });
-  const outline = buildOutline(plan);
+  const outline = buildOutline(planBuild(df, planOptions));
   ctx.stdout.write(o.call.format === 'json' ? `${outlineJSON(outline, text)}\n` : formatOutline(outline));
   return 0;
 }

@@ -8,6 +8,7 @@
  * flags, the positional arguments and injected streams.
  */
 import { InvalidArgumentError, PolyarchError } from '../errors.js';
+import { csvRecord, parseGoBool } from '../goparse.js';
 
 export type FlagKind =
   /** true/false; `--flag`, `--flag=false` */
@@ -151,8 +152,8 @@ function defaultsOf(
 }
 
 function parseBool(name: string, raw: string, path: string): boolean {
-  if (['true', '1', 't', 'T', 'TRUE', 'True'].includes(raw)) return true;
-  if (['false', '0', 'f', 'F', 'FALSE', 'False'].includes(raw)) return false;
+  const b = parseGoBool(raw);
+  if (b !== undefined) return b;
   throw new UsageError(
     `invalid argument "${raw}" for "--${name}" flag: strconv.ParseBool: parsing "${raw}": invalid syntax`,
     path,
@@ -185,35 +186,27 @@ function assign(
     case 'stringArray':
     case 'stringSlice': {
       const prev = firstTime ? [] : ((values.get(spec.name) as string[] | undefined) ?? []);
-      const add = spec.kind === 'stringSlice' ? splitCSV(raw) : [raw];
+      let add: string[];
+      try {
+        add = spec.kind === 'stringSlice' ? splitCSV(raw) : [raw];
+      } catch (err) {
+        throw new UsageError(
+          `invalid argument "${raw}" for "--${spec.name}" flag: ${(err as Error).message}`,
+          path,
+        );
+      }
       values.set(spec.name, [...prev, ...add]);
       return;
     }
   }
 }
 
-/** pflag's stringSlice reads its value as one CSV record (quotes allowed). */
+/**
+ * pflag's stringSlice reads its value as one CSV record (quotes allowed); '' is no values.
+ * Throws a plain Error on a stray quote.
+ */
 export function splitCSV(raw: string): string[] {
-  if (raw === '') return [];
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (quoted) {
-      if (c === '"' && raw[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"' && cur === '') quoted = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
+  return raw === '' ? [] : csvRecord(raw);
 }
 
 /** Parses argv against the command tree. */
@@ -397,8 +390,7 @@ export function formatHelp(
     );
   }
   const own = command.flags ?? [];
-  const shown = isRoot ? own : own;
-  if (shown.some((f) => !f.hidden)) lines.push('Options:', formatFlags(shown), '');
+  if (own.some((f) => !f.hidden)) lines.push('Options:', formatFlags(own), '');
   if (!isRoot && rootFlags.some((f) => !f.hidden)) lines.push('Global Options:', formatFlags(rootFlags), '');
   const listCommands = (title: string, cs: Command[]) => {
     if (cs.length === 0) return;

@@ -4,16 +4,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { dumpNode, parseDockerfile } from '../dockerfile/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Command } from './command.js';
 
 async function readSource(path: string, cwd: string, stdin: NodeJS.ReadableStream): Promise<Buffer> {
-  if (path === '-') {
-    const chunks: Buffer[] = [];
-    for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-    return Buffer.concat(chunks);
-  }
+  if (path === '-') return buffer(stdin);
   try {
     return await readFile(resolve(cwd, path));
   } catch (err) {

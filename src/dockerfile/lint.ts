@@ -8,6 +8,7 @@
  * `# check=skip=Rule1,Rule2` and `# check=skip=all` are honoured.
  */
 import { DockerfileError } from '../errors.js';
+import { parseGoBool } from '../goparse.js';
 import { parsePlatform } from '../platforms/index.js';
 import { parseReference } from '../reference/index.js';
 import { formatExcerpt } from './excerpt.js';
@@ -17,7 +18,6 @@ import {
   type BuildPlan,
   dispatchScope,
   imageScope,
-  type PlannedStage,
   type PlanOptions,
   planBuild,
   type Scope,
@@ -146,10 +146,9 @@ export function parseCheckDirective(value: string, file = 'Dockerfile'): LintCon
       if (val === 'all') cfg.skipAll = true;
       else for (const r of val.split(',')) cfg.skip.add(r.trim());
     } else if (k === 'error') {
-      if (!['true', 'false', '1', '0', 't', 'f', 'TRUE', 'FALSE', 'True', 'False'].includes(val)) {
-        throw bad(`invalid check option "${part}"`);
-      }
-      cfg.error = ['true', '1', 't', 'TRUE', 'True'].includes(val);
+      const error = parseGoBool(val);
+      if (error === undefined) throw bad(`invalid check option "${part}"`);
+      cfg.error = error;
     } else throw bad(`invalid check option "${k}"`);
   }
   return cfg;
@@ -237,7 +236,7 @@ export function lintDockerfile(df: Dockerfile, options: PlanOptions): LintWarnin
   const ends = new Map<number, { scope: Scope; workdirSet: boolean; shellSet: boolean; scratch: boolean }>();
   for (const p of stages) {
     const baseEnd = p.base.kind === 'stage' ? ends.get(p.base.index) : undefined;
-    const start = baseEnd?.scope ?? imageScope(p.base.kind === 'scratch' ? [] : []);
+    const start = baseEnd?.scope ?? imageScope();
     const scratchRooted = baseEnd ? baseEnd.scratch : p.base.kind === 'scratch';
     let workdirSet = baseEnd?.workdirSet ?? false;
     let shellSet = baseEnd?.shellSet ?? false;
@@ -366,7 +365,7 @@ function checkFrom(
     }
   }
   const stageNames = new Set(plan.stages.map((s) => s.stage.name).filter((n) => n !== ''));
-  for (const p of plan.stages as PlannedStage[]) {
+  for (const p of plan.stages) {
     const f = p.stage.from;
     for (const word of [f.baseName, f.platform]) {
       if (word === '') continue;

@@ -18,7 +18,7 @@ import { expandInstruction } from './instructions/expand.js';
 import { parseMount } from './instructions/mount.js';
 import { suggest } from './instructions/suggest.js';
 import type { ArgDefinition, Command, Dockerfile, SourceRange, Stage } from './instructions/types.js';
-import { type EnvGetter, ShellError, ShellLex } from './shell/lex.js';
+import { type EnvGetter, envFromList, ShellLex } from './shell/lex.js';
 
 /** A variable map read by the lexer; insertion order is kept. */
 export type Vars = ReadonlyMap<string, string>;
@@ -139,10 +139,6 @@ function errorAt(df: Dockerfile, range: SourceRange, message: string, cause?: un
   );
 }
 
-function shellMessage(err: unknown): string {
-  return err instanceof ShellError ? err.message : (err as Error).message;
-}
-
 /** Resolves stages, references and the target for one target platform. */
 export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
   if (df.stages.length === 0) {
@@ -169,7 +165,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
         try {
           r = lex.processWord(def.value, globalArgs);
         } catch (err) {
-          throw errorAt(df, cmd.location, shellMessage(err), err);
+          throw errorAt(df, cmd.location, (err as Error).message, err);
         }
         value = r.result;
         info.deps = new Set(r.matched);
@@ -197,7 +193,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
       baseName = r.result;
       for (const k of r.matched) used.add(k);
     } catch (err) {
-      throw errorAt(df, loc, shellMessage(err), err);
+      throw errorAt(df, loc, (err as Error).message, err);
     }
     if (baseName === '') throw errorAt(df, loc, `base name (${stage.from.baseName}) should not be blank`);
     let platform: Platform | undefined;
@@ -208,7 +204,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
         value = r.result;
         for (const k of r.matched) used.add(k);
       } catch (err) {
-        throw errorAt(df, loc, `failed to process arguments for platform: ${shellMessage(err)}`, err);
+        throw errorAt(df, loc, `failed to process arguments for platform: ${(err as Error).message}`, err);
       }
       if (value === '') {
         throw errorAt(df, loc, `empty platform value from expression ${stage.from.platform}`);
@@ -391,11 +387,7 @@ export const defaultPathEnv = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 
 /** The starting scope for a stage from an image: its config Env, PATH added when missing. */
 export function imageScope(env: readonly string[] = []): Scope {
-  const vars = new Map<string, string>();
-  for (const e of env) {
-    const i = e.indexOf('=');
-    vars.set(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
-  }
+  const vars = envFromList(env);
   if (!vars.has('PATH')) vars.set('PATH', defaultPathEnv);
   return { vars, args: [] };
 }
@@ -444,16 +436,13 @@ export function dispatchScope(
     const unmatched = new Set<string>();
     const env: EnvGetter = vars;
     const scope: Scope = { vars: new Map(vars), args: [...args] };
-    const word = (w: string) => {
+    const expand = (w: string) => {
       const r = plan.lex.processWord(w, env);
       for (const u of r.unmatched) unmatched.add(u);
-      return r.result;
+      return r;
     };
-    const words = (w: string) => {
-      const r = plan.lex.processWord(w, env);
-      for (const u of r.unmatched) unmatched.add(u);
-      return r.words;
-    };
+    const word = (w: string) => expand(w).result;
+    const words = (w: string) => expand(w).words;
     let expanded: Command = cmd;
     try {
       if (cmd.kind === 'ARG') {
@@ -478,7 +467,7 @@ export function dispatchScope(
         expanded = expandInstruction(cmd, { word, words });
       }
     } catch (err) {
-      throw errorAt(df, cmd.location, shellMessage(err), err);
+      throw errorAt(df, cmd.location, (err as Error).message, err);
     }
     if (expanded.kind === 'ENV') for (const e of expanded.env) vars.set(e.key, e.value);
     steps.push({ command: expanded, scope, unmatched });

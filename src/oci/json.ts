@@ -5,8 +5,6 @@
  * `undefined` members are dropped, as JSON.stringify does.
  */
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
-
 /** Serialises `value` with sorted keys and no whitespace. */
 export function canonicalJSON(value: unknown): string {
   return JSON.stringify(sortKeys(value));

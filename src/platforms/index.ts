@@ -81,7 +81,7 @@ export function defaultHostPlatform(): Platform {
 }
 
 /** Node's `process.arch` spelled as Go's GOARCH. */
-export function nodeArchToGo(arch: string): string {
+function nodeArchToGo(arch: string): string {
   switch (arch) {
     case 'x64':
       return 'amd64';
@@ -96,11 +96,11 @@ export function nodeArchToGo(arch: string): string {
   }
 }
 
-export function isKnownOS(os: string): boolean {
+function isKnownOS(os: string): boolean {
   return knownOS.has(os.toLowerCase());
 }
 
-export function isKnownArch(arch: string): boolean {
+function isKnownArch(arch: string): boolean {
   return knownArch.has(normalizeArch(arch, '').architecture);
 }
 

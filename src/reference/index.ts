@@ -151,9 +151,3 @@ export function familiarString(ref: Reference): string {
 export function withDigest(ref: Reference, digest: Digest): Reference {
   return { ...ref, digest };
 }
-
-/** A copy of `ref` with only its repository and the given tag. */
-export function withTag(ref: Reference, tag: string): Reference {
-  if (!tagRe.test(tag)) throw fail(tag, `invalid tag "${tag}"`);
-  return { domain: ref.domain, path: ref.path, tag };
-}

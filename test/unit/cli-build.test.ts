@@ -190,6 +190,31 @@ describe('flags → BuildOptions', () => {
     assert.throws(() => options(['--secret', 'id=a,foo=b', '.']), /unexpected key 'foo' in 'foo=b'/);
     assert.throws(() => options(['--build-arg', '=x', '.']), /empty key/);
     assert.throws(() => options(['--iidfile', 'x', '-o', 'out', '.']), /incompatible with image ID file/);
+    assert.throws(() => parseCall('check,ignorestatus=yes'), /failed to parse ignorestatus "yes"/);
+    assert.throws(
+      () => options(['--attest', 'type=sbom,disabled=maybe', '.']),
+      /invalid value maybe for disabled/,
+    );
+    assert.throws(
+      () => options(['-o', 'type=local,dest=a"b', '.']),
+      /invalid output .*bare " in non-quoted-field/,
+    );
+    assert.throws(
+      () => options(['--allow', 'network.host,"security', '.']),
+      /invalid argument "network.host,"security" for "--allow" flag: extraneous or missing " in quoted-field/,
+    );
+  });
+
+  test('booleans and CSV values as Go reads them', () => {
+    assert.deepEqual(parseCall('check,ignorestatus=T').ignoreStatus, true);
+    assert.deepEqual(options(['--sbom=TRUE', '--provenance=0', '.']).attests, [
+      { type: 'provenance', disabled: true, attrs: {} },
+      { type: 'sbom', disabled: false, attrs: {} },
+    ]);
+    assert.deepEqual(parseOutputs(['type=local,"dest=a,b"']), [
+      { type: 'local', destination: 'a,b', attrs: {} },
+    ]);
+    assert.deepEqual(options(['--allow', '"a,b",c', '.']).allow, ['a,b', 'c']);
   });
 });
 
@@ -321,6 +346,13 @@ test('--check exits 1 on warnings, 0 when clean or with ignorestatus', () => {
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^Check complete, 1 warning has been found!\n\nWARNING: FromAsCasing/);
   assert.equal(polyarch(['build', '--call', 'check,ignorestatus=true', d]).code, 0);
+  const json = polyarch(['build', '--call', 'check,format=json', d]);
+  assert.equal(json.code, 1);
+  const [w, ...rest] = JSON.parse(json.stdout).warnings;
+  assert.equal(rest.length, 0);
+  assert.equal(w.ruleName, 'FromAsCasing');
+  assert.equal(w.detail, "'as' and 'FROM' keywords' casing do not match");
+  assert.deepEqual(w.location.ranges, [{ start: { line: 1 }, end: { line: 1 } }]);
   const clean = polyarch(['build', '--check', 'examples/hello']);
   assert.equal(clean.code, 0);
   assert.equal(clean.stdout, 'Check complete, no warnings found.\n');

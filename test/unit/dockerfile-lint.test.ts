@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatLintResults, lintDockerfile, readDockerfile } from '../../src/dockerfile/index.js';
+import {
+  formatLintResults,
+  lintDockerfile,
+  parseCheckDirective,
+  readDockerfile,
+} from '../../src/dockerfile/index.js';
 import { parsePlatform } from '../../src/platforms/index.js';
 
 const amd64 = parsePlatform('linux/amd64');
@@ -156,6 +161,12 @@ test('the check directive skips rules', () => {
   assert.deepEqual(found('# check=skip=FromAsCasing,StageNameCasing\nFROM busybox as Base\n'), []);
   assert.deepEqual(found('# check=skip=all\nFROM busybox as Base\nMAINTAINER x\n'), []);
   assert.throws(() => found('# check=nonsense\nFROM busybox\n'), /invalid check option "nonsense"/);
+});
+
+test('the check directive error= takes a Go boolean', () => {
+  assert.equal(parseCheckDirective('skip=A;error=True').error, true);
+  assert.equal(parseCheckDirective('error=0').error, false);
+  assert.throws(() => parseCheckDirective('error=yes'), /invalid check option "error=yes"/);
 });
 
 test('report format', () => {

@@ -110,7 +110,15 @@ test('errors name the word as BuildKit does', () => {
       e.message ===
         'failed to process "a\\"b": unexpected end of statement while looking for matching double-quote',
   );
-  assert.throws(() => lex.processWord('${X', env({})), /missing '}'|unsupported modifier/);
+  const fails = (word: string, message: string) =>
+    assert.throws(() => lex.processWord(word, env({})), {
+      message: `failed to process "${word}": ${message}`,
+    });
+  fails('${X', 'unsupported modifier (\uFFFD) in substitution');
+  fails('${X:-a', "syntax error: missing '}'");
+  fails('${X#a', "syntax error: missing '}'");
+  fails('${X/a', "syntax error: missing '/' in ${}");
+  fails('${X/a/b', "syntax error: missing '}'");
 });
 
 test('backtick escape token', () => {

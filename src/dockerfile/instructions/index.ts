@@ -2,12 +2,6 @@
 export * from './expand.js';
 export * from './mount.js';
 export type { InstructionContext } from './parse.js';
-export {
-  getComment,
-  instructionNames,
-  parseGoDuration,
-  parseInstruction,
-  parseInstructions,
-} from './parse.js';
+export { getComment, instructionNames, parseInstruction, parseInstructions } from './parse.js';
 export { suggest, withSuggestion } from './suggest.js';
 export * from './types.js';

@@ -3,6 +3,7 @@
  * commands_runmount.go): every type (bind, cache, tmpfs, secret, ssh) and option, with the
  * same defaults and checks. Values are expanded by the caller's expander first, as at dispatch.
  */
+import { csvRecord, parseByteSize, parseGoBool } from '../../goparse.js';
 import { withSuggestion } from './suggest.js';
 
 export type MountType = 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';
@@ -29,61 +30,6 @@ export interface Mount {
   mode: number | undefined;
   uid: number | undefined;
   gid: number | undefined;
-}
-
-/** Go's strconv.ParseBool. */
-export function parseGoBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
-}
-
-/** docker/go-units RAMInBytes: `64m`, `1g`, `512k`, `100` (binary multipliers). */
-export function ramInBytes(size: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(size);
-  if (!m) return undefined;
-  const n = Number.parseFloat(m[1]!);
-  if (!Number.isFinite(n)) return undefined;
-  const unit = (m[2] ?? '').toLowerCase();
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[unit]!;
-  return Math.trunc(n * mult);
-}
-
-/** Go's encoding/csv reading of one record (quotes only at the start of a field). */
-export function csvFields(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = '';
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= line.length) throw new Error('extraneous or missing " in quoted-field');
-        const c = line[i]!;
-        if (c === '"') {
-          if (line[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        field += c;
-        i++;
-      }
-      if (i < line.length && line[i] !== ',') throw new Error('extraneous or missing " in quoted-field');
-    } else {
-      while (i < line.length && line[i] !== ',') {
-        if (line[i] === '"') throw new Error('bare " in non-quoted-field');
-        field += line[i];
-        i++;
-      }
-    }
-    out.push(field);
-    if (i >= line.length) return out;
-    i++; // ','
-  }
 }
 
 function parseUint(v: string, base: 8 | 10): number | undefined {
@@ -122,7 +68,7 @@ const allKeys = [
 export function parseMount(value: string, expand?: (word: string) => string): Mount {
   let fields: string[];
   try {
-    fields = csvFields(value);
+    fields = csvRecord(value);
   } catch (err) {
     throw new Error(`failed to parse csv mounts: ${(err as Error).message}`);
   }
@@ -230,7 +176,7 @@ export function parseMount(value: string, expand?: (word: string) => string): Mo
       }
       case 'size': {
         if (m.type !== 'tmpfs') throw new Error(`unexpected key '${key}' for mount type '${m.type}'`);
-        const n = ramInBytes(v);
+        const n = parseByteSize(v);
         if (n === undefined) throw new Error(`invalid value for ${key}: ${v}`);
         m.sizeLimit = n;
         break;

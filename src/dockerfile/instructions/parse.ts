@@ -8,6 +8,7 @@
  *     df.stages[0].commands[0]    → { kind: 'RUN', cmdLine: ['go build .'], prependShell: true, … }
  */
 import { DockerfileError } from '../../errors.js';
+import { parseGoDuration } from '../../goparse.js';
 import { chompHeredocContent, parseHeredoc } from '../parser/heredoc.js';
 import { type Node, nodeArgs } from '../parser/node.js';
 import type { ParseResult } from '../parser/parser.js';
@@ -159,46 +160,14 @@ function sourcesAndDest(req: Request, cmd: string) {
   return { sources, sourceContents, dest };
 }
 
-const goDurationUnits: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3,
-  μs: 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
-/** Go's time.ParseDuration, in nanoseconds. */
-export function parseGoDuration(s: string): number {
-  const invalid = () => new InstructionError(`time: invalid duration "${s}"`);
-  let rest = s;
-  let sign = 1;
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    if (rest[0] === '-') sign = -1;
-    rest = rest.slice(1);
-  }
-  if (rest === '0') return 0;
-  if (rest === '') throw invalid();
-  let total = 0;
-  const re = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
-  while (rest !== '') {
-    const m = re.exec(rest);
-    if (!m) {
-      if (/^(\d+\.?\d*|\.\d+)$/.test(rest))
-        throw new InstructionError(`time: missing unit in duration "${s}"`);
-      throw invalid();
-    }
-    total += Number.parseFloat(m[1]!) * goDurationUnits[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return Math.round(sign * total);
-}
-
 function parseInterval(name: string, value: string): number {
   if (value === '') return 0;
-  const d = parseGoDuration(value);
+  let d: number;
+  try {
+    d = parseGoDuration(value);
+  } catch (err) {
+    throw new InstructionError((err as Error).message, `--${name}`);
+  }
   if (d === 0) return 0;
   if (d < 1e6) throw new InstructionError(`Interval "${name}" cannot be less than 1ms`, `--${name}`);
   return d;

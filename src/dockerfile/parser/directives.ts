@@ -54,34 +54,4 @@ export class DirectiveParser {
     this.seen.add(name);
     return { name: name as DirectiveName, value: m[2]!, line: this.line };
   }
-
-  isDone(): boolean {
-    return this.done;
-  }
-}
-
-/**
- * The value of directive `name` at the top of a Dockerfile, as BuildKit's ParseDirective
- * (a leading BOM and `#!` shebang line are skipped). Used for `# check=` before parsing.
- */
-export function findDirective(name: DirectiveName, source: string): Directive | undefined {
-  let text = source.startsWith('\uFEFF') ? source.slice(1) : source;
-  let line = 0;
-  const first = text.split('\n', 1)[0]!;
-  if (first.startsWith('#!')) {
-    text = text.slice(first.length + 1);
-    line = 1;
-  }
-  const parser = new DirectiveParser('#', line);
-  for (const l of text.split('\n')) {
-    if (parser.isDone()) break;
-    let d: Directive | undefined;
-    try {
-      d = parser.parseLine(l.replace(/\r$/, ''));
-    } catch {
-      break;
-    }
-    if (d?.name === name) return d;
-  }
-  return undefined;
 }

@@ -9,7 +9,7 @@
  * Errors are DockerfileErrors naming the file, line and column.
  */
 import { DockerfileError } from '../../errors.js';
-import { ShellError } from '../shell/lex.js';
+import { goTrimLeftSpace } from '../shell/quote.js';
 import { type Directive, DirectiveParser } from './directives.js';
 import { heredocsFromLine } from './heredoc.js';
 import { type LineContext, LineError, nodeFromLine } from './line-parsers.js';
@@ -50,19 +50,14 @@ export const emptyContinuationURL = 'https://docs.docker.com/go/dockerfile/rule/
 /** Max line length bufio.Scanner accepts in BuildKit. */
 const maxLineBytes = 64 * 1024 - 1;
 
-const leadingSpace = /^\p{White_Space}+/u;
-
 function trimNewline(s: string): string {
   return s.replace(/[\r\n]+$/, '');
 }
-function trimLeadingWhitespace(s: string): string {
-  return s.replace(leadingSpace, '');
-}
 function isComment(line: string): boolean {
-  return trimLeadingWhitespace(line).startsWith('#');
+  return goTrimLeftSpace(line).startsWith('#');
 }
 function isEmptyContinuationLine(line: string): boolean {
-  return trimLeadingWhitespace(trimNewline(line)).length === 0;
+  return goTrimLeftSpace(trimNewline(line)).length === 0;
 }
 
 /** Lines with their line endings, as BuildKit's scanLines. */
@@ -137,13 +132,14 @@ export function parseDockerfile(source: string | Uint8Array, options: ParseOptio
   let i = 0;
 
   const fail = (err: unknown, line: number, column = 1): never => {
-    const message = err instanceof ShellError ? err.message : (err as Error).message;
-    throw new DockerfileError({ file, line: Math.max(1, line), column }, message, { cause: err });
+    throw new DockerfileError({ file, line: Math.max(1, line), column }, (err as Error).message, {
+      cause: err,
+    });
   };
 
   const processLine = (raw: string, stripLeft: boolean): { text: string; directive: boolean } => {
     let token = trimNewline(raw);
-    if (stripLeft) token = trimLeadingWhitespace(token);
+    if (stripLeft) token = goTrimLeftSpace(token);
     if (Buffer.byteLength(token) > maxLineBytes) {
       throw new LineError(`dockerfile line greater than max allowed size of ${maxLineBytes}`);
     }
@@ -155,7 +151,7 @@ export function parseDockerfile(source: string | Uint8Array, options: ParseOptio
     let raw = lines[i++]!;
     if (currentLine === 0 && raw.startsWith('\uFEFF')) raw = raw.slice(1);
     if (isComment(raw)) {
-      const comment = trimLeadingWhitespace(raw.slice(1)).replace(/\p{White_Space}+$/u, '');
+      const comment = goTrimLeftSpace(raw.slice(1)).replace(/\p{White_Space}+$/u, '');
       if (comment === '') comments = [];
       else comments.push(comment);
     }

@@ -189,6 +189,16 @@ class ShellWord {
     }
   }
 
+  /** processStopOn's result; `missing` is the error when the word ends before `stopChar`. */
+  private processUntil(stopChar: string, rawEscapes: boolean, missing: string): string {
+    try {
+      return this.processStopOn(stopChar, rawEscapes).result;
+    } catch (err) {
+      if (this.peek() === EOF) throw new LexError(missing);
+      throw err;
+    }
+  }
+
   private processSingleQuote(): string {
     let result = '';
     const open = this.next()!;
@@ -275,13 +285,7 @@ class ShellWord {
     }
     // Go falls through from ':' into this body whatever the next character is
     const rawEscapes = ch === '#' || ch === '%';
-    let word: string;
-    try {
-      word = this.processStopOn('}', rawEscapes).result;
-    } catch (err) {
-      if (this.peek() === EOF) throw new LexError("syntax error: missing '}'");
-      throw err;
-    }
+    const word = this.processUntil('}', rawEscapes, "syntax error: missing '}'");
     const value = this.getEnv(name);
     const set = value !== undefined;
     if (this.lex.skipUnsetEnv && !set) return `\${${name}${chs}${word}}`;
@@ -317,20 +321,8 @@ class ShellWord {
   private processReplace(name: string): string {
     const replaceAll = this.peek() === '/';
     if (replaceAll) this.next();
-    let pattern: string;
-    try {
-      pattern = this.processStopOn('/', true).result;
-    } catch (err) {
-      if (this.peek() === EOF) throw new LexError("syntax error: missing '/' in $" + '{}');
-      throw err;
-    }
-    let replacement: string;
-    try {
-      replacement = this.processStopOn('}', true).result;
-    } catch (err) {
-      if (this.peek() === EOF) throw new LexError("syntax error: missing '}'");
-      throw err;
-    }
+    const pattern = this.processUntil('/', true, "syntax error: missing '/' in $" + '{}');
+    const replacement = this.processUntil('}', true, "syntax error: missing '}'");
     const value = this.getEnv(name);
     if (value === undefined && this.lex.skipUnsetEnv) return `\${${name}/${pattern}/${replacement}}`;
     let re: RegExp;
