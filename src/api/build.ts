@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { type BuildContext, loadContext } from '../context/index.js';
 import {
   type Dockerfile,
@@ -194,7 +195,7 @@ export async function loadDockerfileSource(
   o: Pick<BuildOptions, 'file' | 'contextPath'>,
 ): Promise<{ name: string; path?: string; source: Buffer }> {
   if (o.file === '-' || (o.contextPath === '-' && o.file === undefined)) {
-    return { name: 'Dockerfile', source: await readAll(ctx.stdin) };
+    return { name: 'Dockerfile', source: await buffer(ctx.stdin) };
   }
   if (/^[a-z]+:\/\//.test(o.contextPath) && o.file === undefined) {
     throw new InvalidArgumentError(
@@ -217,12 +218,6 @@ export async function loadDockerfileSource(
     }
     throw err;
   }
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks);
 }
 
 /** A build check warning as buildx lists it: `FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)`. */

@@ -5,52 +5,8 @@
  * (`type==regular`, `id~=abc`, `description!=x`), and matching a cache item against them.
  * Pure.
  */
-import { InvalidArgumentError } from '../errors.js';
-
-const durationUnits: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Go's `time.ParseDuration`, in milliseconds; undefined when `s` is not a duration. */
-export function parseGoDuration(s: string): number | undefined {
-  let rest = s;
-  let sign = 1;
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    if (rest[0] === '-') sign = -1;
-    rest = rest.slice(1);
-  }
-  if (rest === '0') return 0;
-  if (rest === '') return undefined;
-  let total = 0;
-  const part = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
-  while (rest !== '') {
-    const m = part.exec(rest);
-    if (!m) return undefined;
-    total += Number(m[1]) * durationUnits[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return sign * total;
-}
-
-/**
- * docker's `units.RAMInBytes` (what `opts.MemBytes` flags take): a number with an optional
- * binary unit, `b`, `k`/`kb`/`kib`, `m`, `g`, `t`, `p`, case-insensitive. Undefined when invalid.
- */
-export function parseByteSize(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(s);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (!Number.isFinite(n)) return undefined;
-  const exp = m[2] ? 'kmgtp'.indexOf(m[2].toLowerCase()) + 1 : 0;
-  return Math.floor(n * 1024 ** exp);
-}
+import { InvalidArgumentError, messageOf } from '../errors.js';
+import { parseGoDuration } from '../goparse.js';
 
 /** One BuildKit cache filter: `field==value`, `field!=value` or `field~=regexp`. */
 export interface CacheFilter {
@@ -102,13 +58,15 @@ export function parsePruneFilters(args: readonly string[]): PruneFilters {
   const out: PruneFilters = { filters: [] };
   if (untilValues.length > 1) throw new InvalidArgumentError('filters expect only one value');
   if (untilValues.length === 1) {
-    const ms = parseGoDuration(untilValues[0]!);
-    if (ms === undefined) {
+    let ns: number;
+    try {
+      ns = parseGoDuration(untilValues[0]!);
+    } catch (err) {
       throw new InvalidArgumentError(
-        `"${untilKey}" filter expects a duration (e.g., '24h'): time: invalid duration "${untilValues[0]}"`,
+        `"${untilKey}" filter expects a duration (e.g., '24h'): ${messageOf(err)}`,
       );
     }
-    out.untilMs = ms;
+    out.untilMs = ns / 1e6;
   }
   for (const [rawKey, values] of byKey) {
     if (rawKey === 'until' || rawKey === 'unused-for') continue;

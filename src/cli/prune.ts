@@ -7,8 +7,9 @@
  * never removes what a named image needs (content GC keeps what names and the remaining cache
  * reach).
  */
-import { BuilderStore, humanSize, parseByteSize, parsePruneFilters, pruneCache } from '../builder/index.js';
+import { BuilderStore, humanSize, parsePruneFilters, pruneCache } from '../builder/index.js';
 import { openContentStore, rootLayout } from '../content/index.js';
+import { parseByteSize } from '../goparse.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';

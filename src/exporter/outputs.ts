@@ -14,6 +14,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { parseGoBool } from '../goparse.js';
 import { formatReference, parseImageReference } from '../reference/index.js';
 import { type Annotation, annotationFromAttr, annotationsKey } from './annotations.js';
 
@@ -129,9 +130,10 @@ const filesAttrs = { known: ['platform-split'], ignored: [] as string[] };
 
 /** Go's strconv.ParseBool, as BuildKit reads exporter booleans. */
 function parseBoolAttr(type: string, key: string, v: string): boolean {
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
-  throw new InvalidArgumentError(`output type=${type}: ${key}=${v}: expected true or false`);
+  const b = parseGoBool(v);
+  if (b === undefined)
+    throw new InvalidArgumentError(`output type=${type}: ${key}=${v}: expected true or false`);
+  return b;
 }
 
 function normalizedNames(value: string, type: string): string[] {

@@ -16,8 +16,6 @@ import {
   humanSize,
   mountedSnapshotIds,
   type NodeInfo,
-  parseByteSize,
-  parseGoDuration,
   parsePruneFilters,
   planPrune,
   truncatePlatforms,
@@ -45,23 +43,14 @@ function referenceBlock(cmd: string): string {
 }
 
 describe('filters, sizes and durations', () => {
-  test('Go durations', () => {
-    assert.equal(parseGoDuration('24h'), 86_400_000);
-    assert.equal(parseGoDuration('1h30m'), 5_400_000);
-    assert.equal(parseGoDuration('1.5s'), 1500);
-    assert.equal(parseGoDuration('0'), 0);
-    assert.equal(parseGoDuration('24'), undefined);
-    assert.equal(parseGoDuration('1d'), undefined);
-    assert.equal(parseGoDuration(''), undefined);
-  });
-
-  test("docker's binary sizes", () => {
-    assert.equal(parseByteSize('10GB'), 10 * 1024 ** 3);
-    assert.equal(parseByteSize('512m'), 512 * 1024 ** 2);
-    assert.equal(parseByteSize('1.5k'), 1536);
-    assert.equal(parseByteSize('100'), 100);
-    assert.equal(parseByteSize('12QB'), undefined);
-    assert.equal(parseByteSize('-1'), undefined);
+  test('until= takes a Go duration, in milliseconds; a bad one says what a duration looks like', () => {
+    assert.equal(parsePruneFilters(['until=1h30m']).untilMs, 5_400_000);
+    assert.equal(parsePruneFilters(['unused-for=1.5s']).untilMs, 1500);
+    assert.throws(
+      () => parsePruneFilters(['until=24']),
+      /"until" filter expects a duration \(e\.g\., '24h'\): .*24/,
+    );
+    assert.throws(() => parsePruneFilters(['until=1d']), /"until" filter expects a duration/);
   });
 
   test('filters as buildx turns them into BuildKit filters', () => {
