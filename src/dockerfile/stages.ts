@@ -129,7 +129,13 @@ function toMap(v: Vars | Readonly<Record<string, string>> | undefined): Map<stri
   return new Map(Object.entries(v as Record<string, string>));
 }
 
-function errorAt(df: Dockerfile, range: SourceRange, message: string, cause?: unknown): DockerfileError {
+/** A DockerfileError at an instruction: its first line, at its first non-blank column. */
+export function errorAt(
+  df: Dockerfile,
+  range: SourceRange,
+  message: string,
+  cause?: unknown,
+): DockerfileError {
   const text = df.lines[range.startLine - 1] ?? '';
   const m = /\S/.exec(text);
   return new DockerfileError(

@@ -17,6 +17,7 @@ import {
   type Command,
   type Dockerfile,
   dispatchScope,
+  errorAt,
   imageScope,
   type PlannedStage,
   parseDockerfile,
@@ -24,6 +25,7 @@ import {
   planBuild,
   runMounts,
   type Scope,
+  type SourceRange,
   stepName,
 } from '../dockerfile/index.js';
 import type { Mount } from '../dockerfile/instructions/mount.js';
@@ -246,25 +248,18 @@ function locationOf(df: Dockerfile, loc: { startLine: number; endLine: number })
   return { file: df.file, startLine: loc.startLine, endLine: loc.endLine };
 }
 
-/** The error for a command, with its file, line and column. */
-function commandError(df: Dockerfile, loc: { startLine: number }, message: string): DockerfileError {
-  const text = df.lines[loc.startLine - 1] ?? '';
-  const m = /\S/.exec(text);
-  return new DockerfileError({ file: df.file, line: loc.startLine, column: m ? m.index + 1 : 1 }, message);
-}
-
 const portRe = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i;
 
 /** nat.ParsePortSpecs for EXPOSE: `80`, `80/udp`, `8000-8002/tcp`. */
-function exposedPorts(ports: readonly string[], df: Dockerfile, loc: { startLine: number }): string[] {
+function exposedPorts(ports: readonly string[], df: Dockerfile, loc: SourceRange): string[] {
   const out: string[] = [];
   for (const p of ports) {
     const m = portRe.exec(p);
-    if (!m) throw commandError(df, loc, `invalid containerPort: ${p}`);
+    if (!m) throw errorAt(df, loc, `invalid containerPort: ${p}`);
     const proto = (m[3] ?? 'tcp').toLowerCase();
     const start = Number(m[1]);
     const end = m[2] ? Number(m[2]) : start;
-    if (end < start) throw commandError(df, loc, `invalid range specified for container port: ${p}`);
+    if (end < start) throw errorAt(df, loc, `invalid range specified for container port: ${p}`);
     for (let x = start; x <= end; x++) out.push(`${x}/${proto}`);
   }
   return out;
@@ -514,7 +509,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
           try {
             parsedMounts = runMounts(cmd, (w) => plan.lex.processWord(w, vars).result);
           } catch (err) {
-            throw commandError(df, cmd.location, (err as Error).message);
+            throw errorAt(df, cmd.location, (err as Error).message);
           }
           let fromIndex = 0;
           for (const m of parsedMounts) {
@@ -614,11 +609,11 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
         case 'ADD': {
           const isAdd = cmd.kind === 'ADD';
           if (isAdd && cmd.checksum && cmd.sources.length !== 1) {
-            throw commandError(df, cmd.location, "checksum can't be specified for multiple sources");
+            throw errorAt(df, cmd.location, "checksum can't be specified for multiple sources");
           }
           const dest = normalizeDest(cwd, cmd.dest);
           if (cmd.chmod && /^[0-7]+$/.test(cmd.chmod) && Number.parseInt(cmd.chmod, 8) > 0o7777) {
-            throw commandError(
+            throw errorAt(
               df,
               cmd.location,
               `invalid chmod parameter: '${cmd.chmod}'. it should be octal string and between 0 and 07777`,
@@ -777,7 +772,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
         case 'VOLUME': {
           state.config.Volumes = { ...(state.config.Volumes ?? {}) };
           for (const v of cmd.volumes) {
-            if (v === '') throw commandError(df, cmd.location, 'VOLUME specified can not be an empty string');
+            if (v === '') throw errorAt(df, cmd.location, 'VOLUME specified can not be an empty string');
             state.config.Volumes[v] = {};
           }
           state.history.push({ entry: historyEntry(`VOLUME ${goList(cmd.volumes)}`, false, false) });
@@ -785,7 +780,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
         }
         case 'STOPSIGNAL':
           if (!/^(SIG[A-Z0-9+-]+|\d+|[A-Z0-9+-]+)$/i.test(cmd.signal)) {
-            throw commandError(df, cmd.location, `invalid signal: ${cmd.signal}`);
+            throw errorAt(df, cmd.location, `invalid signal: ${cmd.signal}`);
           }
           state.config.StopSignal = cmd.signal;
           state.history.push({ entry: historyEntry(`STOPSIGNAL ${cmd.signal}`, false, false) });
