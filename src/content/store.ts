@@ -118,13 +118,7 @@ async function createIfMissing(path: string, content: string, tmpDir: string): P
     }
     const tmp = join(tmpDir, `${process.pid}-init${Math.random().toString(36).slice(2, 10)}.tmp`);
     try {
-      const fh = await open(tmp, 'w', 0o644);
-      try {
-        await fh.writeFile(content);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(tmp, content, 'w');
       await link(tmp, path);
       return;
     } catch (err) {
@@ -140,6 +134,17 @@ async function createIfMissing(path: string, content: string, tmpDir: string): P
 
 function isENOENT(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** Writes a whole file and fsyncs it before closing. */
+async function writeSynced(path: string, data: Uint8Array | string, flags: 'w' | 'wx'): Promise<void> {
+  const fh = await open(path, flags, 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -227,13 +232,7 @@ class LocalContentStore implements ContentStore {
     await this.#cleanupOnce();
     const tmp = await this.#tempPath();
     try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(tmp, data, 'wx');
       const target = this.blobPath(digest);
       if (alg !== 'sha256') await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
@@ -364,13 +363,7 @@ class LocalContentStore implements ContentStore {
 
   async #writeIndex(index: ImageIndex): Promise<void> {
     const tmp = join(this.dir, 'ingest', `${(await this.#liveness()).id}.index`);
-    const fh = await open(tmp, 'w', 0o644);
-    try {
-      await fh.writeFile(`${JSON.stringify(index)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeSynced(tmp, `${JSON.stringify(index)}\n`, 'w');
     await rename(tmp, join(this.dir, 'index.json'));
     await fsyncDir(this.dir);
   }
