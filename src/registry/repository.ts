@@ -97,7 +97,7 @@ export class Repository {
   }
 
   async #fail(res: HttpResponse, what: string): Promise<never> {
-    const text = res.status === 404 || res.status >= 400 ? await readText(res) : '';
+    const text = await readText(res);
     const detail = describeErrorResponse(res.status, text);
     if (res.status === 404) throw new NotFoundError(`${what}: not found: ${detail}`);
     throw new RegistryError(`${what}: ${this.domain} answered ${detail}`, { status: res.status });
