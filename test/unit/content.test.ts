@@ -224,8 +224,10 @@ function contentStoreSuite(name: string, make: (key: string) => Promise<ContentS
       const s = await open();
       const w = await s.openWriter({ mediaType: 'x' });
       await w.write(Buffer.from('partial'));
+      assert.equal(readdirSync(join(s.dir, 'ingest')).length, 1, 'the partial write is in ingest/');
       await w.abort();
       await w.abort();
+      assert.deepEqual(readdirSync(join(s.dir, 'ingest')), []);
       await assert.rejects(w.write(Buffer.from('more')), /aborted/);
     });
 
