@@ -52,15 +52,14 @@ export function credentialsOf(ctx: CommandContext): DockerConfigCredentials {
 /**
  * undici parses HTTP with llhttp compiled to WebAssembly; V8's optimising tier for it costs
  * about 35 MB of RSS per process and buys nothing measurable for registry traffic (bodies pass
- * through as slices). The CLI owns the process, so it asks V8 for the baseline compiler only,
- * before the first request compiles the module.
+ * through as slices). The CLI owns the process, so `main` asks V8 for the baseline compiler
+ * only, before any command runs (and so before the first request compiles the module).
  */
 export function useBaselineWasm(): void {
   setFlagsFromString('--liftoff-only');
 }
 
 export function registryClientOf(ctx: CommandContext): RegistryClient {
-  useBaselineWasm();
   const debug = ctx.globals.bool('debug');
   return new RegistryClient({
     credentials: credentialsOf(ctx),
