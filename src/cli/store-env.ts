@@ -23,6 +23,7 @@ import {
   localName,
   parseInsecureList,
   RegistryClient,
+  type TransportOptions,
 } from '../registry/index.js';
 import type { CommandContext } from './command.js';
 
@@ -59,14 +60,18 @@ export function useBaselineWasm(): void {
   setFlagsFromString('--liftoff-only');
 }
 
-export function registryClientOf(ctx: CommandContext): RegistryClient {
+/** How this command talks to registries: plain-HTTP hosts, cancellation, `--debug` lines. */
+export function transportOptionsOf(ctx: CommandContext): TransportOptions {
   const debug = ctx.globals.bool('debug');
-  return new RegistryClient({
-    credentials: credentialsOf(ctx),
+  return {
     insecureRegistries: parseInsecureList(ctx.env[insecureRegistriesEnv]),
     signal: ctx.signal,
     ...(debug ? { debug: (line: string) => ctx.stderr.write(`DEBUG: ${line}\n`) } : {}),
-  });
+  };
+}
+
+export function registryClientOf(ctx: CommandContext): RegistryClient {
+  return new RegistryClient({ ...transportOptionsOf(ctx), credentials: credentialsOf(ctx) });
 }
 
 export function hostPlatformOf(): Platform {
