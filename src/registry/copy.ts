@@ -4,20 +4,17 @@
  * way), or are mounted when both are on one registry. The index is copied byte for byte when
  * all platforms are taken, so its digest does not change.
  */
-import { childrenOf, parseManifest } from '../content/walk.js';
-import { PolyarchError } from '../errors.js';
+import { childrenOf } from '../content/walk.js';
 import { digestOf } from '../oci/digest.js';
 import { canonicalBytes } from '../oci/json.js';
 import type { Descriptor, ImageIndex } from '../oci/types.js';
 import { formatReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
-import { createLimiter, runAll } from './limit.js';
-import { type Resolved, resolve } from './pull.js';
+import { fetchManifests, type Resolved, resolve } from './pull.js';
 import type { Repository } from './repository.js';
 import { type PlatformSelection, selectManifests } from './select.js';
 import {
   type ImageSource,
-  type ManifestBytes,
   type TransferEvent,
   type TransferPlan,
   type TransferResult,
@@ -36,27 +33,6 @@ export function repositorySource(repo: Repository): ImageSource {
     }),
     mountFrom: (_desc, domain) => (domain === repo.domain ? [repo.path] : []),
   };
-}
-
-/** Fetches the manifests of an index (or the lone manifest) and lists their blobs. */
-export async function fetchManifests(
-  client: RegistryClient,
-  repo: Repository,
-  manifests: readonly Descriptor[],
-  what: string,
-): Promise<{ children: ManifestBytes[]; blobs: Descriptor[] }> {
-  const children: ManifestBytes[] = new Array(manifests.length);
-  const blobs: Descriptor[] = [];
-  await runAll(createLimiter(client.concurrency), [...manifests.keys()], async (i) => {
-    const desc = manifests[i]!;
-    const m = await repo.getManifest(desc.digest, what);
-    const parsed = parseManifest(m.bytes, desc.mediaType, `${repo.name}@${desc.digest}`);
-    if (parsed.kind !== 'manifest')
-      throw new PolyarchError('UNSUPPORTED', `${what}: ${desc.digest} is a nested index`);
-    children[i] = { descriptor: desc, bytes: m.bytes };
-    blobs.push(...childrenOf(parsed));
-  });
-  return { children, blobs };
 }
 
 export interface CopyOptions {

@@ -16,9 +16,9 @@ import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { formatPlatform, parsePlatform } from '../platforms/index.js';
 import { formatReference, type Reference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
-import { fetchManifests, repositorySource } from './copy.js';
+import { repositorySource } from './copy.js';
 import { createLimiter, runAll } from './limit.js';
-import { type Resolved, resolve } from './pull.js';
+import { fetchManifests, type Resolved, resolve } from './pull.js';
 import { type TransferEvent, transferImage } from './transfer.js';
 
 export type AnnotationType = 'index' | 'manifest' | 'manifest-descriptor' | 'index-descriptor';
