@@ -210,6 +210,8 @@ describe('imagetools', () => {
         `^Name:      ${repo}/multi:1\\nMediaType: application/vnd\\.oci\\.image\\.index\\.v1\\+json\\nDigest:    ${sha(raw(`${repo}/multi:1`))}\\n`,
       ),
     );
+    // the whole layout, manifests included, is the registry's (only the host platform was pulled)
+    assert.equal(r.stdout, (await run('imagetools', 'inspect', `${repo}/multi:1`)).stdout);
     const missing = await run('imagetools', 'inspect', '--local', `${repo}/never:1`);
     assert.equal(missing.stderr, `ERROR: No such image: ${repo}/never:1\n`);
   });
