@@ -206,6 +206,31 @@ describe('registry client', () => {
     }
   });
 
+  test('copy of some platforms makes a new index of just their manifests', async () => {
+    const src = parseImageReference('localhost:5000/busybox:1.35');
+    const dst = parseImageReference(`${priv.host}/copied/busybox-two:1`);
+    const res = await copyImage({
+      client,
+      src,
+      dst,
+      platforms: [parsePlatform('linux/arm64'), parsePlatform('linux/s390x')],
+    });
+    const index = JSON.parse(rawOf(`${priv.host}/copied/busybox-two:1`).toString()) as ImageIndex;
+    assert.equal(sha(rawOf(`${priv.host}/copied/busybox-two:1`)), res.descriptor?.digest);
+    assert.deepEqual(
+      index.manifests.map((m) => m.platform?.architecture),
+      ['arm64', 's390x'],
+    );
+    const out = tempDir('polyarch-skopeo-');
+    skopeo(
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      `docker://${priv.host}/copied/busybox-two:1`,
+      `oci:${out}:x`,
+    );
+  });
+
   test('copy between registries keeps the index digest', async () => {
     const src = parseImageReference('localhost:5000/golang:1.23');
     const dst = parseImageReference(`${priv.host}/copied/golang:1.23`);
