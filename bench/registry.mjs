@@ -189,11 +189,17 @@ async function startRegistry() {
     `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
   );
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; ; i++) {
     try {
       await fetch(`http://127.0.0.1:${port}/v2/`);
       break;
     } catch {
+      if (i === 200) {
+        child.kill('SIGKILL');
+        throw new Error(
+          `bench: docker-registry did not answer on 127.0.0.1:${port} within 10 s (is it installed?)`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }

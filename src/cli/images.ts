@@ -11,7 +11,7 @@
  */
 import { imagePlatformsAndSize } from '../content/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { shortDigest } from '../oci/digest.js';
+import { type Digest, shortDigest } from '../oci/digest.js';
 import {
   defaultTag,
   familiarName,
@@ -39,7 +39,7 @@ interface Row {
   name: string;
   repository: string;
   tag: string;
-  digest: string;
+  digest: Digest;
   mediaType: string;
   platforms: string[];
   size: number;
@@ -96,7 +96,7 @@ export const imagesCommand: Command = {
       await store.close();
     }
     const noTrunc = flags.bool('no-trunc');
-    const id = (d: string) => (noTrunc ? d : shortDigest(d as never));
+    const id = (d: Digest) => (noTrunc ? d : shortDigest(d));
     if (flags.bool('quiet')) {
       const seen = new Set<string>();
       for (const r of rows) {
@@ -113,7 +113,7 @@ export const imagesCommand: Command = {
             Repository: r.repository,
             Tag: r.tag,
             Digest: r.digest,
-            ID: shortDigest(r.digest as never),
+            ID: shortDigest(r.digest),
             MediaType: r.mediaType,
             Platforms: r.platforms,
             Size: humanSize(r.size),

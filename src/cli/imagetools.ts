@@ -9,7 +9,7 @@
  *   into one index, copies what the sources hold into the target repository and pushes it.
  *   A SOURCE may be a bare digest when all references name one repository.
  */
-import { isAttestation, loadImage, platformOfConfig } from '../content/index.js';
+import { isAttestation, platformOfConfig } from '../content/index.js';
 import { parseManifest } from '../content/walk.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type Digest, isDigest } from '../oci/digest.js';
@@ -135,7 +135,7 @@ const inspectCommand: Command = {
         const local = await findLocalImage(store, arg);
         ref = parseImageReference(local.name);
         const raw = await store.readBlob(local.target.digest);
-        const img = await loadImage(store, local.target, local.name);
+        const parsed = parseManifest(raw, local.target.mediaType, local.name);
         ins = {
           name: local.name,
           descriptor: {
@@ -144,7 +144,7 @@ const inspectCommand: Command = {
             size: local.target.size,
           },
           raw,
-          manifests: img.index ? img.index.manifests : undefined,
+          manifests: parsed.kind === 'index' ? parsed.index.manifests : undefined,
         };
         readManifest = (d) => store.readBlob(d.digest);
         readBlob = (d) => store.readBlob(d.digest);

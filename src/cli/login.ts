@@ -6,10 +6,9 @@
  * never printed.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { insecureRegistriesEnv, parseInsecureList } from '../registry/hosts.js';
 import { normalizeServer, RegistryTransport, staticCredentials } from '../registry/index.js';
 import type { Command, CommandContext } from './command.js';
-import { credentialsOf, useBaselineWasm } from './store-env.js';
+import { credentialsOf, transportOptionsOf } from './store-env.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let s = '';
@@ -88,11 +87,9 @@ export const loginCommand: Command = {
     }
     if (!username) throw new InvalidArgumentError('Username is required');
     if (!password) throw new InvalidArgumentError('Password is required');
-    useBaselineWasm();
     const transport = new RegistryTransport({
+      ...transportOptionsOf(ctx),
       credentials: staticCredentials({ [domain]: { username, password } }),
-      insecureRegistries: parseInsecureList(ctx.env[insecureRegistriesEnv]),
-      signal: ctx.signal,
     });
     try {
       await transport.verifyLogin(domain);

@@ -23,6 +23,7 @@ import {
   localName,
   parseInsecureList,
   RegistryClient,
+  type TransportOptions,
 } from '../registry/index.js';
 import type { CommandContext } from './command.js';
 
@@ -52,22 +53,25 @@ export function credentialsOf(ctx: CommandContext): DockerConfigCredentials {
 /**
  * undici parses HTTP with llhttp compiled to WebAssembly; V8's optimising tier for it costs
  * about 35 MB of RSS per process and buys nothing measurable for registry traffic (bodies pass
- * through as slices). The CLI owns the process, so it asks V8 for the baseline compiler only,
- * before the first request compiles the module.
+ * through as slices). The CLI owns the process, so `main` asks V8 for the baseline compiler
+ * only, before any command runs (and so before the first request compiles the module).
  */
 export function useBaselineWasm(): void {
   setFlagsFromString('--liftoff-only');
 }
 
-export function registryClientOf(ctx: CommandContext): RegistryClient {
-  useBaselineWasm();
+/** How this command talks to registries: plain-HTTP hosts, cancellation, `--debug` lines. */
+export function transportOptionsOf(ctx: CommandContext): TransportOptions {
   const debug = ctx.globals.bool('debug');
-  return new RegistryClient({
-    credentials: credentialsOf(ctx),
+  return {
     insecureRegistries: parseInsecureList(ctx.env[insecureRegistriesEnv]),
     signal: ctx.signal,
     ...(debug ? { debug: (line: string) => ctx.stderr.write(`DEBUG: ${line}\n`) } : {}),
-  });
+  };
+}
+
+export function registryClientOf(ctx: CommandContext): RegistryClient {
+  return new RegistryClient({ ...transportOptionsOf(ctx), credentials: credentialsOf(ctx) });
 }
 
 export function hostPlatformOf(): Platform {

@@ -7,7 +7,7 @@ import type { Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
 import { formatPlatform, normalizePlatform, type PlatformMatcher } from '../platforms/index.js';
 import type { Provider } from './interfaces.js';
-import { childrenOf, isAttestation, parseManifest } from './walk.js';
+import { isAttestation, parseManifest } from './walk.js';
 
 /** One platform's manifest of an image. */
 export interface ImagePlatform {
@@ -118,8 +118,7 @@ export async function imageSize(provider: Provider, img: LocalImage): Promise<nu
   await add(img.target);
   for (const m of img.manifests) {
     await add(m.descriptor);
-    if (m.manifest)
-      for (const c of childrenOf({ kind: 'manifest', mediaType: '', manifest: m.manifest })) await add(c);
+    if (m.manifest) for (const c of [m.manifest.config, ...m.manifest.layers]) await add(c);
   }
   return total;
 }

@@ -118,13 +118,7 @@ async function createIfMissing(path: string, content: string, tmpDir: string): P
     }
     const tmp = join(tmpDir, `${process.pid}-init${Math.random().toString(36).slice(2, 10)}.tmp`);
     try {
-      const fh = await open(tmp, 'w', 0o644);
-      try {
-        await fh.writeFile(content);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(tmp, content, 'w');
       await link(tmp, path);
       return;
     } catch (err) {
@@ -140,6 +134,17 @@ async function createIfMissing(path: string, content: string, tmpDir: string): P
 
 function isENOENT(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** Writes a whole file and fsyncs it before closing. */
+async function writeSynced(path: string, data: Uint8Array | string, flags: 'w' | 'wx'): Promise<void> {
+  const fh = await open(path, flags, 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -227,13 +232,7 @@ class LocalContentStore implements ContentStore {
     await this.#cleanupOnce();
     const tmp = await this.#tempPath();
     try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(tmp, data, 'wx');
       const target = this.blobPath(digest);
       if (alg !== 'sha256') await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
@@ -328,7 +327,7 @@ class LocalContentStore implements ContentStore {
   async createLease(): Promise<Lease> {
     const token = await this.#liveness();
     this.#counter++;
-    return new FileLease(`${token.id}.L${this.#counter}`, join(this.dir, 'leases'), (fn) => this.#locked(fn));
+    return new FileLease(`${token.id}.L${this.#counter}`, this.dir, (fn) => this.#locked(fn));
   }
 
   #leaseFor(opts: WriteOptions): Promise<Lease> {
@@ -364,15 +363,14 @@ class LocalContentStore implements ContentStore {
 
   async #writeIndex(index: ImageIndex): Promise<void> {
     const tmp = join(this.dir, 'ingest', `${(await this.#liveness()).id}.index`);
-    const fh = await open(tmp, 'w', 0o644);
     try {
-      await fh.writeFile(`${JSON.stringify(index)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      await writeSynced(tmp, `${JSON.stringify(index)}\n`, 'w');
+      await rename(tmp, join(this.dir, 'index.json'));
+      await fsyncDir(this.dir);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw storeWriteError('updating the image names', this.dir, err);
     }
-    await rename(tmp, join(this.dir, 'index.json'));
-    await fsyncDir(this.dir);
   }
 
   async listNames(): Promise<ImageRecord[]> {
@@ -613,6 +611,19 @@ function verifyExpected(opts: WriteOptions, digest: Digest, size: number): void 
   }
 }
 
+/**
+ * A failed write to the store's own files, saying what was being done and where; a store this
+ * user may not write to (another user's, or read-only) says so.
+ */
+function storeWriteError(doing: string, dir: string, err: unknown): StoreError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const hint =
+    code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+      ? ` (the store is not writable by this user: use its owner, or another root directory)`
+      : '';
+  return new StoreError(`${doing} in the local store ${dir}: ${messageOf(err)}${hint}`, { cause: err });
+}
+
 async function hashFile(path: string, alg: string): Promise<string> {
   const h = createHash(alg);
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
@@ -621,14 +632,17 @@ async function hashFile(path: string, alg: string): Promise<string> {
 
 class FileLease implements Lease {
   readonly id: string;
+  readonly #storeDir: string;
   readonly #path: string;
   readonly #locked: <T>(fn: () => Promise<T>) => Promise<T>;
   readonly #added = new Set<string>();
   #released = false;
 
-  constructor(id: string, dir: string, locked: <T>(fn: () => Promise<T>) => Promise<T>) {
+  /** `storeDir`: the layout directory; the lease is the file `leases/<id>` in it */
+  constructor(id: string, storeDir: string, locked: <T>(fn: () => Promise<T>) => Promise<T>) {
     this.id = id;
-    this.#path = join(dir, id);
+    this.#storeDir = storeDir;
+    this.#path = join(storeDir, 'leases', id);
     this.#locked = locked;
   }
 
@@ -636,7 +650,13 @@ class FileLease implements Lease {
     if (this.#released) throw new StoreError(`lease ${this.id} was released`);
     const fresh = [...new Set(digests)].filter((d) => !this.#added.has(d));
     if (fresh.length === 0) return;
-    await this.#locked(() => appendFile(this.#path, fresh.map((d) => `${d}\n`).join('')));
+    await this.#locked(async () => {
+      try {
+        await appendFile(this.#path, fresh.map((d) => `${d}\n`).join(''));
+      } catch (err) {
+        throw storeWriteError('recording the blobs in use', this.#storeDir, err);
+      }
+    });
     for (const d of fresh) this.#added.add(d);
   }
 

@@ -94,11 +94,6 @@ export function isWalkable(desc: Descriptor): boolean {
   return isIndexType(desc.mediaType) || isManifestType(desc.mediaType);
 }
 
-/** True when every manifest type involved is Docker's (so an index of them is a manifest list). */
-export function allDockerTypes(descs: readonly Descriptor[]): boolean {
-  return descs.length > 0 && descs.every((d) => d.mediaType.startsWith('application/vnd.docker.'));
-}
-
 /** True for buildx's attestation manifests in an index (`unknown/unknown`, `vnd.docker.reference.type`). */
 export function isAttestation(d: Descriptor): boolean {
   return d.annotations?.['vnd.docker.reference.type'] !== undefined || d.platform?.os === 'unknown';

@@ -4,21 +4,19 @@
  * way), or are mounted when both are on one registry. The index is copied byte for byte when
  * all platforms are taken, so its digest does not change.
  */
-import { childrenOf, parseManifest } from '../content/walk.js';
-import { PolyarchError } from '../errors.js';
+import { childrenOf } from '../content/walk.js';
 import { digestOf } from '../oci/digest.js';
 import { canonicalBytes } from '../oci/json.js';
 import type { Descriptor, ImageIndex } from '../oci/types.js';
 import { formatReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
-import { createLimiter, runAll } from './limit.js';
-import { resolve } from './pull.js';
+import { fetchManifests, type Resolved, resolve } from './pull.js';
 import type { Repository } from './repository.js';
 import { type PlatformSelection, selectManifests } from './select.js';
 import {
   type ImageSource,
-  type ManifestBytes,
   type TransferEvent,
+  type TransferPlan,
   type TransferResult,
   transferImage,
 } from './transfer.js';
@@ -37,27 +35,6 @@ export function repositorySource(repo: Repository): ImageSource {
   };
 }
 
-/** Fetches the manifests of an index (or the lone manifest) and lists their blobs. */
-export async function fetchManifests(
-  client: RegistryClient,
-  repo: Repository,
-  manifests: readonly Descriptor[],
-  what: string,
-): Promise<{ children: ManifestBytes[]; blobs: Descriptor[] }> {
-  const children: ManifestBytes[] = new Array(manifests.length);
-  const blobs: Descriptor[] = [];
-  await runAll(createLimiter(client.concurrency), [...manifests.keys()], async (i) => {
-    const desc = manifests[i]!;
-    const m = await repo.getManifest(desc.digest, what);
-    const parsed = parseManifest(m.bytes, desc.mediaType, `${repo.name}@${desc.digest}`);
-    if (parsed.kind !== 'manifest')
-      throw new PolyarchError('UNSUPPORTED', `${what}: ${desc.digest} is a nested index`);
-    children[i] = { descriptor: desc, bytes: m.bytes };
-    blobs.push(...childrenOf(parsed));
-  });
-  return { children, blobs };
-}
-
 export interface CopyOptions {
   client: RegistryClient;
   src: Reference;
@@ -73,46 +50,33 @@ export async function copyImage(opts: CopyOptions): Promise<TransferResult> {
   const what = `copying ${formatReference(src)} to ${formatReference(dst)}`;
   const top = await resolve(client, src, what);
   const repo = client.repository(src);
-  const source = repositorySource(repo);
-  const emit = opts.onEvent ? { onEvent: opts.onEvent } : {};
-  if (top.parsed.kind === 'manifest') {
-    return transferImage({
-      client,
-      source,
-      dst,
-      plan: {
-        top: { descriptor: top.descriptor, bytes: top.bytes },
-        children: [],
-        blobs: childrenOf(top.parsed),
-      },
-      what,
-      ...emit,
-    });
-  }
-  const selection = opts.platforms ?? 'all';
+  return transferImage({
+    client,
+    source: repositorySource(repo),
+    dst,
+    plan: await copyPlan(client, repo, top, opts.platforms ?? 'all', what),
+    what,
+    ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+  });
+}
+
+/**
+ * What to put at the destination: a lone manifest as it is; an index as it is when all
+ * platforms are taken; one platform's manifest alone; or a new index of the chosen manifests.
+ */
+async function copyPlan(
+  client: RegistryClient,
+  repo: Repository,
+  top: Resolved,
+  selection: PlatformSelection,
+  what: string,
+): Promise<TransferPlan> {
+  const original = { descriptor: top.descriptor, bytes: top.bytes };
+  if (top.parsed.kind === 'manifest') return { top: original, children: [], blobs: childrenOf(top.parsed) };
   const chosen = selectManifests(top.parsed.index, selection, what);
   const { children, blobs } = await fetchManifests(client, repo, chosen, what);
-  if (selection === 'all') {
-    return transferImage({
-      client,
-      source,
-      dst,
-      plan: { top: { descriptor: top.descriptor, bytes: top.bytes }, children, blobs },
-      what,
-      ...emit,
-    });
-  }
-  if (chosen.length === 1) {
-    return transferImage({
-      client,
-      source,
-      dst,
-      plan: { top: children[0]!, children: [], blobs },
-      what,
-      ...emit,
-    });
-  }
-  // some platforms: a new index of the chosen manifests
+  if (selection === 'all') return { top: original, children, blobs };
+  if (chosen.length === 1) return { top: children[0]!, children: [], blobs };
   const index: ImageIndex = { ...top.parsed.index, manifests: chosen };
   const bytes = canonicalBytes(index);
   const descriptor: Descriptor = {
@@ -120,12 +84,5 @@ export async function copyImage(opts: CopyOptions): Promise<TransferResult> {
     digest: digestOf(bytes),
     size: bytes.length,
   };
-  return transferImage({
-    client,
-    source,
-    dst,
-    plan: { top: { descriptor, bytes }, children, blobs },
-    what,
-    ...emit,
-  });
+  return { top: { descriptor, bytes }, children, blobs };
 }

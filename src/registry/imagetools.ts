@@ -16,9 +16,9 @@ import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { formatPlatform, parsePlatform } from '../platforms/index.js';
 import { formatReference, type Reference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
-import { fetchManifests, repositorySource } from './copy.js';
+import { repositorySource } from './copy.js';
 import { createLimiter, runAll } from './limit.js';
-import { type Resolved, resolve } from './pull.js';
+import { fetchManifests, type Resolved, resolve } from './pull.js';
 import { type TransferEvent, transferImage } from './transfer.js';
 
 export type AnnotationType = 'index' | 'manifest' | 'manifest-descriptor' | 'index-descriptor';
@@ -233,29 +233,13 @@ export async function createIndex(opts: CreateOptions): Promise<CombinedIndex> {
   );
   if (opts.dryRun) return combined;
 
+  const filled = new Set<string>();
   for (const tag of opts.tags) {
     const pushWhat = `pushing ${formatReference(tag)}`;
-    // bring each source's manifests and blobs into the tag's repository
-    for (const { resolved } of loaded) {
-      if (repositoryName(resolved.ref) === repositoryName(tag)) continue;
-      const srcRepo = client.repository(resolved.ref);
-      const manifests =
-        resolved.parsed.kind === 'index' ? resolved.parsed.index.manifests : [resolved.descriptor];
-      const { children, blobs } =
-        resolved.parsed.kind === 'index'
-          ? await fetchManifests(client, srcRepo, manifests, pushWhat)
-          : {
-              children: [{ descriptor: resolved.descriptor, bytes: resolved.bytes }],
-              blobs: childrenOf(resolved.parsed),
-            };
-      await transferImage({
-        client,
-        source: repositorySource(srcRepo),
-        dst: tag,
-        plan: { top: undefined, children, blobs },
-        what: `${pushWhat}: copying ${formatReference(resolved.ref)}`,
-        ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
-      });
+    // bring each source's manifests and blobs into the tag's repository, once per repository
+    if (!filled.has(repositoryName(tag))) {
+      await copySources(client, loaded, tag, pushWhat, opts.onEvent);
+      filled.add(repositoryName(tag));
     }
     await client
       .repository(tag)
@@ -268,6 +252,35 @@ export async function createIndex(opts: CreateOptions): Promise<CombinedIndex> {
     opts.onEvent?.({ type: 'manifest', descriptor: combined.descriptor, ref: formatReference(tag) });
   }
   return combined;
+}
+
+/** Copies the manifests and blobs of sources in other repositories into the repository of `tag`. */
+async function copySources(
+  client: RegistryClient,
+  loaded: readonly { resolved: Resolved }[],
+  tag: Reference,
+  what: string,
+  onEvent: ((e: TransferEvent) => void) | undefined,
+): Promise<void> {
+  for (const { resolved } of loaded) {
+    if (repositoryName(resolved.ref) === repositoryName(tag)) continue;
+    const srcRepo = client.repository(resolved.ref);
+    const { children, blobs } =
+      resolved.parsed.kind === 'index'
+        ? await fetchManifests(client, srcRepo, resolved.parsed.index.manifests, what)
+        : {
+            children: [{ descriptor: resolved.descriptor, bytes: resolved.bytes }],
+            blobs: childrenOf(resolved.parsed),
+          };
+    await transferImage({
+      client,
+      source: repositorySource(srcRepo),
+      dst: tag,
+      plan: { top: undefined, children, blobs },
+      what: `${what}: copying ${formatReference(resolved.ref)}`,
+      ...(onEvent ? { onEvent } : {}),
+    });
+  }
 }
 
 /** What `imagetools inspect` shows of a reference. */

@@ -18,9 +18,9 @@ import { formatPlatform, platformMatcher } from '../platforms/index.js';
 import { formatReference, type Reference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { createLimiter, runAll } from './limit.js';
-import type { FetchedManifest } from './repository.js';
+import type { FetchedManifest, Repository } from './repository.js';
 import { type PlatformSelection, selectManifests } from './select.js';
-import type { TransferEvent } from './transfer.js';
+import type { ManifestBytes, TransferEvent } from './transfer.js';
 
 export interface Resolved extends FetchedManifest {
   ref: Reference;
@@ -44,6 +44,34 @@ export async function resolve(
     ref,
     parsed: parseManifest(fetched.bytes, fetched.descriptor.mediaType, formatReference(ref)),
   };
+}
+
+/** A manifest of an index as fetched: the bytes as the registry sent them, and parsed. */
+export interface FetchedChild extends ManifestBytes {
+  manifest: ImageManifest;
+}
+
+/** Fetches manifests of an index (in parallel, answered in order) and lists their configs and layers. */
+export async function fetchManifests(
+  client: RegistryClient,
+  repo: Repository,
+  manifests: readonly Descriptor[],
+  what: string,
+): Promise<{ children: FetchedChild[]; blobs: Descriptor[] }> {
+  const children: FetchedChild[] = new Array(manifests.length);
+  await runAll(createLimiter(client.concurrency), [...manifests.keys()], async (i) => {
+    const desc = manifests[i]!;
+    const m = await repo.getManifest(desc.digest, what);
+    const parsed = parseManifest(m.bytes, desc.mediaType, `${repo.name}@${desc.digest}`);
+    if (parsed.kind !== 'manifest') {
+      throw new PolyarchError(
+        'UNSUPPORTED',
+        `${what}: ${desc.digest} is a nested index, which polyarch does not support`,
+      );
+    }
+    children[i] = { descriptor: desc, bytes: m.bytes, manifest: parsed.manifest };
+  });
+  return { children, blobs: children.flatMap((c) => [c.manifest.config, ...c.manifest.layers]) };
 }
 
 export interface PullOptions {
@@ -92,28 +120,18 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
     const limit = createLimiter(client.concurrency);
 
     // manifests of the chosen platforms
-    let manifests: { descriptor: Descriptor; bytes: Buffer; manifest: ImageManifest }[];
+    let manifests: FetchedChild[];
     if (top.parsed.kind === 'index') {
       const chosen = selectManifests(top.parsed.index, selection, what);
-      manifests = new Array(chosen.length);
-      await runAll(limit, [...chosen.keys()], async (i) => {
-        const desc = chosen[i]!;
-        const m = await repo.getManifest(desc.digest, what);
-        if (m.bytes.length !== desc.size) {
+      manifests = (await fetchManifests(client, repo, chosen, what)).children;
+      for (const m of manifests) {
+        if (m.bytes.length !== m.descriptor.size) {
           throw new PolyarchError(
             'DIGEST_MISMATCH',
-            `${what}: manifest ${desc.digest} has ${m.bytes.length} bytes, the index says ${desc.size}`,
+            `${what}: manifest ${m.descriptor.digest} has ${m.bytes.length} bytes, the index says ${m.descriptor.size}`,
           );
         }
-        const parsed = parseManifest(m.bytes, desc.mediaType, `${refName}@${desc.digest}`);
-        if (parsed.kind !== 'manifest') {
-          throw new PolyarchError(
-            'UNSUPPORTED',
-            `${what}: ${desc.digest} is a nested index, which polyarch does not pull`,
-          );
-        }
-        manifests[i] = { descriptor: desc, bytes: m.bytes, manifest: parsed.manifest };
-      });
+      }
     } else {
       manifests = [{ descriptor: top.descriptor, bytes: top.bytes, manifest: top.parsed.manifest }];
     }

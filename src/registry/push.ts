@@ -14,7 +14,8 @@ import type { Descriptor } from '../oci/types.js';
 import { formatPlatformRaw } from '../platforms/index.js';
 import { formatReference, parseReference, type Reference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
-import { fetchManifests, repositorySource } from './copy.js';
+import { repositorySource } from './copy.js';
+import { fetchManifests } from './pull.js';
 import {
   type ImageSource,
   type ManifestBytes,

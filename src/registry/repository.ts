@@ -84,8 +84,20 @@ export class Repository {
     return [repositoryScope(this.path, ['pull', 'push'])];
   }
 
+  /** GETs a blob (with `headers`, e.g. a `Range`); the caller checks the status and reads the body. */
+  #getBlob(desc: Descriptor, what: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+    return this.#send({
+      method: 'GET',
+      path: `/v2/${this.path}/blobs/${desc.digest}`,
+      headers,
+      scopes: this.#pull(),
+      idempotent: true,
+      what,
+    });
+  }
+
   async #fail(res: HttpResponse, what: string): Promise<never> {
-    const text = res.status === 404 || res.status >= 400 ? await readText(res) : '';
+    const text = await readText(res);
     const detail = describeErrorResponse(res.status, text);
     if (res.status === 404) throw new NotFoundError(`${what}: not found: ${detail}`);
     throw new RegistryError(`${what}: ${this.domain} answered ${detail}`, { status: res.status });
@@ -212,13 +224,7 @@ export class Repository {
     if (desc.size > maxInlineBlobBytes)
       throw new RegistryError(`${what}: ${desc.size} bytes is too large to read into memory`);
     for (let attempt = 1; ; attempt++) {
-      const res = await this.#send({
-        method: 'GET',
-        path: `/v2/${this.path}/blobs/${desc.digest}`,
-        scopes: this.#pull(),
-        idempotent: true,
-        what,
-      });
+      const res = await this.#getBlob(desc, what);
       if (res.status !== 200) await this.#fail(res, what);
       let bytes: Buffer;
       try {
@@ -251,14 +257,7 @@ export class Repository {
     const policy = this.transport.retry;
     for (let attempt = 1; ; attempt++) {
       const start = writer.offset;
-      const res = await this.#send({
-        method: 'GET',
-        path: `/v2/${this.path}/blobs/${desc.digest}`,
-        headers: start > 0 ? { range: `bytes=${start}-` } : {},
-        scopes: this.#pull(),
-        idempotent: true,
-        what,
-      });
+      const res = await this.#getBlob(desc, what, start > 0 ? { range: `bytes=${start}-` } : {});
       if (res.status !== 200 && res.status !== 206) await this.#fail(res, what);
       if (res.status === 200 && start > 0) {
         onBytes?.(-start);
@@ -304,13 +303,7 @@ export class Repository {
     desc: Descriptor,
     what = `pulling blob ${desc.digest} from ${this.name}`,
   ): Promise<Readable> {
-    const res = await this.#send({
-      method: 'GET',
-      path: `/v2/${this.path}/blobs/${desc.digest}`,
-      scopes: this.#pull(),
-      idempotent: true,
-      what,
-    });
+    const res = await this.#getBlob(desc, what);
     if (res.status !== 200) await this.#fail(res, what);
     const verify = verifyingStream(desc, what);
     pipeline(res.body, verify, () => {});
@@ -324,14 +317,7 @@ export class Repository {
     end: number,
     what = `pulling blob ${desc.digest} from ${this.name}`,
   ): Promise<Readable> {
-    const res = await this.#send({
-      method: 'GET',
-      path: `/v2/${this.path}/blobs/${desc.digest}`,
-      headers: { range: `bytes=${start}-${end - 1}` },
-      scopes: this.#pull(),
-      idempotent: true,
-      what,
-    });
+    const res = await this.#getBlob(desc, what, { range: `bytes=${start}-${end - 1}` });
     if (res.status !== 206) {
       if (res.status === 200) {
         await res.body.dump();

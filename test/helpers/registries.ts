@@ -7,7 +7,7 @@
  * Everything started here is stopped when the test process exits.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes, sign } from 'node:crypto';
+import { randomBytes, sign } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   Agent,
@@ -383,11 +383,6 @@ export async function startProxy(
       agent.destroy();
     });
   return state;
-}
-
-/** sha256 of a file, as a digest. */
-export function fileDigest(path: string): string {
-  return `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
 }
 
 export interface CliResult {

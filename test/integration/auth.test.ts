@@ -92,7 +92,7 @@ describe('basic auth (htpasswd)', () => {
   });
 
   test('login, pull, push and logout through the CLI', async () => {
-    const login = await runPolyarch(['login', '-u', 'alice', '--password-stdin', reg.host], {
+    const login = await runPolyarch(['login', '--debug', '-u', 'alice', '--password-stdin', reg.host], {
       env: env(),
       input: `${password}\n`,
     });
@@ -101,6 +101,15 @@ describe('basic auth (htpasswd)', () => {
     assert.match(login.stderr, /WARNING! Your password will be stored unencrypted/);
     const cfg = JSON.parse(readFileSync(join(home, 'docker', 'config.json'), 'utf8'));
     assert.equal(cfg.auths[reg.host].auth, Buffer.from(`alice:${password}`).toString('base64'));
+    assert.match(
+      login.stderr,
+      /^DEBUG: GET http:\/\/127\.0\.0\.1:\d+\/v2\/ → 200$/m,
+      '--debug applies to login',
+    );
+    assert.ok(
+      !login.stderr.includes(password) && !login.stderr.includes(cfg.auths[reg.host].auth),
+      'no secret in debug output',
+    );
 
     const pull = await runPolyarch(['pull', '-q', `${reg.host}/private/busybox:1.35`, '--debug'], {
       env: env(),

@@ -200,6 +200,23 @@ describe('imagetools', () => {
     assert.match(bad.stderr, new RegExp(`ERROR: creating ${repo}/y:1: reading ${repo}/missing:1: not found`));
   });
 
+  test('a bare digest source takes the repository all references name, else is refused', async () => {
+    const amd64 = sha(raw(`${repo}/amd64:1`));
+    const r = await run('imagetools', 'create', '-t', `${repo}/amd64:wrapped`, amd64);
+    assert.equal(r.code, 0, r.stderr);
+    const index = JSON.parse(raw(`${repo}/amd64:wrapped`).toString()) as ImageIndex;
+    assert.deepEqual(
+      index.manifests.map((m) => [m.digest, m.platform]),
+      [[amd64, { architecture: 'amd64', os: 'linux' }]],
+    );
+    const two = await run('imagetools', 'create', '-t', `${repo}/amd64:x`, '-t', `${repo}/arm64:x`, amd64);
+    assert.equal(two.code, 1);
+    assert.equal(
+      two.stderr,
+      `ERROR: multiple repositories specified, cannot infer repository for "${amd64}"\n`,
+    );
+  });
+
   test('inspect --local reads the local store', async () => {
     assert.equal((await run('pull', '-q', `${repo}/multi:1`)).code, 0);
     const r = await run('imagetools', 'inspect', '--local', `${repo}/multi:1`);
@@ -210,6 +227,8 @@ describe('imagetools', () => {
         `^Name:      ${repo}/multi:1\\nMediaType: application/vnd\\.oci\\.image\\.index\\.v1\\+json\\nDigest:    ${sha(raw(`${repo}/multi:1`))}\\n`,
       ),
     );
+    // the whole layout, manifests included, is the registry's (only the host platform was pulled)
+    assert.equal(r.stdout, (await run('imagetools', 'inspect', `${repo}/multi:1`)).stdout);
     const missing = await run('imagetools', 'inspect', '--local', `${repo}/never:1`);
     assert.equal(missing.stderr, `ERROR: No such image: ${repo}/never:1\n`);
   });

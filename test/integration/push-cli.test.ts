@@ -67,6 +67,11 @@ describe('push, tag, images, rmi', () => {
         `^${repo}/skopeo\\s+s390x\\s+${sha(manifest).slice(7, 19)}\\s+linux/s390x\\s+\\d+(\\.\\d+)?[kM]B$`,
       ),
     );
+    assert.equal((await run('images', '-q', `${repo}/skopeo`)).stdout, `${sha(manifest).slice(7, 19)}\n`);
+    assert.match(
+      (await run('images', '--no-trunc', `${repo}/skopeo`)).stdout,
+      new RegExp(`\\s${sha(manifest)}\\s`),
+    );
     assert.equal((await run('tag', `${repo}/skopeo:s390x`, `${repo}/skopeo:again`)).code, 0);
     const push = await run('push', `${repo}/skopeo:again`);
     assert.equal(push.code, 0, push.stderr);
@@ -135,6 +140,10 @@ describe('push, tag, images, rmi', () => {
     const missing = await run('rmi', 'localhost:5000/nope:1');
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr, 'Error response: No such image: localhost:5000/nope:1\n');
+    const kept = blobs();
+    const noPrune = await run('rmi', '--no-prune', `${repo}/from-layout:1`);
+    assert.equal(noPrune.stdout, `Untagged: ${repo}/from-layout:1\n`, noPrune.stderr);
+    assert.equal(blobs(), kept, '--no-prune deletes no blob');
     const store = await openContentStore(join(root, 'content'));
     assert.deepEqual(await store.check(), { ok: true, problems: [], leftovers: [] });
     await store.close();

@@ -19,6 +19,7 @@ import { parseImageReference } from '../../src/reference/index.js';
 import {
   RegistryClient as Client,
   copyImage,
+  createIndex,
   parseInsecureList,
   pullImage,
   pushImage,
@@ -180,6 +181,54 @@ describe('registry client', () => {
       await c2.close();
       await viaProxy.stop();
     }
+  });
+
+  test('imagetools create with two tags of one repository copies the sources into it once', async () => {
+    const viaProxy = await startProxy(priv.host);
+    try {
+      const tags = ['one', 'two'].map((t) => parseImageReference(`${viaProxy.host}/created/twotags:${t}`));
+      const src = parseImageReference('localhost:5000/busybox:1.35');
+      const made = await createIndex({ client, sources: [src], tags });
+      const children = (await resolve(client, src)).parsed;
+      const count = children.kind === 'index' ? children.index.manifests.length : 0;
+      const puts = viaProxy.log.filter((l) => l.startsWith('PUT /v2/created/twotags/manifests/'));
+      assert.deepEqual(
+        puts.filter((l) => l.includes('/manifests/sha256:')).length,
+        count,
+        'each source manifest is put once',
+      );
+      for (const t of ['one', 'two']) {
+        assert.ok(puts.includes(`PUT /v2/created/twotags/manifests/${t}`), puts.join('\n'));
+        assert.equal(sha(rawOf(`${priv.host}/created/twotags:${t}`)), made.descriptor.digest);
+      }
+    } finally {
+      await viaProxy.stop();
+    }
+  });
+
+  test('copy of some platforms makes a new index of just their manifests', async () => {
+    const src = parseImageReference('localhost:5000/busybox:1.35');
+    const dst = parseImageReference(`${priv.host}/copied/busybox-two:1`);
+    const res = await copyImage({
+      client,
+      src,
+      dst,
+      platforms: [parsePlatform('linux/arm64'), parsePlatform('linux/s390x')],
+    });
+    const index = JSON.parse(rawOf(`${priv.host}/copied/busybox-two:1`).toString()) as ImageIndex;
+    assert.equal(sha(rawOf(`${priv.host}/copied/busybox-two:1`)), res.descriptor?.digest);
+    assert.deepEqual(
+      index.manifests.map((m) => m.platform?.architecture),
+      ['arm64', 's390x'],
+    );
+    const out = tempDir('polyarch-skopeo-');
+    skopeo(
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      `docker://${priv.host}/copied/busybox-two:1`,
+      `oci:${out}:x`,
+    );
   });
 
   test('copy between registries keeps the index digest', async () => {

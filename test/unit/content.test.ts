@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,7 +17,7 @@ import {
   resolveRootDir,
   rootLayout,
 } from '../../src/content/index.js';
-import { DigestMismatchError } from '../../src/errors.js';
+import { DigestMismatchError, StoreError } from '../../src/errors.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import {
   MediaTypeDockerManifestV1Signed,
@@ -224,8 +224,10 @@ function contentStoreSuite(name: string, make: (key: string) => Promise<ContentS
       const s = await open();
       const w = await s.openWriter({ mediaType: 'x' });
       await w.write(Buffer.from('partial'));
+      assert.equal(readdirSync(join(s.dir, 'ingest')).length, 1, 'the partial write is in ingest/');
       await w.abort();
       await w.abort();
+      assert.deepEqual(readdirSync(join(s.dir, 'ingest')), []);
       await assert.rejects(w.write(Buffer.from('more')), /aborted/);
     });
 
@@ -367,4 +369,29 @@ test('a store opened twice on one directory shares names and blobs', async () =>
   await a.close();
   await b.close();
   assert.ok(existsSync(join(dir, 'leases')));
+});
+
+test('writes the store cannot make are StoreErrors naming the store and what was being done', async () => {
+  const dir = join(root, 'unwritable');
+  const s = await openContentStore(dir);
+  const d = await s.putBlob(Buffer.from('x'), { mediaType: 'x' });
+  // a directory that cannot take files (as root, a mode would not stop us): make it a file
+  rmSync(join(dir, 'ingest'), { recursive: true });
+  writeFileSync(join(dir, 'ingest'), '');
+  await assert.rejects(
+    s.setName('localhost:5000/n:1', d),
+    (e: Error) =>
+      e instanceof StoreError &&
+      e.message.startsWith(`updating the image names in the local store ${dir}: ENOTDIR`),
+  );
+  rmSync(join(dir, 'leases'), { recursive: true });
+  writeFileSync(join(dir, 'leases'), '');
+  const lease = await s.createLease();
+  await assert.rejects(
+    lease.add([d.digest]),
+    (e: Error) =>
+      e instanceof StoreError &&
+      e.message.startsWith(`recording the blobs in use in the local store ${dir}: ENOTDIR`),
+  );
+  await s.close();
 });
