@@ -137,8 +137,11 @@ export function matchesFilters(item: FilterableItem, filters: readonly CacheFilt
   });
 }
 
-/** docker's `units.HumanSize`: decimal units, four significant digits (`1.234MB`, `0B`). */
-export function humanSize(bytes: number): string {
+/**
+ * docker's `units.HumanSizeWithPrecision`: decimal units, `precision` significant digits —
+ * 4 is `units.HumanSize` (buildx du), 3 is what `docker images` prints (`1.234MB`, `0B`).
+ */
+export function humanSize(bytes: number, precision = 4): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   let v = bytes;
   let i = 0;
@@ -146,7 +149,7 @@ export function humanSize(bytes: number): string {
     v /= 1000;
     i++;
   }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
+  return `${Number(v.toPrecision(precision))}${units[i]}`;
 }
 
 /** docker's `units.HumanDuration` (`Less than a second`, `About a minute`, `3 hours`, `2 weeks`). */

@@ -9,6 +9,8 @@
  * whose manifest, config and layers are all in the store; SIZE counts the distinct blobs of
  * the image that are in the store. `--format json` prints one JSON object a line.
  */
+
+import { humanSize } from '../builder/filters.js';
 import { imagePlatformsAndSize } from '../content/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type Digest, shortDigest } from '../oci/digest.js';
@@ -22,18 +24,6 @@ import {
 import type { Command } from './command.js';
 import { openStoreOf } from './store-env.js';
 import { tabwrite } from './tabwriter.js';
-
-/** docker's units.HumanSizeWithPrecision(size, 3): decimal units, three significant digits. */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
-}
 
 interface Row {
   name: string;
@@ -116,7 +106,7 @@ export const imagesCommand: Command = {
             ID: shortDigest(r.digest),
             MediaType: r.mediaType,
             Platforms: r.platforms,
-            Size: humanSize(r.size),
+            Size: humanSize(r.size, 3),
             SizeBytes: r.size,
           })}\n`,
         );
@@ -125,7 +115,7 @@ export const imagesCommand: Command = {
     }
     let text = 'REPOSITORY\tTAG\tDIGEST\tPLATFORMS\tSIZE\n';
     for (const r of rows) {
-      text += `${r.repository}\t${r.tag}\t${id(r.digest)}\t${r.platforms.join(', ') || '<none>'}\t${humanSize(r.size)}\n`;
+      text += `${r.repository}\t${r.tag}\t${id(r.digest)}\t${r.platforms.join(', ') || '<none>'}\t${humanSize(r.size, 3)}\n`;
     }
     ctx.stdout.write(tabwrite(text, { minwidth: 10, padding: 3 }));
     return 0;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { humanSize } from '../../src/cli/images.js';
+import { humanSize } from '../../src/builder/filters.js';
 import { formatInspection } from '../../src/cli/imagetools.js';
 import { tabwrite } from '../../src/cli/tabwriter.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
@@ -342,11 +342,11 @@ describe('output formats', () => {
     );
   });
   test('human sizes as docker prints them', () => {
-    assert.equal(humanSize(0), '0B');
-    assert.equal(humanSize(999), '999B');
-    assert.equal(humanSize(4_261_000), '4.26MB');
-    assert.equal(humanSize(217_437_775), '217MB');
-    assert.equal(humanSize(1_200_000_000), '1.2GB');
+    assert.equal(humanSize(0, 3), '0B');
+    assert.equal(humanSize(999, 3), '999B');
+    assert.equal(humanSize(4_261_000, 3), '4.26MB');
+    assert.equal(humanSize(217_437_775, 3), '217MB');
+    assert.equal(humanSize(1_200_000_000, 3), '1.2GB');
   });
 });
 
