@@ -3,12 +3,12 @@
  * first when missing), run with its entrypoint, cmd, env, workdir and user on a throw-away
  * overlay, emulated when foreign. The process's exit code is the result.
  */
-import { loadImage, readImageConfig, selectLocalPlatform } from '../content/index.js';
+import { findLocalImages, loadImage, readImageConfig, selectLocalPlatform } from '../content/index.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { checkPlatforms } from '../executor/emulation/index.js';
 import type { ImageConfig } from '../oci/types.js';
 import { formatPlatform, type Platform, platformMatcher } from '../platforms/index.js';
-import { formatReference, parseImageReference, type Reference } from '../reference/index.js';
+import { formatReference, parseImageReference } from '../reference/index.js';
 import { pullImage } from '../registry/index.js';
 import { ensureImageLayers } from '../worker/layers.js';
 import { openWorker, type Worker } from '../worker/worker.js';
@@ -57,19 +57,52 @@ export function processArgs(
   return [...ep, ...cmd];
 }
 
-async function findOrPull(w: Worker, ref: Reference, platform: Platform, opts: RunOptions, ctx: RunContext) {
-  const full = formatReference(ref);
-  const named = opts.pull === 'always' ? undefined : await w.content.getName(full);
-  if (named) {
-    const img = await loadImage(w.content, named.target, full);
-    try {
-      return selectLocalPlatform(img, platformMatcher(platform), full, formatPlatform(platform));
-    } catch (err) {
-      if (opts.pull === 'never') throw err;
+/**
+ * The image to run: from the local store by name or ID (an ID of one platform's image runs
+ * that image unless --platform asks for another), else pulled by name.
+ */
+async function findOrPull(
+  w: Worker,
+  platform: Platform,
+  explicit: boolean,
+  opts: RunOptions,
+  ctx: RunContext,
+) {
+  if (opts.pull !== 'always') {
+    const match = await findLocalImages(w.content, opts.image).then(
+      (m) => m[0],
+      (err: unknown) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      },
+    );
+    if (match) {
+      const name = match.record.name;
+      const img = await loadImage(w.content, match.record.target, name);
+      const pool = match.manifests
+        ? { ...img, manifests: img.manifests.filter((m) => match.manifests!.has(m.descriptor.digest)) }
+        : img;
+      const only = pool.manifests.length === 1 ? pool.manifests[0]!.platform : undefined;
+      const want = !explicit && match.by === 'id' && only ? only : platform;
+      try {
+        return {
+          ref: parseImageReference(name),
+          chosen: selectLocalPlatform(pool, platformMatcher(want), name, formatPlatform(want)),
+        };
+      } catch (err) {
+        // an ID names what is here; a name may have the platform in its registry
+        if (opts.pull === 'never' || match.by === 'id') throw err;
+      }
     }
-  } else if (opts.pull === 'never') {
-    throw new NotFoundError(`no image ${full} in the local store (and --pull=never)`);
   }
+  // a whole image ID is not a name to pull (`sha256:…` would read as the tag of an image "sha256")
+  if (/^(?:sha256:)?[0-9a-f]{64}$/.test(opts.image)) {
+    throw new NotFoundError(`No such image: ${opts.image} (no local image has that ID)`);
+  }
+  const ref = parseImageReference(opts.image);
+  const full = formatReference(ref);
+  if (opts.pull === 'never')
+    throw new NotFoundError(`no image ${full} in the local store (and --pull=never)`);
   ctx.stderr.write(`Unable to find image '${full}' locally for ${formatPlatform(platform)}; pulling it\n`);
   await pullImage({
     client: w.registry,
@@ -82,7 +115,7 @@ async function findOrPull(w: Worker, ref: Reference, platform: Platform, opts: R
   const again = await w.content.getName(full);
   if (!again) throw new NotFoundError(`pulling ${full}: the image was not stored`);
   const img = await loadImage(w.content, again.target, full);
-  return selectLocalPlatform(img, platformMatcher(platform), full, formatPlatform(platform));
+  return { ref, chosen: selectLocalPlatform(img, platformMatcher(platform), full, formatPlatform(platform)) };
 }
 
 function parseVolume(v: string): { source: string; target: string; readonly: boolean } {
@@ -97,47 +130,12 @@ function parseVolume(v: string): { source: string; target: string; readonly: boo
 }
 
 /** Runs the image; returns the process's exit code. */
-const imageIdPattern = /^(?:sha256:)?([0-9a-f]{12,64})$/;
-
-/**
- * An image named by ID (what `build -q` and `--iidfile` print: the config digest for one
- * platform, the index digest for several), or by a manifest digest; a prefix of 12 or more
- * hex digits is enough, as docker accepts. Searches the images the store names.
- */
-async function findById(w: Worker, hex: string, platform: Platform) {
-  for (const named of await w.content.listNames()) {
-    const img = await loadImage(w.content, named.target, named.name);
-    const top = named.target.digest.slice('sha256:'.length).startsWith(hex);
-    const hits = img.manifests.filter(
-      (m) =>
-        top ||
-        m.descriptor.digest.slice('sha256:'.length).startsWith(hex) ||
-        (m.manifest?.config.digest.slice('sha256:'.length).startsWith(hex) ?? false),
-    );
-    if (hits.length === 0) continue;
-    const chosen = platformMatcher(platform).best(
-      hits.filter((m) => m.complete && !m.attestation),
-      (m) => m.platform,
-    );
-    if (chosen) return { chosen, ref: parseImageReference(named.name) };
-  }
-  return undefined;
-}
-
 export async function runImage(ctx: RunContext, opts: RunOptions): Promise<number> {
   const volumes = opts.volumes.map(parseVolume);
   const w = await openWorker({ ...(ctx.root ? { root: ctx.root } : {}), env: ctx.env });
   try {
     const platform = opts.platform ?? w.host;
-    const id = imageIdPattern.exec(opts.image)?.[1];
-    const byId = id ? await findById(w, id, platform) : undefined;
-    if (id && !byId && (id.length === 64 || opts.image.startsWith('sha256:'))) {
-      throw new NotFoundError(
-        `no image with ID ${opts.image} in the local store for ${formatPlatform(platform)}`,
-      );
-    }
-    const ref = byId?.ref ?? parseImageReference(opts.image);
-    const chosen = byId?.chosen ?? (await findOrPull(w, ref, platform, opts, ctx));
+    const { ref, chosen } = await findOrPull(w, platform, opts.platform !== undefined, opts, ctx);
     const manifest = chosen.manifest!;
     const config = await readImageConfig(w.content, manifest);
     const imagePlatform = chosen.platform ?? platform;

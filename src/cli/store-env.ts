@@ -6,6 +6,7 @@
  */
 import { homedir } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
+import { findLocalImages as findLocalImagesIn } from '../content/images.js';
 import {
   type ContentStore,
   type ImageRecord,
@@ -13,14 +14,11 @@ import {
   resolveRootDir,
   rootLayout,
 } from '../content/index.js';
-import { NotFoundError } from '../errors.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { detectHostPlatform } from '../platforms/host.js';
-import { parseImageReference } from '../reference/index.js';
 import {
   DockerConfigCredentials,
   insecureRegistriesEnv,
-  localName,
   parseInsecureList,
   RegistryClient,
   type TransportOptions,
@@ -93,29 +91,9 @@ export async function withStoreAndClient<T>(
   }
 }
 
-const idRe = /^(?:sha256:)?([a-f0-9]{4,64})$/;
-
-/**
- * Finds local images by name (`busybox`, `localhost:5000/x:1`, `x@sha256:…`) or by digest or a
- * prefix of it (as docker finds image IDs). Names first; NotFoundError when nothing matches.
- */
+/** Local images by name or ID (see content's findLocalImages): their records. */
 export async function findLocalImages(store: ContentStore, arg: string): Promise<ImageRecord[]> {
-  const records = await store.listNames();
-  let byName: string | undefined;
-  try {
-    byName = localName(parseImageReference(arg));
-  } catch {
-    byName = undefined;
-  }
-  const named = records.find((r) => r.name === byName);
-  if (named) return [named];
-  const m = idRe.exec(arg);
-  if (m) {
-    const hits = records.filter((r) => r.target.digest.slice('sha256:'.length).startsWith(m[1]!));
-    const digests = new Set(hits.map((r) => r.target.digest));
-    if (digests.size === 1) return hits;
-  }
-  throw new NotFoundError(`No such image: ${arg}`);
+  return (await findLocalImagesIn(store, arg)).map((m) => m.record);
 }
 
 /** One local image by name or digest: its record (the first name when found by digest). */

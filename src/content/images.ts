@@ -6,7 +6,8 @@ import { NotFoundError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
 import { formatPlatform, normalizePlatform, type PlatformMatcher } from '../platforms/index.js';
-import type { Provider } from './interfaces.js';
+import { formatReference, parseImageReference, repositoryName } from '../reference/index.js';
+import type { ImageRecord, NameStore, Provider } from './interfaces.js';
 import { isAttestation, parseManifest } from './walk.js';
 
 /** One platform's manifest of an image. */
@@ -156,4 +157,60 @@ export async function imagePlatformsAndSize(
 ): Promise<{ platforms: string[]; size: number }> {
   const img = await loadImage(provider, target, name);
   return { platforms: presentPlatforms(img), size: await imageSize(provider, img) };
+}
+
+/** An image found by `findLocalImages`; `manifests` narrows it when an ID named some of its manifests. */
+export interface LocalMatch {
+  record: ImageRecord;
+  /** how `arg` named it */
+  by: 'name' | 'id';
+  /** the manifests whose digest or config digest the ID named; undefined: the whole image */
+  manifests?: ReadonlySet<Digest>;
+}
+
+const imageIdRe = /^(?:sha256:)?([a-f0-9]{4,64})$/;
+
+/** The name a reference is stored under: `repo:tag`, or `repo@digest` when pinned. */
+function storedName(arg: string): string | undefined {
+  try {
+    const ref = parseImageReference(arg);
+    return ref.digest ? `${repositoryName(ref)}@${ref.digest}` : formatReference(ref);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds local images by name (`busybox`, `localhost:5000/x:1`, `x@sha256:…`) or by ID, as
+ * docker does: a digest or a prefix of at least 4 hex digits of an index, a manifest, or an
+ * image config (what `build -q` and `--iidfile` print). Names first; an ID that names
+ * different images is ambiguous. NotFoundError when nothing matches.
+ */
+export async function findLocalImages(store: Provider & NameStore, arg: string): Promise<LocalMatch[]> {
+  const records = await store.listNames();
+  const byName = storedName(arg);
+  const named = records.find((r) => r.name === byName);
+  if (named) return [{ record: named, by: 'name' }];
+  const hex = imageIdRe.exec(arg)?.[1];
+  if (hex) {
+    const of = (d: Digest) => d.slice('sha256:'.length).startsWith(hex);
+    const top = records.filter((r) => of(r.target.digest));
+    if (top.length > 0 && new Set(top.map((r) => r.target.digest)).size === 1) {
+      return top.map((record) => ({ record, by: 'id' as const }));
+    }
+    if (top.length === 0) {
+      const found: LocalMatch[] = [];
+      for (const record of records) {
+        const img = await loadImage(store, record.target, record.name);
+        const hits = img.manifests.filter(
+          (m) => of(m.descriptor.digest) || (m.manifest !== undefined && of(m.manifest.config.digest)),
+        );
+        if (hits.length)
+          found.push({ record, by: 'id', manifests: new Set(hits.map((m) => m.descriptor.digest)) });
+      }
+      const images = new Set(found.flatMap((f) => [...f.manifests!]));
+      if (found.length > 0 && images.size === 1) return found;
+    }
+  }
+  throw new NotFoundError(`No such image: ${arg}`);
 }

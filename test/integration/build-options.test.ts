@@ -166,7 +166,7 @@ describe('image IDs', () => {
     assert.equal(run.stdout, 'aarch64\n', run.stderr);
     const missing = await polyarch(['run', '--rm', `sha256:${'0'.repeat(64)}`], { root });
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /^ERROR: no image with ID sha256:0{64} in the local store/);
+    assert.match(missing.stderr, /^ERROR: No such image: sha256:0{64} \(no local image has that ID\)\n$/);
   });
 });
 
