@@ -151,6 +151,12 @@ describe('image IDs', () => {
       const run = await polyarch(['run', '--rm', name], { root });
       assert.equal(run.stdout, 'by id\n', `${name}: ${run.stderr}`);
     }
+    // the store's other commands take the same IDs
+    const tagged = await polyarch(['tag', id.slice('sha256:'.length, 'sha256:'.length + 12), 'by-id-copy'], {
+      root,
+    });
+    assert.equal(tagged.code, 0, tagged.stderr);
+    assert.equal((await polyarch(['run', '--rm', 'by-id-copy'], { root })).stdout, 'by id\n');
     const multi = await polyarch(
       ['build', '-q', '--platform', 'linux/amd64,linux/arm64', '-t', 'by-id-multi', ctx],
       {
