@@ -20,7 +20,6 @@ import {
   urlFilename,
   validateAdd,
 } from '../../src/fileop/index.js';
-import { parseAttrDump, quoteAttrPath, unquoteAttrPath } from '../../src/fileop/xattrs.js';
 
 describe('destination path rules', () => {
   const cases: [string, string, string][] = [
@@ -337,34 +336,6 @@ describe('ADD sources', () => {
     assert.throws(() => parseChecksum('md5:abc'), /unsupported digest algorithm "md5"/);
     assert.throws(() => parseChecksum(`sha256:${'a'.repeat(63)}`), /invalid sha256 digest/);
     assert.throws(() => parseChecksum('a'.repeat(64)), /unsupported digest algorithm ""/);
-  });
-});
-
-describe('xattr dump format', () => {
-  test('quoting round-trips odd names', () => {
-    for (const name of ['/a b/c', '/tab\there', '/ünï', '/back\\slash', '/eq=sign']) {
-      assert.equal(unquoteAttrPath(quoteAttrPath(Buffer.from(name))).toString(), name);
-    }
-    assert.equal(unquoteAttrPath('/a\\040b').toString(), '/a b');
-  });
-  test('parsing getfattr output drops selinux and overlay attributes', () => {
-    const dump = [
-      '# file: /src/ping',
-      'security.capability=0x0100000200200000000000000000000000000000',
-      'security.selinux=0x73797374656d5f753a6f626a6563745f723a0000',
-      '',
-      '# file: /src/plain',
-      'trusted.overlay.opaque=0x79',
-      '',
-      '# file: /src/u',
-      'user.note=0x6869',
-      '',
-    ].join('\n');
-    const got = parseAttrDump(dump);
-    assert.equal(got.length, 2);
-    assert.equal(got[0]!.path.toString(), '/src/ping');
-    assert.deepEqual(got[0]!.attrs, ['security.capability=0x0100000200200000000000000000000000000000']);
-    assert.deepEqual(got[1]!.attrs, ['user.note=0x6869']);
   });
 });
 
