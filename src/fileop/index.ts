@@ -6,14 +6,7 @@
  * `dirSource(root)` for `--from`).
  */
 export { type AddOptions, add, type ExtractTar, type ExtractTarOptions, validateAdd } from './add.js';
-export {
-  type Compression,
-  type Decompressed,
-  detectCompression,
-  isTarArchive,
-  isTarHeader,
-  openDecompressed,
-} from './archive.js';
+export { type Decompressed, isTarArchive, isTarHeader, openDecompressed } from './archive.js';
 export { applyChmod, type ChmodSpec, parseChmod } from './chmod.js';
 export {
   type ChownSpec,

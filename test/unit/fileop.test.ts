@@ -5,7 +5,6 @@ import {
   applyChmod,
   contentDispositionFilename,
   destParentToCreate,
-  detectCompression,
   effectiveDest,
   isGitSource,
   isHttpSource,
@@ -280,14 +279,14 @@ describe('archives', () => {
     assert.ok(!isTarHeader(Buffer.alloc(512)));
     assert.ok(!isTarHeader(h.subarray(0, 100)));
     assert.ok(!isTarHeader(Buffer.alloc(512, 0x20)));
-  });
-  test('compression by magic number', () => {
-    assert.equal(detectCompression(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0])), 'gzip');
-    assert.equal(detectCompression(Buffer.from('BZh91A')), 'bzip2');
-    assert.equal(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])), 'xz');
-    assert.equal(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0])), 'zstd');
-    assert.equal(detectCompression(Buffer.from('hello!')), 'none');
-    assert.equal(detectCompression(Buffer.from([0x1f, 0x8b])), 'none');
+    // a right checksum over a numeric field that is not octal: Go's reader refuses it too
+    const badMode = tarHeader('x');
+    badMode.write('0000694\0', 100, 'latin1');
+    badMode.write('        ', 148, 'latin1');
+    let sum = 0;
+    for (const x of badMode) sum += x;
+    badMode.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    assert.ok(!isTarHeader(badMode));
   });
 });
 
