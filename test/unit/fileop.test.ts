@@ -13,8 +13,6 @@ import {
   parseChecksum,
   parseChmod,
   parseChown,
-  parseGroup,
-  parsePasswd,
   resolveChown,
   urlFilename,
   validateAdd,
@@ -216,11 +214,6 @@ describe('--chown', () => {
     '',
   ].join('\n');
   const group = ['root:x:0:', 'staff:x:50:app,other', 'appgrp:x:1001:', 'weird:x:notanumber:'].join('\n');
-  test('passwd and group files', () => {
-    assert.equal(parsePasswd(passwd).length, 3);
-    assert.deepEqual(parseGroup(group)[1], { name: 'staff', gid: 50, members: ['app', 'other'] });
-    assert.equal(parseGroup(group).length, 3);
-  });
   const db = { passwd, group };
   const cases: [string, { uid: number; gid: number }][] = [
     ['1000', { uid: 1000, gid: 1000 }],
