@@ -95,7 +95,7 @@ export interface CopyStats {
   unpacked: number;
 }
 
-export function emptyStats(): CopyStats {
+function emptyStats(): CopyStats {
   return {
     files: 0,
     dirs: 0,
@@ -220,7 +220,7 @@ export async function ensureDestDir(cc: CopyContext, path: string): Promise<stri
  * directory keeps its name; a directory's contents go to the destination itself. Creates
  * what must exist first.
  */
-export async function prepareTarget(cc: CopyContext, match: SelectedMatch, target: string): Promise<string> {
+async function prepareTarget(cc: CopyContext, match: SelectedMatch, target: string): Promise<string> {
   const st = lstatOrUndefined(hostPath(cc.destRoot, target));
   const srcIsDir = match.entry.type === 'dir';
   let t = target;
@@ -242,7 +242,7 @@ function applyMetadata(cc: CopyContext, host: string, e: SourceEntry): void {
 }
 
 /** Copies one match (a file, symlink, or a directory's selected tree) to `target`. */
-export async function copyMatch(
+async function copyMatch(
   cc: CopyContext,
   fs: SourceFS,
   match: SelectedMatch,

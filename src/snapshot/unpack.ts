@@ -67,9 +67,9 @@ import { defaultTools, runChecked, type Tools } from './tools.js';
 import { parseXattrDump, writeXattrs, type Xattrs } from './xattr.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
-export const WHITEOUT_META_PREFIX = '.wh..wh.';
+const WHITEOUT_META_PREFIX = '.wh..wh.';
 export const WHITEOUT_OPAQUE = '.wh..wh..opq';
-export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /** Attributes that belong to overlayfs itself (or to the host), never to a layer's content. */
 export function isInternalXattr(name: string): boolean {
