@@ -402,12 +402,12 @@ export async function copySelected(
   }
 }
 
-/** COPY: see the module comment. Returns what was written. */
 /** A source given as a directory is a root filesystem, read as is. */
 export function asSource(source: SourceFS | string): SourceFS {
   return typeof source === 'string' ? dirSource(source) : source;
 }
 
+/** COPY: see the module comment. Returns what was written. */
 export async function copy(opts: CopyOptions): Promise<CopyStats> {
   const source = asSource(opts.source);
   const cc = await copyContext(opts);
