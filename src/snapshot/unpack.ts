@@ -669,8 +669,6 @@ export async function unpackLayer(
     result = await unpackTar(opened.tar, dest, options);
   } catch (err) {
     if (err instanceof UnsupportedError || err instanceof DigestMismatchError) throw err;
-    if (err instanceof PolyarchError)
-      throw new StoreError(`unpacking ${what}: ${err.message}`, { cause: err });
     throw new StoreError(`unpacking ${what}: ${messageOf(err)}`, { cause: err });
   }
   const c = opened.compressed();
