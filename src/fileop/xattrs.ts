@@ -11,7 +11,7 @@
 import { bstr, showPath } from '../snapshot/paths.js';
 import { defaultTools, run, type Tools } from '../snapshot/tools.js';
 import { isInternalXattr } from '../snapshot/unpack.js';
-import { formatXattrRestore, parseXattrDump, type Xattrs } from '../snapshot/xattr.js';
+import { formatXattrRestore, parseXattrDump, type Xattrs, xattrDumpArgs } from '../snapshot/xattr.js';
 
 /**
  * Copies the xattrs of `pairs` (source host path → destination host path); `roots` are the
@@ -26,17 +26,7 @@ export async function copyXattrs(
   if (pairs.size === 0 || roots.length === 0) return 0;
   let out: Buffer;
   try {
-    const r = await run(tools.getfattr, [
-      '--recursive',
-      '--physical',
-      '--no-dereference',
-      '--dump',
-      '--match=-',
-      '--encoding=base64',
-      '--absolute-names',
-      '--',
-      ...roots,
-    ]);
+    const r = await run(tools.getfattr, xattrDumpArgs(roots, { recursive: true }));
     out = r.stdout;
   } catch {
     return 'unavailable'; // `run` rejects only when the program cannot be started
