@@ -14,6 +14,7 @@ import {
 } from '../executor/emulation/index.js';
 import type { Command, FlagSpec, Flags } from './command.js';
 import { UsageError } from './command.js';
+import { tabwrite } from './tabwriter.js';
 
 const binfmtDirFlag: FlagSpec = {
   name: 'binfmt-dir',
@@ -28,7 +29,7 @@ function platformArgs(args: readonly string[]): string[] {
 }
 
 /** The listing as a table: one row per platform, reasons of unavailable ones below. */
-export function formatEmulatorTable(report: readonly PlatformSupport[]): string {
+function formatEmulatorTable(report: readonly PlatformSupport[]): string {
   const rows = [
     ['PLATFORM', 'STATUS', 'HANDLER', 'INTERPRETER', 'FLAGS'],
     ...report.map((r) => {
@@ -36,13 +37,10 @@ export function formatEmulatorTable(report: readonly PlatformSupport[]): string 
       return [r.platform, r.status, h?.name ?? '', h?.interpreter ?? '', h?.flags ?? ''];
     }),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const lines = rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3)))
-      .join('')
-      .trimEnd(),
-  );
+  const table = tabwrite(rows.map((row) => `${row.join('\t')}\n`).join(''), { padding: 3 });
+  // rows without a handler end in empty, padded cells
+  const lines = table.split('\n').map((l) => l.trimEnd());
+  lines.pop();
   const unavailable = report.filter((r) => r.status === 'unavailable');
   if (unavailable.length > 0) {
     lines.push('', ...unavailable.map((r) => `${r.platform}: ${r.reason}`));

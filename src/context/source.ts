@@ -192,8 +192,8 @@ const maxLinks = 255;
  * Resolves `path` inside the source the way containerd's `fs.RootPath` does: every symlink
  * along the way is followed with the source's root as `/` (absolute targets restart at the
  * root, `..` stops at it), so the result never leaves the source. With `followFinal` false
- * the last component is left as is (it may itself be a symlink). A missing component ends the
- * resolution; the rest is appended lexically. Returns a clean slash-rooted path.
+ * the last component is left as is (it may itself be a symlink). Below a missing component
+ * nothing is looked up until a `..` leads back out of it. Returns a clean slash-rooted path.
  */
 export async function resolveInRoot(fs: SourceFS, path: string, followFinal: boolean): Promise<string> {
   let pending = cleanPath(`/${path}`)
@@ -207,6 +207,7 @@ export async function resolveInRoot(fs: SourceFS, path: string, followFinal: boo
     if (c === '.') continue;
     if (c === '..') {
       current = current === '/' ? '/' : current.slice(0, current.lastIndexOf('/')) || '/';
+      missing = false; // back in what exists: look again (as securejoin does)
       continue;
     }
     const next = childPath(current, c);

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 
 /** Capability names by bit number (linux/capability.h). */
-export const capabilityNames: readonly string[] = [
+const capabilityNames: readonly string[] = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
   'CAP_DAC_READ_SEARCH',

@@ -21,7 +21,7 @@ export function validateHostname(hostname: string): void {
 }
 
 /** Throws when an `--add-host` entry has no host name or a malformed IP address. */
-export function validateHostEntry(entry: HostEntry): void {
+function validateHostEntry(entry: HostEntry): void {
   if (!hostRe.test(entry.host))
     throw new InvalidArgumentError(`invalid host name "${entry.host}" in --add-host`);
   if (isIP(entry.ip) === 0) {

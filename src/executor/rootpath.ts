@@ -3,19 +3,19 @@
  * the container itself would see it: symlinks are followed relative to the root and `..` never
  * climbs out of it (containerd's `fs.RootPath`, runc's securejoin).
  *
- * Used for the working directory, /etc/passwd and /etc/group, and mount stubs. The calls are a
- * handful of small `lstat`/`readlink` per path, done synchronously: cheaper than thread-pool
- * round trips on the per-run hot path.
+ * Used for the working directory, /etc/passwd and /etc/group, and mount stubs. The resolution
+ * is the snapshotter's (`snapshot/paths`) over a synchronous view of the disk: a handful of
+ * small `lstat`/`readlink` per path, cheaper than thread-pool round trips on the per-run hot
+ * path.
  */
-import { lstatSync, readlinkSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { ExecError } from '../errors.js';
+import { bstr, PathResolveError, resolveInRoot as resolveComponents, showPath } from '../snapshot/paths.js';
+import { DiskView } from '../snapshot/unpack.js';
 
-const maxSymlinks = 255;
-
-function isMissing(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+/** Text (UTF-8) → the byte string `snapshot/paths` works on. */
+function bytes(s: string): string {
+  return bstr(Buffer.from(s, 'utf8'));
 }
 
 /**
@@ -23,36 +23,15 @@ function isMissing(err: unknown): boolean {
  * components are kept as written; the result is always `root` or below it.
  */
 export function resolveInRoot(root: string, path: string): string {
-  let pending = path.split('/').filter((c) => c !== '' && c !== '.');
-  let resolved: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const c = pending.shift()!;
-    if (c === '.') continue;
-    if (c === '..') {
-      resolved.pop();
-      continue;
+  let resolved: string[];
+  try {
+    // `..` is applied where it appears, after the symlinks before it (not cleaned away first)
+    resolved = resolveComponents(new DiskView(bytes(root)), bytes(path).split('/'));
+  } catch (err) {
+    if (err instanceof PathResolveError) {
+      throw new ExecError(`resolving ${path} in ${root}: too many levels of symbolic links`, { cause: err });
     }
-    const candidate = [...resolved, c];
-    let isLink = false;
-    try {
-      isLink = lstatSync(join(root, ...candidate)).isSymbolicLink();
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      // the rest does not exist: join it lexically, still clamped at the root
-      const rest = posix.normalize(`/${[...candidate, ...pending].join('/')}`);
-      return join(root, rest);
-    }
-    if (!isLink) {
-      resolved = candidate;
-      continue;
-    }
-    if (++links > maxSymlinks) {
-      throw new ExecError(`resolving ${path} in ${root}: too many levels of symbolic links`);
-    }
-    const target = readlinkSync(join(root, ...candidate));
-    if (target.startsWith('/')) resolved = [];
-    pending = [...target.split('/').filter((x) => x !== '' && x !== '.'), ...pending];
+    throw err;
   }
-  return resolved.length === 0 ? root : join(root, ...resolved);
+  return resolved.length === 0 ? root : join(root, showPath(resolved.join('/')));
 }

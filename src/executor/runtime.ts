@@ -95,7 +95,7 @@ export function startRun(
 }
 
 /** Runs a short runtime command (`kill`, `delete`) and returns its exit code and stderr. */
-export function runtimeCommand(
+function runtimeCommand(
   rt: OciRuntime,
   logPath: string,
   args: readonly string[],

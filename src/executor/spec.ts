@@ -101,7 +101,7 @@ export const defaultReadonlyPaths: readonly string[] = [
 export const defaultPathEnv = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The devices an insecure step additionally gets (BuildKit `WithInsecureSpec`). */
-export const insecureDevices: readonly SpecDevice[] = [
+const insecureDevices: readonly SpecDevice[] = [
   { path: '/dev/kmsg', type: 'c', major: 1, minor: 11 },
   { path: '/dev/cuse', type: 'c', major: 10, minor: 203 },
   { path: '/dev/fuse', type: 'c', major: 10, minor: 229 },
@@ -143,7 +143,7 @@ function hasEnv(env: readonly string[], name: string): boolean {
 }
 
 /** The OCI mounts every step gets (BuildKit `oci.GetMounts` plus its cgroup and file mounts). */
-export function defaultMounts(files: GeneratedFiles, security: SecurityMode): SpecMount[] {
+function defaultMounts(files: GeneratedFiles, security: SecurityMode): SpecMount[] {
   const insecure = security === 'insecure';
   const ro = (bind: string, destination: string): SpecMount => ({
     destination,

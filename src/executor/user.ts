@@ -186,6 +186,22 @@ function readOptional(path: string): string | undefined {
   }
 }
 
+/** The text of a root filesystem's user database files. */
+export interface UserDb {
+  /** `/etc/passwd` text, undefined when the file is missing */
+  readonly passwd: string | undefined;
+  /** `/etc/group` text, undefined when the file is missing */
+  readonly group: string | undefined;
+}
+
+/** Reads `<rootfs>/etc/passwd` and `<rootfs>/etc/group` (symlinks kept inside the root). */
+export function readUserDb(rootfs: string): UserDb {
+  return {
+    passwd: readOptional(resolveInRoot(rootfs, '/etc/passwd')),
+    group: readOptional(resolveInRoot(rootfs, '/etc/group')),
+  };
+}
+
 /** Resolves `spec` against `<rootfs>/etc/passwd` and `<rootfs>/etc/group` (symlinks kept inside). */
 export function readExecUser(rootfs: string, spec: string): ExecUser {
   try {
@@ -197,8 +213,7 @@ export function readExecUser(rootfs: string, spec: string): ExecUser {
     ) {
       return resolveUser(spec, undefined, undefined); // uid:gid needs no file
     }
-    const passwd = readOptional(resolveInRoot(rootfs, '/etc/passwd'));
-    const group = readOptional(resolveInRoot(rootfs, '/etc/group'));
+    const { passwd, group } = readUserDb(rootfs);
     return resolveUser(
       spec,
       passwd === undefined ? undefined : parsePasswd(passwd),

@@ -14,46 +14,23 @@ import { open } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BuildError, messageOf } from '../errors.js';
-
-export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
-
-/** Compression by magic number (moby's DetectCompression). */
-export function detectCompression(head: Uint8Array): Compression {
-  const starts = (m: number[]) => m.every((b, i) => head[i] === b);
-  if (starts([0x1f, 0x8b, 0x08])) return 'gzip';
-  if (starts([0x42, 0x5a, 0x68])) return 'bzip2';
-  if (starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
-  if (starts([0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
-  return 'none';
-}
-
-function parseOctal(field: Uint8Array): number | undefined {
-  const s = Buffer.from(field)
-    .toString('latin1')
-    .replace(/[\0 ]+$/, '')
-    .replace(/^[\0 ]+/, '');
-  if (s === '' || !/^[0-7]+$/.test(s)) return undefined;
-  return Number.parseInt(s, 8);
-}
+import { type Compression, detectCompression } from '../snapshot/compression.js';
+import { BLOCK_SIZE, decodeHeaderBlock, isZeroBlock } from '../tar/header.js';
 
 /**
  * True when a 512-byte block is a tar header Go's archive/tar would accept as the first one:
- * not all zeros, and the checksum (unsigned or signed sum, with the checksum field counted
- * as spaces) agrees.
+ * not all zeros, a checksum that agrees, and numeric fields that parse.
  */
 export function isTarHeader(block: Uint8Array): boolean {
-  if (block.length < 512) return false;
-  if (block.subarray(0, 512).every((b) => b === 0)) return false;
-  const want = parseOctal(block.subarray(148, 156));
-  if (want === undefined) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+  if (block.length < BLOCK_SIZE) return false;
+  const b = Buffer.from(block.buffer, block.byteOffset, BLOCK_SIZE);
+  if (isZeroBlock(b)) return false;
+  try {
+    decodeHeaderBlock(b);
+    return true;
+  } catch {
+    return false;
   }
-  return want === unsigned || want === signed;
 }
 
 export interface Decompressed {

@@ -10,9 +10,11 @@
  *                                   moby/buildkit#3555; we use the primary group)
  *
  * A name that is not in the file is an error that names it (BuildKit silently uses 0; an
- * explicit error is kinder), except `root`, which is 0 even without an `/etc/passwd`.
+ * explicit error is kinder), except `root`, which is 0 even without an `/etc/passwd`. The
+ * files are parsed as runc parses them (`executor/user`), as BuildKit's file op does.
  */
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { parseGroup, parsePasswd, type UserDb } from '../executor/user.js';
 
 export type IdOrName = { readonly id: number } | { readonly name: string };
 
@@ -47,64 +49,7 @@ export function parseChown(s: string): ChownSpec {
   };
 }
 
-export interface PasswdEntry {
-  readonly name: string;
-  readonly uid: number;
-  readonly gid: number;
-  readonly home: string;
-  readonly shell: string;
-}
-
-export interface GroupEntry {
-  readonly name: string;
-  readonly gid: number;
-  readonly members: readonly string[];
-}
-
-function fields(text: string): string[][] {
-  const out: string[][] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    out.push(line.split(':'));
-  }
-  return out;
-}
-
-function num(s: string | undefined): number | undefined {
-  if (s === undefined || !/^[0-9]+$/.test(s)) return undefined;
-  return Number(s);
-}
-
-/** `/etc/passwd` lines (`name:x:uid:gid:gecos:home:shell`); malformed lines are skipped. */
-export function parsePasswd(text: string): PasswdEntry[] {
-  const out: PasswdEntry[] = [];
-  for (const f of fields(text)) {
-    const uid = num(f[2]);
-    const gid = num(f[3]);
-    if (f[0] === undefined || f[0] === '' || uid === undefined || gid === undefined) continue;
-    out.push({ name: f[0], uid, gid, home: f[5] ?? '', shell: f[6] ?? '' });
-  }
-  return out;
-}
-
-/** `/etc/group` lines (`name:x:gid:member,member`); malformed lines are skipped. */
-export function parseGroup(text: string): GroupEntry[] {
-  const out: GroupEntry[] = [];
-  for (const f of fields(text)) {
-    const gid = num(f[2]);
-    if (f[0] === undefined || f[0] === '' || gid === undefined) continue;
-    out.push({ name: f[0], gid, members: (f[3] ?? '').split(',').filter((m) => m !== '') });
-  }
-  return out;
-}
-
-export interface UserDb {
-  /** `/etc/passwd` text, undefined when the file is missing */
-  readonly passwd: string | undefined;
-  /** `/etc/group` text, undefined when the file is missing */
-  readonly group: string | undefined;
-}
+export type { UserDb } from '../executor/user.js';
 
 /** Resolves a --chown spec to numbers; `where` names the root filesystem for errors. */
 export function resolveChown(spec: ChownSpec, db: UserDb, where = 'the destination'): Owner {

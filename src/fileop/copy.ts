@@ -95,7 +95,7 @@ export interface CopyStats {
   unpacked: number;
 }
 
-export function emptyStats(): CopyStats {
+function emptyStats(): CopyStats {
   return {
     files: 0,
     dirs: 0,
@@ -220,7 +220,7 @@ export async function ensureDestDir(cc: CopyContext, path: string): Promise<stri
  * directory keeps its name; a directory's contents go to the destination itself. Creates
  * what must exist first.
  */
-export async function prepareTarget(cc: CopyContext, match: SelectedMatch, target: string): Promise<string> {
+async function prepareTarget(cc: CopyContext, match: SelectedMatch, target: string): Promise<string> {
   const st = lstatOrUndefined(hostPath(cc.destRoot, target));
   const srcIsDir = match.entry.type === 'dir';
   let t = target;
@@ -242,7 +242,7 @@ function applyMetadata(cc: CopyContext, host: string, e: SourceEntry): void {
 }
 
 /** Copies one match (a file, symlink, or a directory's selected tree) to `target`. */
-export async function copyMatch(
+async function copyMatch(
   cc: CopyContext,
   fs: SourceFS,
   match: SelectedMatch,
@@ -402,12 +402,12 @@ export async function copySelected(
   }
 }
 
-/** COPY: see the module comment. Returns what was written. */
 /** A source given as a directory is a root filesystem, read as is. */
 export function asSource(source: SourceFS | string): SourceFS {
   return typeof source === 'string' ? dirSource(source) : source;
 }
 
+/** COPY: see the module comment. Returns what was written. */
 export async function copy(opts: CopyOptions): Promise<CopyStats> {
   const source = asSource(opts.source);
   const cc = await copyContext(opts);

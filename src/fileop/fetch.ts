@@ -15,7 +15,7 @@ import { chmod, mkdir, open, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Dispatcher, fetch } from 'undici';
 import { BuildError, DigestMismatchError, InvalidArgumentError, messageOf } from '../errors.js';
-import type { Digest } from '../oci/digest.js';
+import { type Digest, newDigester } from '../oci/digest.js';
 
 /** `http(s)://…` that is not a git repository URL. */
 export function isHttpSource(src: string): boolean {
@@ -155,7 +155,7 @@ export async function fetchUrl(url: string, opts: FetchUrlOptions): Promise<Fetc
   const filename = urlFilename(url, res.headers.get('content-disposition'));
   await mkdir(opts.dir, { recursive: true });
   const path = join(opts.dir, filename);
-  const sha256 = createHash('sha256');
+  const sha256 = newDigester();
   const check =
     want !== undefined && want.algorithm !== 'sha256'
       ? createHash(algorithms[want.algorithm]!.node)
@@ -178,7 +178,7 @@ export async function fetchUrl(url: string, opts: FetchUrlOptions): Promise<Fetc
     throw new BuildError(`ADD ${shown}: downloading: ${messageOf(err)}`, { cause: err });
   }
   await fh.close();
-  const digest = `sha256:${sha256.digest('hex')}` as Digest;
+  const digest = sha256.digest();
   if (want !== undefined) {
     const got = check !== undefined ? `${want.algorithm}:${check.digest('hex')}` : digest;
     const expected = `${want.algorithm}:${want.hex}`;

@@ -6,27 +6,9 @@
  * `dirSource(root)` for `--from`).
  */
 export { type AddOptions, add, type ExtractTar, type ExtractTarOptions, validateAdd } from './add.js';
-export {
-  type Compression,
-  type Decompressed,
-  detectCompression,
-  isTarArchive,
-  isTarHeader,
-  openDecompressed,
-} from './archive.js';
+export { type Decompressed, isTarArchive, isTarHeader, openDecompressed } from './archive.js';
 export { applyChmod, type ChmodSpec, parseChmod } from './chmod.js';
-export {
-  type ChownSpec,
-  type GroupEntry,
-  type IdOrName,
-  type Owner,
-  type PasswdEntry,
-  parseChown,
-  parseGroup,
-  parsePasswd,
-  resolveChown,
-  type UserDb,
-} from './chown.js';
+export { type ChownSpec, type IdOrName, type Owner, parseChown, resolveChown, type UserDb } from './chown.js';
 export { asSource, type CopyOptions, type CopyStats, copy, effectiveDest } from './copy.js';
 export {
   contentDispositionFilename,
@@ -39,4 +21,4 @@ export {
   urlFilename,
 } from './fetch.js';
 export { asDirDest, destParentToCreate, isDirDest, normalizeDest } from './paths.js';
-export { readUserDb, resolveChownIn } from './users.js';
+export { resolveChownIn } from './users.js';

@@ -50,13 +50,6 @@ export function destParentToCreate(dest: string): string {
   return dest;
 }
 
-/** The last component of a slash path (`/a/b` → `b`, `/` → `/`). */
-export function baseName(path: string): string {
-  const p = cleanPath(path);
-  if (p === '/') return '/';
-  return p.slice(p.lastIndexOf('/') + 1);
-}
-
 /** The parent of a clean slash-rooted path (`/a/b` → `/a`, `/a` → `/`). */
 export function parentPath(path: string): string {
   const i = path.lastIndexOf('/');

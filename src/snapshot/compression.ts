@@ -13,15 +13,16 @@ import { type Digest, isLayerType, isZstdLayer, newDigester } from '../oci/index
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
 
-/** Recognises a compressed stream by its magic number. */
+/**
+ * Recognises a compressed stream by its magic number (containerd's and moby's
+ * DetectCompression); shared by layer blobs and ADD's local archives.
+ */
 export function detectCompression(head: Uint8Array): Compression {
-  const at = (i: number) => head[i];
-  if (at(0) === 0x1f && at(1) === 0x8b) return 'gzip';
-  if (at(0) === 0x28 && at(1) === 0xb5 && at(2) === 0x2f && at(3) === 0xfd) return 'zstd';
-  if (at(0) === 0x42 && at(1) === 0x5a && at(2) === 0x68) return 'bzip2';
-  if (at(0) === 0xfd && at(1) === 0x37 && at(2) === 0x7a && at(3) === 0x58 && at(4) === 0x5a && at(5) === 0) {
-    return 'xz';
-  }
+  const starts = (magic: readonly number[]) => magic.every((b, i) => head[i] === b);
+  if (starts([0x1f, 0x8b, 0x08])) return 'gzip';
+  if (starts([0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
+  if (starts([0x42, 0x5a, 0x68])) return 'bzip2';
+  if (starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
   return 'none';
 }
 

@@ -24,7 +24,7 @@ export interface OverlayMountSpec {
   options?: readonly string[];
 }
 
-export const defaultUpperOptions: readonly string[] = ['index=off', 'redirect_dir=off', 'metacopy=off'];
+const defaultUpperOptions: readonly string[] = ['index=off', 'redirect_dir=off', 'metacopy=off'];
 
 function checkPath(p: string, what: string): void {
   // overlayfs splits lowerdir on ':' and every option on ','; escaping is not portable

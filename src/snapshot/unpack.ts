@@ -64,12 +64,12 @@ import {
   showPath,
 } from './paths.js';
 import { defaultTools, runChecked, type Tools } from './tools.js';
-import { parseXattrDump, writeXattrs, type Xattrs } from './xattr.js';
+import { parseXattrDump, writeXattrs, type Xattrs, xattrDumpArgs } from './xattr.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
-export const WHITEOUT_META_PREFIX = '.wh..wh.';
+const WHITEOUT_META_PREFIX = '.wh..wh.';
 export const WHITEOUT_OPAQUE = '.wh..wh..opq';
-export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /** Attributes that belong to overlayfs itself (or to the host), never to a layer's content. */
 export function isInternalXattr(name: string): boolean {
@@ -597,15 +597,11 @@ class Unpacker implements TarSink, PathView {
     const lowers = [...byLower.keys()];
     for (let i = 0; i < lowers.length; i += 500) {
       const batch = lowers.slice(i, i + 500);
-      const r = await runChecked('reading attributes of lower directories', tools.getfattr, [
-        '--no-dereference',
-        '--dump',
-        '--match=-',
-        '--encoding=base64',
-        '--absolute-names',
-        '--',
-        ...batch.map((p) => asArg(p)!),
-      ]);
+      const r = await runChecked(
+        'reading attributes of lower directories',
+        tools.getfattr,
+        xattrDumpArgs(batch.map((p) => asArg(p)!)),
+      );
       for (const [path, attrs] of parseXattrDump(r.stdout.toString('latin1'))) {
         for (const rel of byLower.get(path) ?? []) {
           const mine = this.xattrs.get(rel) ?? new Map<string, Buffer>();
@@ -669,8 +665,6 @@ export async function unpackLayer(
     result = await unpackTar(opened.tar, dest, options);
   } catch (err) {
     if (err instanceof UnsupportedError || err instanceof DigestMismatchError) throw err;
-    if (err instanceof PolyarchError)
-      throw new StoreError(`unpacking ${what}: ${err.message}`, { cause: err });
     throw new StoreError(`unpacking ${what}: ${messageOf(err)}`, { cause: err });
   }
   const c = opened.compressed();

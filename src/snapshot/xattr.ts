@@ -88,19 +88,30 @@ export function formatXattrRestore(
   return Buffer.from(parts.join(''), 'latin1');
 }
 
-/** Reads every extended attribute of every file under `dir` (symlinks not followed). */
-export async function readTreeXattrs(tools: Tools, dir: string): Promise<Map<string, Xattrs>> {
-  const r = await runChecked(`reading extended attributes under ${dir}`, tools.getfattr, [
-    '--recursive',
-    '--physical',
+/**
+ * getfattr's arguments for a dump (`parseXattrDump`'s input) of every attribute of `paths`,
+ * symlinks themselves, not their targets; `recursive` adds everything below them.
+ */
+export function xattrDumpArgs(paths: readonly string[], options: { recursive?: boolean } = {}): string[] {
+  return [
+    ...(options.recursive ? ['--recursive', '--physical'] : []),
     '--no-dereference',
     '--dump',
     '--match=-',
     '--encoding=base64',
     '--absolute-names',
     '--',
-    dir,
-  ]);
+    ...paths,
+  ];
+}
+
+/** Reads every extended attribute of every file under `dir` (symlinks not followed). */
+export async function readTreeXattrs(tools: Tools, dir: string): Promise<Map<string, Xattrs>> {
+  const r = await runChecked(
+    `reading extended attributes under ${dir}`,
+    tools.getfattr,
+    xattrDumpArgs([dir], { recursive: true }),
+  );
   return parseXattrDump(r.stdout.toString('latin1'));
 }
 

@@ -112,7 +112,7 @@ function parseOctal(b: Uint8Array, field: string): number {
 }
 
 /** True when `n` fits in an octal field of `width` bytes (width-1 digits and a NUL). */
-export function fitsOctal(n: number, width: number): boolean {
+function fitsOctal(n: number, width: number): boolean {
   return Number.isInteger(n) && n >= 0 && n < 8 ** (width - 1);
 }
 
@@ -143,7 +143,7 @@ function cString(b: Buffer, start: number, end: number): Buffer {
 }
 
 /** Encodes a path given as text (UTF-8) or bytes. */
-export function pathBytes(p: string | Uint8Array): Buffer {
+function pathBytes(p: string | Uint8Array): Buffer {
   return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
 }
 
@@ -311,7 +311,7 @@ export function entryTypeOf(typeflag: string, path: Buffer): TarEntryType | unde
 }
 
 /** Entry types that never carry content, whatever their size field says (as Go's reader). */
-export function isHeaderOnly(t: TarEntryType): boolean {
+function isHeaderOnly(t: TarEntryType): boolean {
   return t !== 'file';
 }
 

@@ -601,6 +601,21 @@ describe('COPY and symlinks, ownership, hard links, special files', () => {
     assert.equal(got, 'hello');
     assert.equal(stats.xattrs, 1);
   });
+  test('xattrs survive names that getfattr and setfattr quote', {
+    skip: !haveCommand('setfattr') && 'attr is not installed',
+  }, async () => {
+    const names = ['back\\slash', 'a b', 'eq=sign', 'tab\there', 'ünï'];
+    writeTree(ctxDir, Object.fromEntries(names.map((n) => [`odd/${n}`, n])));
+    for (const n of names) execFileSync('setfattr', ['-n', 'user.note', '-v', n, join(ctxDir, 'odd', n)]);
+    const { destRoot, stats } = await copyCtx(ctxDir, { sources: ['odd'], dest: '/xo/' });
+    for (const n of names) {
+      const got = execFileSync('getfattr', ['--only-values', '-n', 'user.note', join(destRoot, 'xo', n)], {
+        encoding: 'utf8',
+      });
+      assert.equal(got, n, n);
+    }
+    assert.equal(stats.xattrs, names.length);
+  });
 });
 
 describe('COPY from a context with .dockerignore', () => {

@@ -75,6 +75,10 @@ describe('resolveInRoot', () => {
     assert.equal(resolveInRoot(root, '../../x/../y'), join(root, 'y'));
     assert.equal(resolveInRoot(root, '/'), root);
     assert.equal(resolveInRoot(root, '/missing/../../a/b'), join(root, 'a/b'));
+    // what follows a missing component's `..` is resolved again
+    assert.equal(resolveInRoot(root, '/missing/../abs/file'), join(root, 'etc/real/file'));
+    // `..` after a symlink climbs from where the symlink points
+    assert.equal(resolveInRoot(root, '/abs/../real/x'), join(root, 'etc/real/x'));
   });
   test('symlink loops are an error', () => {
     assert.throws(() => resolveInRoot(root, '/loop1/x'), /too many levels of symbolic links/);

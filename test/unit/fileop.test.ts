@@ -5,7 +5,6 @@ import {
   applyChmod,
   contentDispositionFilename,
   destParentToCreate,
-  detectCompression,
   effectiveDest,
   isGitSource,
   isHttpSource,
@@ -14,13 +13,10 @@ import {
   parseChecksum,
   parseChmod,
   parseChown,
-  parseGroup,
-  parsePasswd,
   resolveChown,
   urlFilename,
   validateAdd,
 } from '../../src/fileop/index.js';
-import { parseAttrDump, quoteAttrPath, unquoteAttrPath } from '../../src/fileop/xattrs.js';
 
 describe('destination path rules', () => {
   const cases: [string, string, string][] = [
@@ -218,11 +214,6 @@ describe('--chown', () => {
     '',
   ].join('\n');
   const group = ['root:x:0:', 'staff:x:50:app,other', 'appgrp:x:1001:', 'weird:x:notanumber:'].join('\n');
-  test('passwd and group files', () => {
-    assert.equal(parsePasswd(passwd).length, 3);
-    assert.deepEqual(parseGroup(group)[1], { name: 'staff', gid: 50, members: ['app', 'other'] });
-    assert.equal(parseGroup(group).length, 3);
-  });
   const db = { passwd, group };
   const cases: [string, { uid: number; gid: number }][] = [
     ['1000', { uid: 1000, gid: 1000 }],
@@ -281,14 +272,14 @@ describe('archives', () => {
     assert.ok(!isTarHeader(Buffer.alloc(512)));
     assert.ok(!isTarHeader(h.subarray(0, 100)));
     assert.ok(!isTarHeader(Buffer.alloc(512, 0x20)));
-  });
-  test('compression by magic number', () => {
-    assert.equal(detectCompression(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0])), 'gzip');
-    assert.equal(detectCompression(Buffer.from('BZh91A')), 'bzip2');
-    assert.equal(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])), 'xz');
-    assert.equal(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0])), 'zstd');
-    assert.equal(detectCompression(Buffer.from('hello!')), 'none');
-    assert.equal(detectCompression(Buffer.from([0x1f, 0x8b])), 'none');
+    // a right checksum over a numeric field that is not octal: Go's reader refuses it too
+    const badMode = tarHeader('x');
+    badMode.write('0000694\0', 100, 'latin1');
+    badMode.write('        ', 148, 'latin1');
+    let sum = 0;
+    for (const x of badMode) sum += x;
+    badMode.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    assert.ok(!isTarHeader(badMode));
   });
 });
 
@@ -337,34 +328,6 @@ describe('ADD sources', () => {
     assert.throws(() => parseChecksum('md5:abc'), /unsupported digest algorithm "md5"/);
     assert.throws(() => parseChecksum(`sha256:${'a'.repeat(63)}`), /invalid sha256 digest/);
     assert.throws(() => parseChecksum('a'.repeat(64)), /unsupported digest algorithm ""/);
-  });
-});
-
-describe('xattr dump format', () => {
-  test('quoting round-trips odd names', () => {
-    for (const name of ['/a b/c', '/tab\there', '/ünï', '/back\\slash', '/eq=sign']) {
-      assert.equal(unquoteAttrPath(quoteAttrPath(Buffer.from(name))).toString(), name);
-    }
-    assert.equal(unquoteAttrPath('/a\\040b').toString(), '/a b');
-  });
-  test('parsing getfattr output drops selinux and overlay attributes', () => {
-    const dump = [
-      '# file: /src/ping',
-      'security.capability=0x0100000200200000000000000000000000000000',
-      'security.selinux=0x73797374656d5f753a6f626a6563745f723a0000',
-      '',
-      '# file: /src/plain',
-      'trusted.overlay.opaque=0x79',
-      '',
-      '# file: /src/u',
-      'user.note=0x6869',
-      '',
-    ].join('\n');
-    const got = parseAttrDump(dump);
-    assert.equal(got.length, 2);
-    assert.equal(got[0]!.path.toString(), '/src/ping');
-    assert.deepEqual(got[0]!.attrs, ['security.capability=0x0100000200200000000000000000000000000000']);
-    assert.deepEqual(got[1]!.attrs, ['user.note=0x6869']);
   });
 });
 

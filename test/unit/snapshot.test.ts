@@ -165,5 +165,6 @@ describe('compression detection', () => {
     assert.equal(detectCompression(Buffer.from('BZh91AY')), 'bzip2');
     assert.equal(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0])), 'xz');
     assert.equal(detectCompression(Buffer.from('etc/passwd\0')), 'none');
+    assert.equal(detectCompression(Buffer.from([0x1f, 0x8b])), 'none', 'gzip needs its method byte');
   });
 });

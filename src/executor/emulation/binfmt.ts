@@ -187,7 +187,7 @@ export interface ReadBinfmtOptions {
 }
 
 /** Mounts binfmt_misc at `dir` (`mount -t binfmt_misc binfmt_misc DIR`); throws an EmulationError. */
-export function mountBinfmt(dir: string): void {
+function mountBinfmt(dir: string): void {
   const r = spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', dir], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     // mount(8) says `mount: DIR: must be superuser to use mount.` and then a dmesg hint

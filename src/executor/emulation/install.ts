@@ -66,7 +66,7 @@ export interface InstallReport {
 const defaultDataDirs = ['/usr/lib/binfmt.d', '/usr/share/binfmts'];
 
 /** Parses binfmt-support's format (`/usr/share/binfmts/qemu-aarch64`: `key value` lines). */
-export function parseBinfmtSupport(name: string, content: string): BinfmtRegistration {
+function parseBinfmtSupport(name: string, content: string): BinfmtRegistration {
   const fields = new Map<string, string>();
   for (const line of content.split('\n')) {
     const m = /^\s*(\S+)\s+(.*?)\s*$/.exec(line);
