@@ -3,11 +3,11 @@
  * as a typed value) and `runBuild`, which the build engine implements.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { type BuildContext, loadContext } from '../context/index.js';
+import { type BuildContext, loadContext, parseContextArg } from '../context/index.js';
 import {
   type Dockerfile,
   formatExcerpt,
@@ -23,6 +23,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PolyarchError,
+  UnsupportedError,
 } from '../errors.js';
 import { checkPlatforms } from '../executor/emulation/index.js';
 import type { PlatformBuild } from '../exporter/assemble.js';
@@ -30,6 +31,7 @@ import { writeBytesAtomic } from '../exporter/dest.js';
 import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, imageID, newBuildRef } from '../exporter/metadata.js';
 import { type Output, resolveOutputs, writesStdout } from '../exporter/outputs.js';
+import { isTarHeader } from '../fileop/archive.js';
 import { convertDockerfile, type HistoryStep, type NamedContext, namedContextKey } from '../graph/convert.js';
 import type { ExecOp, Vertex } from '../graph/ops.js';
 import { Solver, VertexError } from '../graph/solver.js';
@@ -195,7 +197,13 @@ export async function loadDockerfileSource(
   o: Pick<BuildOptions, 'file' | 'contextPath'>,
 ): Promise<{ name: string; path?: string; source: Buffer }> {
   if (o.file === '-' || (o.contextPath === '-' && o.file === undefined)) {
-    return { name: 'Dockerfile', source: await buffer(ctx.stdin) };
+    const source = await buffer(ctx.stdin);
+    if (source.length >= 512 && isTarHeader(source.subarray(0, 512))) {
+      throw new UnsupportedError(
+        'a build context as a tar archive on stdin is not supported yet: unpack it and build the directory',
+      );
+    }
+    return { name: 'Dockerfile', source };
   }
   if (/^[a-z]+:\/\//.test(o.contextPath) && o.file === undefined) {
     throw new InvalidArgumentError(
@@ -354,14 +362,18 @@ function refuseUnsupported(o: BuildOptions): void {
 export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Promise<BuildResult> {
   refuseUnsupported(options);
   checkSecrets(ctx.cwd, options.secrets);
-  if (options.contextPath !== '-' && !/^[a-z]+:\/\//.test(options.contextPath)) {
-    const dir = resolve(ctx.cwd, options.contextPath);
-    const st = await stat(dir).catch(() => undefined);
+  // the context: a directory, or `-` (a Dockerfile on stdin and no context, as buildx takes it)
+  const contextInput = parseContextArg(options.contextPath);
+  if (contextInput.kind === 'url') {
+    throw new UnsupportedError(`a remote build context (${contextInput.url}) is not supported yet`);
+  }
+  if (contextInput.kind === 'dir') {
+    const st = await stat(resolve(ctx.cwd, contextInput.dir)).catch(() => undefined);
     if (!st)
-      throw new InvalidArgumentError(`unable to prepare context: path "${options.contextPath}" not found`);
+      throw new InvalidArgumentError(`unable to prepare context: path "${contextInput.dir}" not found`);
     if (!st.isDirectory()) {
       throw new InvalidArgumentError(
-        `unable to prepare context: path "${options.contextPath}" is not a directory`,
+        `unable to prepare context: path "${contextInput.dir}" is not a directory`,
       );
     }
   }
@@ -377,6 +389,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     await renderer.done();
   };
   let worker: Worker | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
   let df: Dockerfile | undefined;
   let lintWarnings: LintWarning[] = [];
   const printWarnings = () => {
@@ -438,7 +451,12 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     }
     defStep.complete();
 
-    const contextDir = resolve(ctx.cwd, options.contextPath);
+    // `-`: the Dockerfile came on stdin and there is no context: an empty directory stands in
+    const contextDir =
+      contextInput.kind === 'dir'
+        ? resolve(ctx.cwd, contextInput.dir)
+        : await mkdir(w.tmpDir, { recursive: true }).then(() => mkdtemp(join(w.tmpDir, 'empty-context-')));
+    if (contextInput.kind !== 'dir') cleanups.push(() => rm(contextDir, { recursive: true, force: true }));
     const contexts = new Map<string, Promise<BuildContext>>();
     /** A local context by name: `context` is the build context, the others --build-context dirs. */
     const context = (name = 'context') => {
@@ -604,6 +622,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       await finishProgress();
       printWarnings();
     }
+    for (const c of cleanups) await c().catch(() => undefined);
     await worker?.close();
   }
 }
@@ -620,7 +639,8 @@ function failure(err: unknown, df: Dockerfile | undefined, stderr: NodeJS.Writab
     err instanceof DockerfileError ||
     err instanceof EmulationError ||
     err instanceof InvalidArgumentError ||
-    err instanceof NotFoundError
+    err instanceof NotFoundError ||
+    err instanceof UnsupportedError
   ) {
     return err;
   }

@@ -280,3 +280,26 @@ describe('a cached result whose layer is gone', () => {
     assert.equal((await polyarch(['run', '--rm', 'gone', 'cat', '/f'], { root })).stdout, 'once\n');
   });
 });
+
+describe('the build context argument', () => {
+  test('- takes the Dockerfile from stdin with no context; a tar on stdin and a remote context are refused clearly', async () => {
+    const root = tempDir();
+    const r = await polyarch(['build', '--progress', 'plain', '-t', 'from-stdin', '-'], {
+      root,
+      input: 'FROM localhost:5000/busybox:1.35\nRUN echo hi from stdin\n',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /hi from stdin/);
+    const { execFileSync } = await import('node:child_process');
+    const tar = execFileSync('tar', ['-cf', '-', '-C', context('FROM scratch\n'), 'Dockerfile']);
+    const t = await polyarch(['build', '-'], { root, input: tar });
+    assert.equal(t.code, 1);
+    assert.match(t.stderr, /^ERROR: a build context as a tar archive on stdin is not supported yet/m);
+    const u = await polyarch(['build', 'https://github.com/example/repo.git'], { root });
+    assert.equal(u.code, 1);
+    assert.equal(
+      u.stderr,
+      'ERROR: a remote build context (https://github.com/example/repo.git) is not supported yet\n',
+    );
+  });
+});
