@@ -113,9 +113,12 @@ export class BuildError extends PolyarchError {
  * unsupported on this host). A process that ran and exited non-zero is not this error.
  */
 export class ExecError extends PolyarchError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** what went wrong without what was being done (`runc: exec: "/bin/sh": … no such file`) */
+  readonly reason: string;
+  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
     super('EXEC', message, options);
     this.name = 'ExecError';
+    this.reason = options?.reason ?? message;
   }
 }
 

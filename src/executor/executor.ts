@@ -173,7 +173,7 @@ export class Executor {
       try {
         if (!existsSync(cwdPath)) mkdirAllAndChown(cwdPath, user.uid, user.gid);
       } catch (err) {
-        throw new ExecError(`${what}: creating working directory ${cwd}: ${messageOf(err)}`, { cause: err });
+        throw execError(what, `creating working directory ${cwd}: ${messageOf(err)}`, err);
       }
 
       const network = req.network ?? 'host';
@@ -228,7 +228,7 @@ export class Executor {
         throw this.#runtimeError(what, [initError], req);
       }
       if (outcome.code === null) {
-        throw new ExecError(`${what}: ${this.runtime.name} was killed by ${outcome.signal ?? 'a signal'}`);
+        throw execError(what, `${this.runtime.name} was killed by ${outcome.signal ?? 'a signal'}`);
       }
       return { id, exitCode: outcome.code, durationMs };
     } finally {
@@ -259,8 +259,9 @@ export class Executor {
   #runtimeError(what: string, errors: string[], req: ExecRequest): Error {
     const msg = errors[errors.length - 1]!;
     if (isHybridCgroupFailure(msg)) {
-      return new ExecError(
-        `${what}: ${this.runtime.name} cannot run containers on this host: ${msg}. The host mounts ` +
+      return execError(
+        what,
+        `${this.runtime.name} cannot run containers on this host: ${msg}. The host mounts ` +
           'cgroup v1 controllers next to a cgroup v2 hierarchy that has controllers of its own ("hybrid" ' +
           `mode), which ${this.runtime.name} does not support; use runc instead, or boot the host with a ` +
           'unified cgroup v2 hierarchy',
@@ -274,7 +275,7 @@ export class Executor {
           'or `apt-get install qemu-user-static`',
       );
     }
-    return new ExecError(`${what}: ${this.runtime.name}: ${msg.replace(/^(runc|crun) run failed: /, '')}`);
+    return execError(what, `${this.runtime.name}: ${msg.replace(/^(runc|crun) run failed: /, '')}`);
   }
 
   #spawnError(err: unknown): ExecError {
@@ -376,4 +377,9 @@ function validate(req: ExecRequest): string {
   }
   if (rootfs.endsWith(sep) && rootfs !== sep) return rootfs.slice(0, -1);
   return rootfs;
+}
+
+/** An ExecError that says what was being done, keeping the reason apart for callers that word it their way. */
+function execError(what: string, reason: string, cause?: unknown): ExecError {
+  return new ExecError(`${what}: ${reason}`, { reason, ...(cause !== undefined ? { cause } : {}) });
 }

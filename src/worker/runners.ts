@@ -207,9 +207,8 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
         .catch((err: unknown) => {
           // the runtime could not start the process: BuildKit's wording, without our paths
           if (!(err instanceof ExecError)) throw err;
-          const detail = err.message.replace(/^running "[^"]*" in \S+: /, '');
           throw new BuildError(
-            `process ${goQuote(op.args.join(' '))} did not complete successfully: ${detail}`,
+            `process ${goQuote(op.args.join(' '))} did not complete successfully: ${err.reason}`,
             { cause: err },
           );
         });
