@@ -91,6 +91,10 @@ export interface UnpackOptions {
   parents?: readonly string[];
   /** Keep the unpacking user as owner instead of the archived uid/gid. */
   noSameOwner?: boolean;
+  /** Owner for every entry instead of the archived uid/gid (ADD --chown of an archive). */
+  owner?: { uid: number; gid: number };
+  /** Seconds since the epoch for every entry's mtime (ADD under SOURCE_DATE_EPOCH). */
+  mtime?: number;
   tools?: Tools;
 }
 
@@ -215,6 +219,8 @@ class Unpacker implements TarSink, PathView {
   /** apply mode: what this layer created, which an opaque marker must keep. */
   private readonly created = new Set<string>();
   private file: { fd: number; rel: string; h: TarHeader } | undefined;
+  private readonly owner: { uid: number; gid: number } | undefined;
+  private readonly mtime: number | undefined;
   readonly stats: UnpackStats = { entries: 0, contentBytes: 0, warnings: [] };
 
   /** `root` and `parents` are byte strings. */
@@ -223,6 +229,8 @@ class Unpacker implements TarSink, PathView {
     this.mode = options.whiteouts ?? 'overlay';
     this.parents = parents;
     this.sameOwner = !options.noSameOwner;
+    this.owner = options.owner;
+    this.mtime = options.mtime;
     this.nodes.set('', { kind: 'dir' });
   }
 
@@ -344,8 +352,11 @@ class Unpacker implements TarSink, PathView {
 
   // ---- entries ------------------------------------------------------------------------------
 
-  entry(h: TarHeader): void {
+  entry(archived: TarHeader): void {
     this.stats.entries++;
+    let h = archived;
+    if (this.owner) h = { ...h, uid: this.owner.uid, gid: this.owner.gid };
+    if (this.mtime !== undefined) h = { ...h, mtime: { sec: this.mtime, nsec: 0 } };
     try {
       this.handle(h);
     } catch (err) {

@@ -9,12 +9,11 @@
  */
 import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { type BuildContext, checksumSources, dirSource } from '../context/index.js';
 import { goQuote } from '../dockerfile/shell/quote.js';
 import { BuildError, ExecError, messageOf, NotFoundError } from '../errors.js';
 import { type ExecMount as RuntimeMount, readExecUser } from '../executor/index.js';
-import { add, copy, type FetchedUrl, fetchUrl, isHttpSource } from '../fileop/index.js';
+import { add, copy, type ExtractTar, type FetchedUrl, fetchUrl, isHttpSource } from '../fileop/index.js';
 import type {
   ContextOp,
   CopyAction,
@@ -223,9 +222,13 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
   }
 }
 
-/** ADD's tar extraction: our own safe reader, applied onto the destination tree. */
-const extractTar = async (tar: Readable, destDir: string) => {
-  await unpackTar(tar, destDir, { whiteouts: 'apply' });
+/** ADD's tar extraction: our own safe reader, applied onto the destination tree, with ADD's --chown and SOURCE_DATE_EPOCH. */
+const extractTar: ExtractTar = async (tar, destDir, opts) => {
+  await unpackTar(tar, destDir, {
+    whiteouts: 'apply',
+    ...(opts.chown ? { owner: { uid: opts.chown.uid, gid: opts.chown.gid } } : {}),
+    ...(opts.createdTime ? { mtime: Math.floor(opts.createdTime.getTime() / 1000) } : {}),
+  });
 };
 
 async function runFile(

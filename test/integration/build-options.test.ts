@@ -303,3 +303,22 @@ describe('the build context argument', () => {
     );
   });
 });
+
+describe('ADD of an archive', () => {
+  test('--chown applies to what the archive holds, as in BuildKit', async () => {
+    const ctx = context('FROM localhost:5000/busybox:1.35\nADD --chown=1000:2000 pkg.tar.gz /x/\n');
+    const src = tempDir();
+    const { mkdirSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    mkdirSync(join(src, 'pkg'));
+    writeFileSync(join(src, 'pkg', 'f'), 'f\n');
+    execFileSync('tar', ['-czf', join(ctx, 'pkg.tar.gz'), '--owner=0', '--group=0', '-C', src, 'pkg']);
+    const root = tempDir();
+    const r = await polyarch(['build', '-t', 'chowned', ctx], { root });
+    assert.equal(r.code, 0, r.stderr);
+    const ls = await polyarch(['run', '--rm', 'chowned', 'stat', '-c', '%u:%g %n', '/x/pkg', '/x/pkg/f'], {
+      root,
+    });
+    assert.equal(ls.stdout, '1000:2000 /x/pkg\n1000:2000 /x/pkg/f\n', ls.stderr);
+  });
+});
