@@ -406,6 +406,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       ...(options.builder ? { builder: options.builder } : {}),
       build: true,
       signal: ctx.signal,
+      ...(ctx.debug ? { debug: (line: string) => ctx.stderr.write(`DEBUG: ${line}\n`) } : {}),
     });
     const w = worker;
     if (

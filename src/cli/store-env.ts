@@ -4,40 +4,24 @@
  * `$POLYARCH_INSECURE_REGISTRIES` for plain-HTTP hosts besides loopback, `--debug` for a line
  * per request), the host platform, and finding a local image by name or digest.
  */
-import { homedir } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { findLocalImages as findLocalImagesIn } from '../content/images.js';
-import {
-  type ContentStore,
-  type ImageRecord,
-  openContentStore,
-  resolveRootDir,
-  rootLayout,
-} from '../content/index.js';
+import { type ContentStore, type ImageRecord, openContentStore, rootLayout } from '../content/index.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import {
   DockerConfigCredentials,
   insecureRegistriesEnv,
   parseInsecureList,
-  RegistryClient,
+  type RegistryClient,
   type TransportOptions,
 } from '../registry/index.js';
+import { homeOf, polyarchRoot, registryClientFor } from '../worker/worker.js';
 import type { CommandContext } from './command.js';
-
-export function homeOf(ctx: CommandContext): string {
-  return ctx.env['HOME'] || homedir();
-}
 
 /** The polyarch root directory for this command (`--root`, `$POLYARCH_ROOT`, defaults). */
 export function rootDirOf(ctx: CommandContext): string {
-  return resolveRootDir({
-    flag: ctx.globals.string('root'),
-    env: ctx.env,
-    uid: process.getuid?.() ?? 0,
-    home: homeOf(ctx),
-    cwd: ctx.cwd,
-  });
+  return polyarchRoot(ctx.globals.string('root'), ctx.env, ctx.cwd);
 }
 
 export function openStoreOf(ctx: CommandContext): Promise<ContentStore> {
@@ -45,7 +29,7 @@ export function openStoreOf(ctx: CommandContext): Promise<ContentStore> {
 }
 
 export function credentialsOf(ctx: CommandContext): DockerConfigCredentials {
-  return new DockerConfigCredentials({ env: ctx.env, home: homeOf(ctx) });
+  return new DockerConfigCredentials({ env: ctx.env, home: homeOf(ctx.env) });
 }
 
 /**
@@ -69,7 +53,8 @@ export function transportOptionsOf(ctx: CommandContext): TransportOptions {
 }
 
 export function registryClientOf(ctx: CommandContext): RegistryClient {
-  return new RegistryClient({ ...transportOptionsOf(ctx), credentials: credentialsOf(ctx) });
+  const { signal, debug } = transportOptionsOf(ctx);
+  return registryClientFor({ env: ctx.env, ...(signal ? { signal } : {}), ...(debug ? { debug } : {}) });
 }
 
 export function hostPlatformOf(): Platform {

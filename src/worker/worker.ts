@@ -15,7 +15,12 @@ import { Executor } from '../executor/index.js';
 import { CacheStore } from '../graph/cache.js';
 import type { Platform } from '../oci/types.js';
 import { detectHostPlatform } from '../platforms/host.js';
-import { DockerConfigCredentials, parseInsecureList, RegistryClient } from '../registry/index.js';
+import {
+  DockerConfigCredentials,
+  insecureRegistriesEnv,
+  parseInsecureList,
+  RegistryClient,
+} from '../registry/index.js';
 import { SnapshotStore } from '../snapshot/index.js';
 
 export interface WorkerOptions {
@@ -24,6 +29,10 @@ export interface WorkerOptions {
   env: NodeJS.ProcessEnv;
   /** `runc` (default) or `crun`, from `$POLYARCH_RUNTIME` when not given */
   runtime?: 'runc' | 'crun';
+  /** cancels waiting for a builder and registry requests */
+  signal?: AbortSignal;
+  /** `--debug`: a line per registry request */
+  debug?: (line: string) => void;
   /**
    * The builder instance whose build cache to use (`--builder`, `$BUILDX_BUILDER`); default
    * the current one. One that does not exist is a NotFoundError (`no builder "x" found`).
@@ -34,7 +43,6 @@ export interface WorkerOptions {
    * it (and it waits for them), and records the builder's last activity.
    */
   build?: boolean;
-  signal?: AbortSignal;
 }
 
 export interface Worker {
@@ -54,13 +62,33 @@ export interface Worker {
   close(): Promise<void>;
 }
 
-/** Resolves the root directory the way every command does. */
-export function polyarchRoot(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+/** The home directory whose ~/.docker and XDG directories a command uses. */
+export function homeOf(env: NodeJS.ProcessEnv): string {
+  return env.HOME || homedir();
+}
+
+/** The root directory, resolved the way every command does (`--root`, `$POLYARCH_ROOT`, defaults). */
+export function polyarchRoot(flag: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
   return resolveRootDir({
     ...(flag ? { flag } : {}),
     env,
     uid: process.getuid?.() ?? 0,
-    home: homedir(),
+    home: homeOf(env),
+    cwd,
+  });
+}
+
+/** A registry client with the user's docker credentials and `$POLYARCH_INSECURE_REGISTRIES`. */
+export function registryClientFor(opts: {
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  debug?: (line: string) => void;
+}): RegistryClient {
+  return new RegistryClient({
+    credentials: new DockerConfigCredentials({ env: opts.env, home: homeOf(opts.env) }),
+    insecureRegistries: parseInsecureList(opts.env[insecureRegistriesEnv]),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.debug ? { debug: opts.debug } : {}),
   });
 }
 
@@ -80,10 +108,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     throw err;
   }
   const cache = new CacheStore({ dir: builder.cacheDir });
-  const registry = new RegistryClient({
-    credentials: new DockerConfigCredentials({ env: opts.env, home: homedir() }),
-    insecureRegistries: parseInsecureList(opts.env.POLYARCH_INSECURE_REGISTRIES),
-  });
+  const registry = registryClientFor(opts);
   const runtimeName = opts.runtime ?? (opts.env.POLYARCH_RUNTIME === 'crun' ? 'crun' : 'runc');
   const executor = new Executor({ stateDir: join(root, 'executor'), runtime: { name: runtimeName } });
   return {
