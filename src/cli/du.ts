@@ -18,10 +18,10 @@ import {
 } from '../builder/index.js';
 import { openContentStore, rootLayout } from '../content/index.js';
 import { SnapshotStore } from '../snapshot/index.js';
+import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
 import { goTimeString } from './inspect.js';
 import { rootDirOf } from './store-env.js';
-import { tabwrite } from './tabwriter.js';
 
 /** Go's text/tabwriter as buildx's du and prune use it: padchar '\t', minwidth 1, tabwidth 8, padding 1. */
 export function tabwriteTabs(text: string): string {

@@ -12,9 +12,9 @@ import {
   type PlatformSupport,
   uninstallEmulators,
 } from '../executor/emulation/index.js';
+import { tabwrite } from '../tabwriter.js';
 import type { Command, FlagSpec, Flags } from './command.js';
 import { UsageError } from './command.js';
-import { tabwrite } from './tabwriter.js';
 
 const binfmtDirFlag: FlagSpec = {
   name: 'binfmt-dir',

@@ -21,9 +21,9 @@ import {
   type Reference,
   repositoryName,
 } from '../reference/index.js';
+import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
 import { openStoreOf } from './store-env.js';
-import { tabwrite } from './tabwriter.js';
 
 interface Row {
   name: string;

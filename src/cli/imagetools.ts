@@ -26,9 +26,9 @@ import {
   type RegistryClient,
   sourceWithRepository,
 } from '../registry/index.js';
+import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
 import { findLocalImage, openStoreOf, registryClientOf } from './store-env.js';
-import { tabwrite } from './tabwriter.js';
 
 /** buildx's human layout of an inspection (printers.go). */
 export function formatInspection(ins: Inspection, ref: Reference): string {

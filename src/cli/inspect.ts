@@ -4,9 +4,9 @@
  * version, Platforms, Labels). Without NAME: `--builder`, else the current builder.
  */
 import { type Builder, BuilderStore, type NodeInfo, nodeInfo } from '../builder/index.js';
+import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
 import { hostPlatformOf, rootDirOf } from './store-env.js';
-import { tabwrite } from './tabwriter.js';
 
 /** Go's `time.Time.String()` of a UTC time: `2026-11-28 09:13:05 +0000 UTC` (fraction if any). */
 export function goTimeString(d: Date): string {

@@ -21,9 +21,9 @@ import {
 } from '../builder/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
+import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
 import { hostPlatformOf, rootDirOf } from './store-env.js';
-import { tabwrite } from './tabwriter.js';
 
 const indent = ' \\_ ';
 

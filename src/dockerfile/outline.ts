@@ -9,6 +9,7 @@
  * sockets its RUN mounts ask for.
  */
 import { DockerfileError } from '../errors.js';
+import { tabwrite } from '../tabwriter.js';
 import { parseMount } from './instructions/mount.js';
 import type { Dockerfile, SourceRange } from './instructions/types.js';
 import { type BuildPlan, dispatchScope, imageScope, type PlannedStage, type Scope } from './stages.js';
@@ -203,24 +204,9 @@ export function buildOutline(plan: BuildPlan): Outline {
   };
 }
 
-/** Go's text/tabwriter with minwidth 0, tabwidth 0 and `padding` spaces, for one block of rows. */
-export function tabulate(rows: readonly (readonly string[])[], padding: number): string {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.slice(0, -1).forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, Array.from(cell).length);
-    });
-  }
-  return rows
-    .map(
-      (row) =>
-        row
-          .map((cell, i) =>
-            i < row.length - 1 ? cell + ' '.repeat(widths[i]! - Array.from(cell).length + padding) : cell,
-          )
-          .join('') + '\n',
-    )
-    .join('');
+/** Rows laid out as Go's tabwriter does (what buildx prints these tables with). */
+function tabulate(rows: readonly (readonly string[])[], padding: number): string {
+  return tabwrite(rows.map((r) => `${r.join('\t')}\n`).join(''), { padding });
 }
 
 /** `--call targets` as buildx prints it. */

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { humanSize } from '../../src/builder/filters.js';
 import { formatInspection } from '../../src/cli/imagetools.js';
-import { tabwrite } from '../../src/cli/tabwriter.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import {
   MediaTypeDockerManifest,
@@ -37,6 +36,7 @@ import {
   selectManifests,
   withQuery,
 } from '../../src/registry/index.js';
+import { tabwrite } from '../../src/tabwriter.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 describe('WWW-Authenticate challenges', () => {

@@ -1,5 +1,5 @@
 /**
- * cli/tabwriter — Go's text/tabwriter (left-aligned), which docker and buildx print their
+ * tabwriter — Go's text/tabwriter (left-aligned), which docker and buildx print their
  * tables and key/value blocks with: a cell ends at a tab; the cells of a column are padded to
  * the widest one of the run of consecutive lines that have that column, plus `padding`, and
  * at least `minwidth`. The text after a line's last tab is not padded. With `padchar: '\t'`
