@@ -26,6 +26,7 @@ import {
   UnsupportedError,
 } from '../errors.js';
 import { checkPlatforms } from '../executor/emulation/index.js';
+import type { Annotation } from '../exporter/annotations.js';
 import type { PlatformBuild } from '../exporter/assemble.js';
 import { writeBytesAtomic } from '../exporter/dest.js';
 import { prepareExports, runExports } from '../exporter/export.js';
@@ -71,15 +72,6 @@ export interface SecretSpec {
 export interface SSHSpec {
   id: string;
   paths: string[];
-}
-
-/** `--annotation [type[,type…][platform]:]key=value`. */
-export interface AnnotationSpec {
-  /** `manifest`, `index`, `manifest-descriptor`, `index-descriptor`; empty = default (manifest) */
-  types: string[];
-  platform?: Platform;
-  key: string;
-  value: string;
 }
 
 /** `--attest type=…,…`, `--sbom`, `--provenance`. */
@@ -131,7 +123,7 @@ export interface BuildOptions {
   progress: ProgressMode;
   quiet: boolean;
   labels: Record<string, string>;
-  annotations: AnnotationSpec[];
+  annotations: Annotation[];
   metadataFile?: string;
   iidfile?: string;
   network: NetworkMode;

@@ -5,7 +5,6 @@
  * `runBuild` in api/build.
  */
 import {
-  type AnnotationSpec,
   type AttestSpec,
   type BuildOptions,
   type CacheSpec,
@@ -33,9 +32,10 @@ import {
   targetsJSON,
 } from '../dockerfile/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import { parseAnnotation } from '../exporter/annotations.js';
 import { parseByteSize, parseGoBool } from '../goparse.js';
 import { detectHostPlatform } from '../platforms/host.js';
-import { type Platform, parsePlatform, parsePlatformList } from '../platforms/index.js';
+import { type Platform, parsePlatformList } from '../platforms/index.js';
 import { type Command, type CommandContext, type Flags, splitCSV, UsageError } from './command.js';
 
 const flags: Command['flags'] = [
@@ -317,26 +317,6 @@ function parseSSH(values: readonly string[]): SSHSpec[] {
   });
 }
 
-function parseAnnotations(values: readonly string[], host: Platform): AnnotationSpec[] {
-  return values.map((s) => {
-    const eq = s.indexOf('=');
-    if (eq < 0) throw bad(`invalid annotation "${s}", expected key=value`);
-    const keyPart = s.slice(0, eq);
-    const value = s.slice(eq + 1);
-    const m = /^(?:([a-z-]+(?:,[a-z-]+)*)?(?:\[([^\]]+)\])?:)?(.+)$/.exec(keyPart);
-    if (!m) throw bad(`invalid annotation "${s}"`);
-    const types = m[1] ? m[1].split(',') : [];
-    for (const t of types) {
-      if (!['manifest', 'index', 'manifest-descriptor', 'index-descriptor'].includes(t)) {
-        throw bad(`unknown annotation type "${t}"`);
-      }
-    }
-    const a: AnnotationSpec = { types, key: m[3]!, value };
-    if (m[2]) a.platform = parsePlatform(m[2], host);
-    return a;
-  });
-}
-
 function parseAttests(values: readonly string[], sbom: string | undefined, provenance: string | undefined) {
   const all = [...values];
   const canonical = (type: string, v: string) => {
@@ -479,7 +459,7 @@ export function buildOptionsFromFlags(
     progress: (quiet ? 'quiet' : progress) as ProgressMode,
     quiet,
     labels: listToMap(f.list('label'), undefined),
-    annotations: parseAnnotations(f.list('annotation'), host),
+    annotations: f.list('annotation').map((a) => parseAnnotation(a, host)),
     network: network as NetworkMode,
     secrets: parseSecrets(f.list('secret')),
     ssh: parseSSH(f.list('ssh')),

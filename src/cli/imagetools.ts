@@ -12,17 +12,16 @@
 import { isAttestation, platformOfConfig } from '../content/index.js';
 import { parseManifest } from '../content/walk.js';
 import { InvalidArgumentError } from '../errors.js';
+import { parseAnnotation } from '../exporter/annotations.js';
 import { type Digest, isDigest } from '../oci/digest.js';
 import { isIndexType, isManifestType } from '../oci/mediatypes.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
 import { formatPlatformRaw } from '../platforms/index.js';
 import { formatReference, parseImageReference, type Reference, withDigest } from '../reference/index.js';
 import {
-  type AnnotationSpec,
   createIndex,
   type Inspection,
   inspectRemote,
-  parseAnnotation,
   type RegistryClient,
   sourceWithRepository,
 } from '../registry/index.js';
@@ -200,7 +199,7 @@ const createCommand: Command = {
   ],
   async run(ctx, args, flags) {
     const tags = flags.list('tag').map((t) => parseImageReference(t));
-    const annotations: AnnotationSpec[] = flags.list('annotation').map(parseAnnotation);
+    const annotations = flags.list('annotation').map((a) => parseAnnotation(a));
     const named = args.filter((a) => !isDigest(a)).map((a) => parseImageReference(a));
     const sources = args.map((a) =>
       isDigest(a) ? sourceWithRepository(a, a as Digest, [...tags, ...named]) : parseImageReference(a),

@@ -11,8 +11,8 @@ import { formatPlatform, parsePlatform, samePlatform } from '../platforms/index.
 
 /** One annotation as `--annotation` gives it: `[type,…][platform]:key=value`. */
 export interface Annotation {
-  /** `manifest`, `index`, `manifest-descriptor`, `index-descriptor`; empty means `manifest` */
-  types: string[];
+  /** empty means the command's default: `manifest` for a build, `index` for imagetools create */
+  types: AnnotationType[];
   platform?: Platform;
   key: string;
   value: string;
@@ -30,6 +30,34 @@ export interface AnnotationSet {
 }
 
 /**
+ * `--annotation [TYPE[,TYPE…]][[PLATFORM]]:KEY=VALUE` (buildx's syntax, for build and
+ * `imagetools create` alike); no type leaves `types` empty for the caller's default.
+ */
+export function parseAnnotation(s: string, host?: Platform): Annotation {
+  const eq = s.indexOf('=');
+  if (eq <= 0)
+    throw new InvalidArgumentError(`invalid annotation "${s}": expected [type[platform]:]key=value`);
+  const m = /^(?:([a-z-]+(?:,[a-z-]+)*)?(?:\[([^\]]+)\])?:)?(.+)$/.exec(s.slice(0, eq));
+  if (!m) throw new InvalidArgumentError(`invalid annotation "${s}": expected [type[platform]:]key=value`);
+  const types: AnnotationType[] = [];
+  for (const t of m[1]?.split(',') ?? []) {
+    checkType(t, `annotation "${s}"`);
+    types.push(t);
+  }
+  const a: Annotation = { types, key: m[3]!, value: s.slice(eq + 1) };
+  if (m[2]) a.platform = parsePlatform(m[2], host);
+  return a;
+}
+
+function checkType(t: string, where: string): asserts t is AnnotationType {
+  if (!(annotationTypes as readonly string[]).includes(t)) {
+    throw new InvalidArgumentError(
+      `unknown annotation type "${t}" in ${where}: expected one of ${annotationTypes.join(', ')}`,
+    );
+  }
+}
+
+/**
  * An exporter attribute `annotation[-TYPE][[PLATFORM]].KEY=VALUE` as an annotation; undefined
  * for any other attribute.
  */
@@ -37,11 +65,7 @@ export function annotationFromAttr(attr: string, value: string): Annotation | un
   const m = /^annotation(?:-([a-z-]+))?(?:\[([^\]]*)\])?\.(.+)$/.exec(attr);
   if (!m) return undefined;
   const type = m[1];
-  if (type !== undefined && !(annotationTypes as readonly string[]).includes(type)) {
-    throw new InvalidArgumentError(
-      `unknown annotation type "${type}" in "${attr}": expected one of ${annotationTypes.join(', ')}`,
-    );
-  }
+  if (type !== undefined) checkType(type, `"${attr}"`);
   const a: Annotation = { types: type ? [type] : [], key: m[3]!, value };
   if (m[2]) a.platform = parsePlatform(m[2]);
   return a;
@@ -57,7 +81,7 @@ export function resolveAnnotations(
   const manifest: { platform?: Platform; key: string; value: string }[] = [];
   const manifestDescriptor: { platform?: Platform; key: string; value: string }[] = [];
   for (const a of list) {
-    const types = a.types.length ? a.types : ['manifest'];
+    const types: AnnotationType[] = a.types.length ? a.types : ['manifest'];
     for (const t of types) {
       switch (t) {
         case 'index':
@@ -90,10 +114,6 @@ export function resolveAnnotations(
           (t === 'manifest' ? manifest : manifestDescriptor).push(entry);
           break;
         }
-        default:
-          throw new InvalidArgumentError(
-            `unknown annotation type "${t}": expected one of ${annotationTypes.join(', ')}`,
-          );
       }
     }
   }

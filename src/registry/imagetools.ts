@@ -4,49 +4,23 @@
  * a lone manifest, a Docker manifest list when every entry is a Docker type and an OCI index
  * otherwise), copy what the sources hold into the target repository, and push the index.
  *
- * `combineIndex` and `parseAnnotation` are pure; the index JSON is laid out as buildx's
+ * `combineIndex` is pure; the index JSON is laid out as buildx's
  * (two-space indent, Go's field order), so `--dry-run` prints the same bytes.
  */
 import { platformOfConfig } from '../content/images.js';
 import { childrenOf } from '../content/walk.js';
 import { InvalidArgumentError, NotFoundError, PolyarchError } from '../errors.js';
+import type { Annotation } from '../exporter/annotations.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { isIndexType, MediaTypeDockerManifestList, MediaTypeImageIndex } from '../oci/mediatypes.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
-import { formatPlatform, parsePlatform } from '../platforms/index.js';
+import { samePlatform } from '../platforms/index.js';
 import { formatReference, type Reference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { repositorySource } from './copy.js';
 import { createLimiter, runAll } from './limit.js';
 import { fetchManifests, type Resolved, resolve } from './pull.js';
 import { type TransferEvent, transferImage } from './transfer.js';
-
-export type AnnotationType = 'index' | 'manifest' | 'manifest-descriptor' | 'index-descriptor';
-
-export interface AnnotationSpec {
-  type: AnnotationType;
-  platform?: Platform;
-  key: string;
-  value: string;
-}
-
-const annotationRe = /^(?:(index|manifest|manifest-descriptor|index-descriptor)(?:\[([^\]]*)\])?:)?(.+)$/;
-
-/** Parses `[type[platform]:]key=value` (buildx's annotation syntax); no type means `index`. */
-export function parseAnnotation(s: string): AnnotationSpec {
-  const eq = s.indexOf('=');
-  if (eq <= 0)
-    throw new InvalidArgumentError(`invalid annotation "${s}": expected [type[platform]:]key=value`);
-  const m = annotationRe.exec(s.slice(0, eq));
-  if (!m) throw new InvalidArgumentError(`invalid annotation "${s}"`);
-  const spec: AnnotationSpec = {
-    type: (m[1] as AnnotationType | undefined) ?? 'index',
-    key: m[3]!,
-    value: s.slice(eq + 1),
-  };
-  if (m[2]) spec.platform = parsePlatform(m[2]);
-  return spec;
-}
 
 export interface CombineSource {
   /** the source's descriptor; a lone manifest's must carry its platform */
@@ -65,7 +39,7 @@ export interface CombinedIndex {
 /** Joins sources into one index (buildx's Resolver.Combine, with preferIndex). */
 export function combineIndex(
   sources: readonly CombineSource[],
-  annotations: readonly AnnotationSpec[],
+  annotations: readonly Annotation[],
 ): CombinedIndex {
   if (sources.length === 1 && annotations.length === 0 && isIndexType(sources[0]!.descriptor.mediaType)) {
     const s = sources[0]!;
@@ -101,25 +75,26 @@ export function combineIndex(
         `annotation "${a.key}" needs an OCI index, but every source is a Docker manifest (a Docker manifest list has no annotations)`,
       );
     }
-    switch (a.type) {
-      case 'index':
-        indexAnnotations[a.key] = a.value;
-        break;
-      case 'manifest-descriptor':
-        for (const d of order) {
-          if (a.platform && !(d.platform && formatPlatform(d.platform) === formatPlatform(a.platform)))
-            continue;
-          d.annotations = { ...(d.annotations ?? {}), [a.key]: a.value };
-        }
-        break;
-      case 'manifest':
-        throw new InvalidArgumentError(
-          `"manifest" annotations are not supported by imagetools create (annotation "${a.key}")`,
-        );
-      case 'index-descriptor':
-        throw new InvalidArgumentError(
-          `"index-descriptor" annotations are invalid while creating an image (annotation "${a.key}")`,
-        );
+    for (const type of a.types.length ? a.types : (['index'] as const)) {
+      switch (type) {
+        case 'index':
+          indexAnnotations[a.key] = a.value;
+          break;
+        case 'manifest-descriptor':
+          for (const d of order) {
+            if (a.platform && !(d.platform && samePlatform(d.platform, a.platform))) continue;
+            d.annotations = { ...(d.annotations ?? {}), [a.key]: a.value };
+          }
+          break;
+        case 'manifest':
+          throw new InvalidArgumentError(
+            `"manifest" annotations are not supported by imagetools create (annotation "${a.key}")`,
+          );
+        case 'index-descriptor':
+          throw new InvalidArgumentError(
+            `"index-descriptor" annotations are invalid while creating an image (annotation "${a.key}")`,
+          );
+      }
     }
   }
   const index = goOrderIndex(mediaType, order, indexAnnotations);
@@ -198,7 +173,7 @@ export interface CreateOptions {
   tags: readonly Reference[];
   /** add the manifests of the index already at the first tag (if there is one) */
   append?: boolean;
-  annotations?: readonly AnnotationSpec[];
+  annotations?: readonly Annotation[];
   /** build the index, push nothing */
   dryRun?: boolean;
   onEvent?: (e: TransferEvent) => void;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { humanSize } from '../../src/builder/filters.js';
 import { formatInspection } from '../../src/cli/imagetools.js';
+import { parseAnnotation } from '../../src/exporter/annotations.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import {
   MediaTypeDockerManifest,
@@ -29,7 +30,6 @@ import {
   mergeScopes,
   nextLink,
   normalizeServer,
-  parseAnnotation,
   parseChallenges,
   parseInsecureList,
   parseRetryAfter,
@@ -278,12 +278,13 @@ describe('imagetools create: combineIndex', () => {
         parseAnnotation('index:org.opencontainers.image.title=t'),
         parseAnnotation('manifest-descriptor[linux/arm64]:k=v'),
         parseAnnotation('plain=x'),
+        parseAnnotation('index,manifest-descriptor:both=y'),
       ],
     );
     const parsed = JSON.parse(out.bytes.toString());
-    assert.deepEqual(parsed.annotations, { 'org.opencontainers.image.title': 't', plain: 'x' });
-    assert.equal(parsed.manifests[0].annotations, undefined);
-    assert.deepEqual(parsed.manifests[1].annotations, { k: 'v' });
+    assert.deepEqual(parsed.annotations, { 'org.opencontainers.image.title': 't', plain: 'x', both: 'y' });
+    assert.deepEqual(parsed.manifests[0].annotations, { both: 'y' });
+    assert.deepEqual(parsed.manifests[1].annotations, { k: 'v', both: 'y' });
     assert.throws(
       () =>
         combineIndex(
