@@ -100,11 +100,24 @@ export class StoreError extends PolyarchError {
   }
 }
 
+/** The Dockerfile lines an error is about (BuildKit's errdefs.Source), for the excerpt under it. */
+export interface ErrorSource {
+  file: string;
+  /** every line of the file */
+  lines: readonly string[];
+  /** 1-based, inclusive */
+  startLine: number;
+  endLine: number;
+}
+
 /** A build step failed (non-zero exit, missing file to copy, …). */
 export class BuildError extends PolyarchError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** the instruction of the failed step, when known */
+  readonly source: ErrorSource | undefined;
+  constructor(message: string, options?: { cause?: unknown; source?: ErrorSource }) {
     super('BUILD', message, options);
     this.name = 'BuildError';
+    this.source = options?.source;
   }
 }
 

@@ -19,14 +19,9 @@ export {
   parsePlatformList,
   platformMatcher,
 } from '../platforms/index.js';
-export type { SolveStatus, Vertex as ProgressVertex, VertexLog, VertexStatus } from '../progress/events.js';
 export { familiarString, formatReference, parseImageReference, type Reference } from '../reference/index.js';
 export { polyarchVersion } from '../version.js';
-export {
-  type BuildOptions,
-  type BuildResult,
-  type BuildRunContext,
-  loadDockerfileSource,
-  runBuild,
-} from './build.js';
+export * from './build.js';
+export * from './call.js';
+export * from './progress.js';
 export { processArgs, type RunContext, type RunOptions, runImage } from './run.js';

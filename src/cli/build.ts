@@ -1,38 +1,43 @@
 /**
  * cli/build — `polyarch build [OPTIONS] PATH | URL | -` with buildx's flag set and help
- * wording. The flags are parsed and checked into `BuildOptions`; `--call targets`,
- * `--call outline` and `--call check` are answered from the Dockerfile here, a build goes to
- * `runBuild` in api/build.
+ * wording. The flags are parsed and checked into a `BuildInvocation` (the library's
+ * `BuildOptions` plus what the CLI reports); `--call` goes to `callBuild`, a build to
+ * `runBuild`, and this module draws the progress and prints what buildx prints around it.
  */
+import { resolve } from 'node:path';
 import {
   type AttestSpec,
   type BuildOptions,
+  type BuildResult,
   type CacheSpec,
   type CallSpec,
   type ExportSpec,
-  loadDockerfileSource,
   type NetworkMode,
-  type ProgressMode,
   runBuild,
   type SecretSpec,
   type SSHSpec,
   type Ulimit,
 } from '../api/build.js';
 import {
-  buildOutline,
+  callBuild,
   formatLintResults,
   formatOutline,
   formatTargets,
-  lintDockerfile,
-  listTargets,
+  type LintWarning,
   outlineJSON,
-  type PlanOptions,
-  planBuild,
-  readDockerfile,
   targetsJSON,
-} from '../dockerfile/index.js';
-import { InvalidArgumentError } from '../errors.js';
+} from '../api/call.js';
+import {
+  createRenderer,
+  type ProgressMode,
+  progressModes,
+  type StatusSink,
+  type VertexWarning,
+} from '../api/progress.js';
+import { formatExcerpt } from '../dockerfile/index.js';
+import { BuildError, InvalidArgumentError } from '../errors.js';
 import { parseAnnotation } from '../exporter/annotations.js';
+import { writeBytesAtomic } from '../exporter/dest.js';
 import { parseByteSize, parseGoBool } from '../goparse.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import { type Platform, parsePlatformList } from '../platforms/index.js';
@@ -398,22 +403,59 @@ function parseHosts(values: readonly string[]): { host: string; ip: string }[] {
   });
 }
 
-/** Turns the parsed flags into BuildOptions (pure: the host platform and env come in). */
+/** A build as the command line asks for it: the library's options and what the CLI reports. */
+export interface BuildInvocation {
+  options: BuildOptions;
+  /** `--call`, `--check`, `--print` */
+  call: CallSpec;
+  /** `--progress`; `-q` is `quiet` */
+  progress: ProgressMode;
+  metadataFile?: string;
+  iidfile?: string;
+}
+
+/** Turns the parsed flags into a BuildInvocation (pure: the host platform and env come in). */
 export function buildOptionsFromFlags(
   args: readonly string[],
   f: Flags,
   env: NodeJS.ProcessEnv,
   host: Platform,
   builder?: string,
-): BuildOptions {
+): BuildInvocation {
   const progress = f.string('progress') ?? 'auto';
-  if (!['auto', 'plain', 'tty', 'quiet', 'rawjson'].includes(progress)) {
+  if (!(progressModes as readonly string[]).includes(progress)) {
     throw bad(`invalid progress mode "${progress}": expected "auto", "quiet", "plain", "tty" or "rawjson"`);
   }
   const quiet = f.bool('quiet');
   if (quiet && progress !== 'auto' && progress !== 'quiet') {
     throw bad(`progress=${progress} and quiet cannot be used together`);
   }
+  let callValue = f.string('call') ?? 'build';
+  if (f.given('print')) callValue = f.string('print') ?? callValue;
+  if (f.bool('check')) callValue = 'check';
+  const options = optionsFromFlags(args, f, env, host, builder);
+  const iidfile = f.string('iidfile');
+  if (iidfile && options.outputs.some((o) => o.type === 'local' || o.type === 'tar')) {
+    throw bad('local and tar exporters are incompatible with image ID file');
+  }
+  const metadataFile = f.string('metadata-file');
+  return {
+    options,
+    call: parseCall(callValue),
+    progress: quiet ? 'quiet' : (progress as ProgressMode),
+    ...(metadataFile ? { metadataFile } : {}),
+    ...(iidfile ? { iidfile } : {}),
+  };
+}
+
+/** The flags that say what to build and where the result goes. */
+function optionsFromFlags(
+  args: readonly string[],
+  f: Flags,
+  env: NodeJS.ProcessEnv,
+  host: Platform,
+  builder?: string,
+): BuildOptions {
   const network = f.string('network') ?? 'default';
   if (!['default', 'none', 'host'].includes(network)) {
     throw bad(`invalid network mode "${network}": expected "default", "none" or "host"`);
@@ -421,43 +463,18 @@ export function buildOptionsFromFlags(
   let platformSpecs = f.list('platform');
   if (platformSpecs.length === 0 && env.DOCKER_DEFAULT_PLATFORM)
     platformSpecs = [env.DOCKER_DEFAULT_PLATFORM];
-  const platforms = parsePlatformList(platformSpecs, host);
-  let callValue = f.string('call') ?? 'build';
-  if (f.given('print')) callValue = f.string('print') ?? callValue;
-  if (f.bool('check')) callValue = 'check';
-  const call = parseCall(callValue);
-  const outputs = parseOutputs(f.list('output'));
   const load = parseLoad(f.string('load'));
-  const iidfile = f.string('iidfile');
-  if (iidfile && outputs.some((o) => o.type === 'local' || o.type === 'tar')) {
-    throw bad('local and tar exporters are incompatible with image ID file');
-  }
-  let shmSize = 0;
-  const shm = f.string('shm-size');
-  if (shm !== undefined && shm !== '') {
-    const n = parseByteSize(shm);
-    if (n === undefined) throw bad(`invalid argument "${shm}" for "--shm-size" flag: invalid size: '${shm}'`);
-    shmSize = n;
-  }
-  const buildContexts: Record<string, string> = {};
-  for (const c of f.list('build-context')) {
-    const eq = c.indexOf('=');
-    if (eq <= 0) throw bad(`invalid context value: ${c}, expected key=value`);
-    buildContexts[c.slice(0, eq)] = c.slice(eq + 1);
-  }
   const opts: BuildOptions = {
     contextPath: args[0]!,
     tags: f.list('tag'),
-    platforms,
+    platforms: parsePlatformList(platformSpecs, host),
     buildArgs: listToMap(f.list('build-arg'), env),
     noCache: f.bool('no-cache'),
     noCacheFilter: f.list('no-cache-filter'),
     pull: f.bool('pull'),
-    outputs,
+    outputs: parseOutputs(f.list('output')),
     push: f.bool('push'),
     load: load !== false,
-    progress: (quiet ? 'quiet' : progress) as ProgressMode,
-    quiet,
     labels: listToMap(f.list('label'), undefined),
     annotations: f.list('annotation').map((a) => parseAnnotation(a, host)),
     network: network as NetworkMode,
@@ -465,21 +482,17 @@ export function buildOptionsFromFlags(
     ssh: parseSSH(f.list('ssh')),
     cacheFrom: parseCacheSpecs(f.list('cache-from')),
     cacheTo: parseCacheSpecs(f.list('cache-to')),
-    buildContexts,
+    buildContexts: parseBuildContexts(f.list('build-context')),
     attests: parseAttests(f.list('attest'), f.string('sbom'), f.string('provenance')),
     allow: f.list('allow'),
     addHosts: parseHosts(f.list('add-host')),
-    shmSize,
+    shmSize: parseShmSize(f.string('shm-size')),
     ulimits: parseUlimits(f.list('ulimit')),
-    call,
   };
   const file = f.string('file');
   if (file) opts.file = file;
   const target = f.string('target');
   if (target) opts.target = target;
-  const metadataFile = f.string('metadata-file');
-  if (metadataFile) opts.metadataFile = metadataFile;
-  if (iidfile) opts.iidfile = iidfile;
   if (load === 'docker') opts.loadDocker = true;
   const cgroupParent = f.string('cgroup-parent');
   if (cgroupParent) opts.cgroupParent = cgroupParent;
@@ -487,45 +500,134 @@ export function buildOptionsFromFlags(
   return opts;
 }
 
-async function runCall(ctx: CommandContext, o: BuildOptions, host: Platform): Promise<number> {
-  const { name, source } = await loadDockerfileSource(ctx, o);
-  const df = readDockerfile(source, { file: name });
-  const text = source.toString('utf8');
-  // evaluated for the first target platform, as the frontend does
-  const planOptions: PlanOptions = {
-    buildArgs: o.buildArgs,
-    targetPlatform: o.platforms[0] ?? host,
-    buildPlatform: host,
-    ...(o.target ? { target: o.target } : {}),
+function parseShmSize(shm: string | undefined): number {
+  if (shm === undefined || shm === '') return 0;
+  const n = parseByteSize(shm);
+  if (n === undefined) throw bad(`invalid argument "${shm}" for "--shm-size" flag: invalid size: '${shm}'`);
+  return n;
+}
+
+function parseBuildContexts(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of values) {
+    const eq = c.indexOf('=');
+    if (eq <= 0) throw bad(`invalid context value: ${c}, expected key=value`);
+    out[c.slice(0, eq)] = c.slice(eq + 1);
+  }
+  return out;
+}
+
+/** `--call check|targets|outline`: the answer, printed as buildx prints it; the exit code. */
+async function runCall(ctx: CommandContext, inv: BuildInvocation, host: Platform): Promise<number> {
+  const { call } = inv;
+  if (call.name === 'build') throw new Error('runCall is for --call subrequests');
+  const r = await callBuild(ctx, inv.options, call.name, host);
+  const json = call.format === 'json';
+  switch (r.call) {
+    case 'check':
+      ctx.stdout.write(json ? `${checkJSON(r.warnings)}\n` : formatLintResults(r.dockerfile, r.warnings));
+      return r.warnings.length > 0 && !call.ignoreStatus ? 1 : 0;
+    case 'targets':
+      ctx.stdout.write(json ? `${targetsJSON(r.targets, r.source)}\n` : formatTargets(r.targets));
+      return 0;
+    case 'outline':
+      ctx.stdout.write(json ? `${outlineJSON(r.outline, r.source)}\n` : formatOutline(r.outline));
+      return 0;
+  }
+}
+
+/** `--call check,format=json`: buildx's lint result object. */
+function checkJSON(warnings: readonly LintWarning[]): string {
+  const json = {
+    warnings: warnings.map((w) => ({
+      ruleName: w.rule.name,
+      description: w.rule.description,
+      url: w.rule.url,
+      detail: w.message,
+      location: {
+        ranges: [{ start: { line: w.location.startLine }, end: { line: w.location.endLine } }],
+      },
+    })),
   };
-  if (o.call.name === 'check') {
-    const warnings = lintDockerfile(df, planOptions);
-    if (o.call.format === 'json') {
-      const json = {
-        warnings: warnings.map((w) => ({
-          ruleName: w.rule.name,
-          description: w.rule.description,
-          url: w.rule.url,
-          detail: w.message,
-          location: {
-            ranges: [{ start: { line: w.location.startLine }, end: { line: w.location.endLine } }],
-          },
-        })),
-      };
-      ctx.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-    } else {
-      ctx.stdout.write(formatLintResults(df, warnings));
+  return JSON.stringify(json, null, 2);
+}
+
+/**
+ * Runs the build with progress drawn on stderr, then reports as buildx does: the build checks'
+ * warnings under the progress, the Dockerfile excerpt of a failed step, `--metadata-file`,
+ * `--iidfile`, and the image ID on stdout for `--quiet`.
+ */
+async function runAndReport(ctx: CommandContext, inv: BuildInvocation): Promise<void> {
+  const renderer = createRenderer(inv.progress === 'auto' ? undefined : inv.progress, {
+    stream: ctx.stderr,
+    env: ctx.env,
+  });
+  const warnings: VertexWarning[] = [];
+  const progress: StatusSink = {
+    write(s) {
+      if (s.warnings) warnings.push(...s.warnings);
+      renderer.write(s);
+    },
+  };
+  const finish = async () => {
+    await renderer.done();
+    printWarnings(ctx.stderr, warnings, inv.progress);
+  };
+  const root = ctx.globals.string('root');
+  let result: BuildResult;
+  try {
+    result = await runBuild(
+      {
+        stdin: ctx.stdin,
+        stdout: ctx.stdout,
+        env: ctx.env,
+        cwd: ctx.cwd,
+        signal: ctx.signal,
+        ...(root ? { root } : {}),
+        progress,
+        warn: (m) => ctx.stderr.write(`WARNING: ${m}\n`),
+        ...(ctx.globals.bool('debug')
+          ? { debug: (line: string) => ctx.stderr.write(`DEBUG: ${line}\n`) }
+          : {}),
+      },
+      inv.options,
+    );
+  } catch (err) {
+    await finish();
+    if (err instanceof BuildError && err.source) {
+      const s = err.source;
+      ctx.stderr.write(formatExcerpt(s.file, s.lines, s.startLine, s.endLine));
     }
-    return warnings.length > 0 && !o.call.ignoreStatus ? 1 : 0;
+    throw err;
   }
-  if (o.call.name === 'targets') {
-    const targets = listTargets(df);
-    ctx.stdout.write(o.call.format === 'json' ? `${targetsJSON(targets, text)}\n` : formatTargets(targets));
-    return 0;
+  await finish();
+  await writeReports(ctx, inv, result);
+}
+
+/** buildx's summary of the build checks under the progress (rawjson carries them; quiet prints none). */
+function printWarnings(
+  stderr: NodeJS.WritableStream,
+  warnings: readonly VertexWarning[],
+  mode: ProgressMode,
+) {
+  if (warnings.length === 0 || mode === 'quiet' || mode === 'rawjson') return;
+  const n = warnings.length;
+  stderr.write(`\n ${n} warning${n === 1 ? '' : 's'} found (use --debug to expand):\n`);
+  for (const w of warnings) stderr.write(` - ${Buffer.from(w.short, 'base64').toString('utf8')}\n`);
+}
+
+async function writeReports(ctx: CommandContext, inv: BuildInvocation, result: BuildResult): Promise<void> {
+  if (inv.metadataFile) {
+    await writeBytesAtomic(
+      resolve(ctx.cwd, inv.metadataFile),
+      `${JSON.stringify(result.metadata, null, 2)}\n`,
+    );
   }
-  const outline = buildOutline(planBuild(df, planOptions));
-  ctx.stdout.write(o.call.format === 'json' ? `${outlineJSON(outline, text)}\n` : formatOutline(outline));
-  return 0;
+  const id = result.imageID;
+  if (inv.iidfile && id) await writeBytesAtomic(resolve(ctx.cwd, inv.iidfile), id);
+  if (inv.progress === 'quiet' && id && !inv.options.outputs.some((o) => o.destination === '-')) {
+    ctx.stdout.write(`${id}\n`);
+  }
 }
 
 export const buildCommand: Command = {
@@ -537,28 +639,15 @@ export const buildCommand: Command = {
   flags,
   async run(ctx, args, f) {
     const host = detectHostPlatform();
-    let opts: BuildOptions;
+    let inv: BuildInvocation;
     try {
-      opts = buildOptionsFromFlags(args, f, ctx.env, host, ctx.globals.string('builder'));
+      inv = buildOptionsFromFlags(args, f, ctx.env, host, ctx.globals.string('builder'));
     } catch (err) {
       if (err instanceof InvalidArgumentError) throw new UsageError(err.message, ctx.commandPath);
       throw err;
     }
-    if (opts.call.name !== 'build') return runCall(ctx, opts, host);
-    const root = ctx.globals.string('root');
-    await runBuild(
-      {
-        stdin: ctx.stdin,
-        stdout: ctx.stdout,
-        stderr: ctx.stderr,
-        env: ctx.env,
-        cwd: ctx.cwd,
-        signal: ctx.signal,
-        ...(root ? { root } : {}),
-        debug: ctx.globals.bool('debug'),
-      },
-      opts,
-    );
+    if (inv.call.name !== 'build') return runCall(ctx, inv, host);
+    await runAndReport(ctx, inv);
     return 0;
   },
 };

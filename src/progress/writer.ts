@@ -9,6 +9,7 @@
  * A vertex reported twice under the same digest (equal steps of several platforms) is one
  * vertex to the renderers, as in BuildKit.
  */
+import { digestOf } from '../oci/digest.js';
 import { formatTimestamp, nowMs, type SolveStatus, type StatusSink, type Vertex } from './events.js';
 
 export interface StatusHandle {
@@ -148,6 +149,13 @@ export class Progress {
   #emitVertex(v: Vertex): void {
     this.#sink.write({ vertexes: [{ ...v }] });
   }
+}
+
+/** BuildKit's internal steps (`[internal] load …`): a plain vertex keyed by its name, started. */
+export function startInternalStep(progress: Progress, name: string): VertexHandle {
+  const v = progress.vertex(digestOf(name), name);
+  v.start();
+  return v;
 }
 
 /** A sink that keeps everything (tests, metadata). */

@@ -18,7 +18,14 @@ const host = parsePlatform('linux/amd64');
 function options(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const p = parseCommandLine(rootCommand, ['build', ...argv], env, 'polyarch');
   assert.equal(p.command.name, 'build');
-  return buildOptionsFromFlags(p.args, p.flags, env, host, p.globals.string('builder'));
+  const inv = buildOptionsFromFlags(p.args, p.flags, env, host, p.globals.string('builder'));
+  return {
+    ...inv.options,
+    call: inv.call,
+    progress: inv.progress,
+    metadataFile: inv.metadataFile,
+    iidfile: inv.iidfile,
+  };
 }
 
 function polyarch(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}) {

@@ -1,0 +1,211 @@
+/**
+ * driver/local/node — polyarch's own engine as a builder node (the `local` driver): a share of
+ * a build is planned into op graphs (driver/local/graphs) and solved on this machine's worker
+ * (graph/solver with worker/runners: snapshots, runc, QEMU), one solve for all its platforms
+ * so that equal steps run once.
+ */
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { type BuildContext, loadContext } from '../../context/index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { checkPlatforms, emulationReport, knownPlatforms } from '../../executor/emulation/index.js';
+import type { PlatformBuild } from '../../exporter/assemble.js';
+import type { ConvertResult, HistoryStep } from '../../graph/convert.js';
+import type { Vertex } from '../../graph/ops.js';
+import { Solver } from '../../graph/solver.js';
+import type { Digest } from '../../oci/digest.js';
+import { type Platform, parsePlatform } from '../../platforms/index.js';
+import { startInternalStep } from '../../progress/writer.js';
+import { imageResolver } from '../../worker/resolve.js';
+import { createRunners } from '../../worker/runners.js';
+import type { Worker } from '../../worker/worker.js';
+import type { BuildNode, NodeEnv, NodePlan, SolveRequest, WorkerPlatforms } from '../types.js';
+import { planGraphs } from './graphs.js';
+
+export interface LocalNodeOptions {
+  /** the node's name (`default`, `mybuilder0`) */
+  name: string;
+  /** `create --platform` */
+  configured: readonly Platform[];
+  /** the worker of this machine, opened by the caller for the builder's cache */
+  worker: Worker;
+}
+
+/** The engine on this machine as a node. */
+export function localNode(opts: LocalNodeOptions): BuildNode {
+  return {
+    name: opts.name,
+    configured: opts.configured,
+    workers: async () => workerPlatforms(opts.worker.host),
+    plan: (request, env) => planLocal(opts.worker, request, env),
+  };
+}
+
+/** What this machine runs: natively, and through the binfmt_misc handlers registered now. */
+function workerPlatforms(host: Platform): WorkerPlatforms {
+  const report = emulationReport([...knownPlatforms]);
+  const native = report.filter((r) => r.status === 'native').map((r) => parsePlatform(r.platform));
+  return {
+    native: native.length ? native : [host],
+    emulated: report.filter((r) => r.status === 'emulated').map((r) => parsePlatform(r.platform)),
+  };
+}
+
+async function planLocal(w: Worker, request: SolveRequest, env: NodeEnv): Promise<NodePlan> {
+  const contextDir = request.contextDir ?? (await emptyContextDir(w));
+  const context = contextLoader(w, request, contextDir, env);
+  await context('context');
+  const graphs = await planGraphs({
+    request,
+    buildPlatform: w.host,
+    contextDir,
+    resolveImage: imageResolver(w, {
+      pull: request.pull,
+      progress: env.progress,
+      multiPlatform: request.multiPlatform,
+      signal: env.signal,
+    }),
+    checkPlatforms,
+  });
+  return {
+    platforms: request.platforms,
+    solve: () => solveLocal(w, request, env, graphs, context),
+  };
+}
+
+async function solveLocal(
+  w: Worker,
+  request: SolveRequest,
+  env: NodeEnv,
+  graphs: readonly ConvertResult[],
+  context: (name: string) => Promise<BuildContext>,
+): Promise<PlatformBuild[]> {
+  const solver = new Solver({
+    cache: w.cache,
+    runners: createRunners({
+      worker: w,
+      context,
+      secrets: new Map(request.secrets.map((s) => [s.id, s])),
+      env: env.env,
+      ...(request.sourceDateEpoch !== undefined ? { sourceDateEpoch: request.sourceDateEpoch } : {}),
+      ...(request.shmSize ? { shmSize: request.shmSize } : {}),
+      ...(request.ulimits.length ? { ulimits: request.ulimits } : {}),
+    }),
+    progress: env.progress,
+    concurrency: maxParallelism(env.env),
+    noCache: request.noCache || noCacheStages(request.noCacheFilter),
+    usable: async (layers) =>
+      layers.length === 0 || (await w.snapshots.get(layers.at(-1)!.snapshot)) !== undefined,
+    signal: env.signal,
+  });
+  const results = await Promise.all(graphs.map((g) => solver.solve(g.vertex)));
+  (await context('context')).flush?.();
+  return Promise.all(
+    graphs.map(async (g, i) => {
+      const r = results[i]!;
+      const stepKeys = new Map<HistoryStep, Digest>();
+      for (const h of g.history) if (h.step) stepKeys.set(h, await solver.key(h.step));
+      return {
+        platform: g.platform,
+        config: g.image.config ?? {},
+        ...(g.image.author ? { author: g.image.author } : {}),
+        history: g.history,
+        stepKeys,
+        layers: r.kind === 'layers' ? r.layers : [],
+      };
+    }),
+  );
+}
+
+/**
+ * The local contexts by op name (`context` is the build context, `context:NAME` a
+ * `--build-context` directory), each loaded once with BuildKit's progress step.
+ */
+function contextLoader(
+  w: Worker,
+  request: SolveRequest,
+  contextDir: string,
+  env: NodeEnv,
+): (name: string) => Promise<BuildContext> {
+  const loaded = new Map<string, Promise<BuildContext>>();
+  const dirOf = (name: string): string | undefined => {
+    if (name === 'context') return contextDir;
+    const source = request.namedContexts.get(name.slice('context:'.length));
+    return source?.kind === 'local' ? source.dir : undefined;
+  };
+  return (name) => {
+    let p = loaded.get(name);
+    if (!p) {
+      const dir = dirOf(name);
+      if (dir === undefined) throw new Error(`no local context named ${name}`);
+      const dockerfile = name === 'context' ? request.definition.path : undefined;
+      p = loadOne(w, env, name, dir, dockerfile);
+      loaded.set(name, p);
+    }
+    return p;
+  };
+}
+
+async function loadOne(
+  w: Worker,
+  env: NodeEnv,
+  name: string,
+  dir: string,
+  dockerfile: string | undefined,
+): Promise<BuildContext> {
+  const label = name === 'context' ? '[internal]' : `[context ${name.slice('context:'.length)}]`;
+  const step = startInternalStep(env.progress, `${label} load .dockerignore`);
+  const c = await loadContext({
+    dir,
+    ...(dockerfile ? { dockerfile } : {}),
+    statCacheDir: join(w.root, 'cache', 'context'),
+    signal: env.signal,
+  });
+  step.complete();
+  return c;
+}
+
+/**
+ * `build -`: the Dockerfile came on stdin and there is no context; an empty directory stands
+ * in (one for every such build: nothing ever writes into it).
+ */
+async function emptyContextDir(w: Worker): Promise<string> {
+  const dir = join(w.tmpDir, 'empty-context');
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * `--no-cache-filter`: the steps of these stages ignore the cache, and so does every step that
+ * depends on one of them (else a cached later step would keep them from running at all).
+ */
+function noCacheStages(stages: readonly string[]): false | ((v: Vertex) => boolean) {
+  if (stages.length === 0) return false;
+  const set = new Set(stages.map((s) => s.toLowerCase()));
+  const memo = new Map<Vertex, boolean>();
+  const test = (v: Vertex): boolean => {
+    let r = memo.get(v);
+    if (r === undefined) {
+      r = (v.stage !== undefined && set.has(v.stage.toLowerCase())) || v.inputs.some(test);
+      memo.set(v, r);
+    }
+    return r;
+  };
+  return test;
+}
+
+/**
+ * How many steps run at once: `$POLYARCH_MAX_PARALLELISM` (BuildKit's `max-parallelism`), by
+ * default the number of cores.
+ */
+function maxParallelism(env: NodeJS.ProcessEnv): number {
+  const v = env.POLYARCH_MAX_PARALLELISM;
+  if (v !== undefined && v !== '') {
+    if (!/^[1-9]\d*$/.test(v)) {
+      throw new InvalidArgumentError(`invalid POLYARCH_MAX_PARALLELISM "${v}": expected a positive number`);
+    }
+    return Number(v);
+  }
+  return Math.max(1, availableParallelism());
+}
