@@ -95,7 +95,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     });
     definition = await loadDefinition(options, { ...ctx, progress, buildPlatform: worker.host });
     const builds = await solveOnNodes(
-      openNodes(worker.builder, { worker }),
+      openNodes(worker.builder, { worker, env: ctx.env }),
       solveRequest(options, checked, definition, platforms),
       { progress, signal: ctx.signal, env: ctx.env },
       ctx.warn,

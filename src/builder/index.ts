@@ -12,6 +12,7 @@
 export * from './filters.js';
 export * from './names.js';
 export * from './node.js';
+export * from './nodegroup.js';
 export * from './platforms.js';
 export * from './store.js';
 export * from './usage.js';

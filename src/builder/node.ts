@@ -13,8 +13,13 @@ import type { Builder, BuilderNodeRecord } from './store.js';
 
 export interface NodeInfo {
   name: string;
+  driver: BuilderNodeRecord['driver'];
   endpoint: string;
   status: Builder['status'];
+  /** `create --driver-opt` */
+  driverOpts?: Record<string, string>;
+  /** why the node could not be reached (its status is then `inactive`) */
+  error?: string;
   /** the engine version (BuildKit's column shows the daemon's) */
   version: string;
   /** configured platforms marked `*`, then the detected ones */
@@ -48,14 +53,25 @@ function workerLabels(): Record<string, string> {
   };
 }
 
-/** The node of a builder, as `ls` and `inspect` show it. */
+/**
+ * A local node of a builder, as `ls` and `inspect` show it: before the builder booted, only
+ * what was configured.
+ */
 export function nodeInfo(b: Builder, node: BuilderNodeRecord, opts: NodeInfoOptions): NodeInfo {
   const configured = node.platforms.map((p) => parsePlatform(p));
-  const detected = (opts.supported ?? (() => workerPlatforms(opts.host)))();
-  return {
+  const base = {
     name: node.name,
+    driver: node.driver,
     endpoint: node.endpoint,
     status: b.status,
+    ...(node.driverOpts ? { driverOpts: node.driverOpts } : {}),
+  };
+  if (b.status !== 'running') {
+    return { ...base, version: '', platforms: formatInGroups(configured), labels: {} };
+  }
+  const detected = (opts.supported ?? (() => workerPlatforms(opts.host)))();
+  return {
+    ...base,
     version: polyarchVersion,
     platforms: formatInGroups(configured, detected),
     labels: workerLabels(),

@@ -36,26 +36,24 @@ import {
 } from '../content/index.js';
 import { CancelledError, InvalidArgumentError, messageOf, NotFoundError, StoreError } from '../errors.js';
 import { defaultBuilderName, isBuilderName, validateBuilderName } from './names.js';
+import {
+  type BuilderDriver,
+  type BuilderNodeRecord,
+  builderDrivers,
+  isBuilderDriver,
+  leaveNode,
+  updateNodes,
+} from './nodegroup.js';
 
-/** The drivers a builder can use: `local` runs builds in the polyarch process on this machine. */
-export const builderDrivers = ['local'] as const;
-export type BuilderDriver = (typeof builderDrivers)[number];
+export type { BuilderDriver, BuilderNodeRecord } from './nodegroup.js';
 
 /** `inactive`: created, never booted; `running`: booted; `stopped`: by `polyarch stop`. */
 export type BuilderStatus = 'inactive' | 'running' | 'stopped';
 
-export interface BuilderNodeRecord {
-  /** `<builder>0` */
-  name: string;
-  /** where the node keeps its state (the local driver's endpoint) */
-  endpoint: string;
-  /** platforms given with `create --platform` (shown first, marked `*`) */
-  platforms: string[];
-}
-
 /** What `builder.json` holds. */
 export interface BuilderRecord {
   name: string;
+  /** its first node's driver */
   driver: BuilderDriver;
   nodes: BuilderNodeRecord[];
   status: BuilderStatus;
@@ -84,9 +82,17 @@ export interface Builder {
 
 export interface CreateBuilderOptions {
   name: string;
-  /** default `local` */
+  /** `--node`: the node to add or change (default: a new node, `<name><n>`) */
+  node?: string;
+  /** the node's driver (default `local`) */
   driver?: string;
+  /** the daemon's address, checked by its driver; a local node's is the builder's directory */
+  endpoint?: string;
   platforms?: string[];
+  /** `--driver-opt` */
+  driverOpts?: Record<string, string>;
+  /** `--append`: add a node to an existing builder */
+  append?: boolean;
   /** make it the current builder */
   use?: boolean;
 }
@@ -145,7 +151,7 @@ export class BuilderStore {
       dir: this.root,
       ...defaultCacheDirs(this.root),
       status: 'running',
-      nodes: [{ name: defaultBuilderName, endpoint: this.root, platforms: [] }],
+      nodes: [{ name: defaultBuilderName, driver: 'local', endpoint: this.root, platforms: [] }],
     };
   }
 
@@ -173,7 +179,9 @@ export class BuilderStore {
       throw new StoreError(`reading builder ${name}: ${messageOf(err)}`, { cause: err });
     }
     try {
-      return JSON.parse(text) as BuilderRecord;
+      const rec = JSON.parse(text) as BuilderRecord;
+      // records written before nodes had drivers of their own
+      return { ...rec, nodes: rec.nodes.map((n) => ({ ...n, driver: n.driver ?? rec.driver })) };
     } catch (err) {
       throw new StoreError(`reading builder ${name}: ${join(this.dir, name, RECORD)} is not valid JSON`, {
         cause: err,
@@ -249,10 +257,13 @@ export class BuilderStore {
     return withLock(this.#scope, 'builders', fn);
   }
 
-  /** Creates a builder (`polyarch create`); answers it. */
+  /**
+   * Creates a builder, or adds or changes one of its nodes (`polyarch create`, buildx's
+   * `builder.Create`); answers it. Without `append` or `node`, an existing builder is an error.
+   */
   async create(opts: CreateBuilderOptions): Promise<Builder> {
     const driver = opts.driver === undefined || opts.driver === '' ? 'local' : opts.driver;
-    if (!(builderDrivers as readonly string[]).includes(driver)) {
+    if (!isBuilderDriver(driver)) {
       throw new InvalidArgumentError(
         `failed to find driver "${driver}" (available: ${builderDrivers.map((d) => `"${d}"`).join(', ')})`,
       );
@@ -264,32 +275,65 @@ export class BuilderStore {
     }
     const name = validateBuilderName(opts.name);
     const dir = join(this.dir, name);
-    const rec: BuilderRecord = {
-      name,
-      driver: driver as BuilderDriver,
-      nodes: [{ name: `${name}0`, endpoint: dir, platforms: opts.platforms ?? [] }],
-      status: 'inactive',
-      created: new Date().toISOString(),
-    };
     return this.#locked(async () => {
-      await mkdir(dir, { recursive: true });
-      const tmp = join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`);
-      await writeFile(tmp, `${JSON.stringify(rec, null, 2)}\n`);
-      try {
-        // link() creates exclusively: an existing builder is never overwritten
-        await link(tmp, join(dir, RECORD));
-      } catch (err) {
-        if (isErrno(err, 'EEXIST')) {
-          throw new InvalidArgumentError(
-            `existing instance for "${name}" but no append mode, specify the node name to make changes for existing instances`,
-          );
-        }
-        throw new StoreError(`creating builder ${name}: ${messageOf(err)}`, { cause: err });
-      } finally {
-        await unlink(tmp).catch(() => {});
+      const existing = await this.#readRecord(name);
+      if (!existing && opts.append)
+        throw new InvalidArgumentError(`failed to find instance "${name}" for append`);
+      if (existing && !opts.append && opts.node === undefined) {
+        throw new InvalidArgumentError(
+          `existing instance for "${name}" but no append mode, specify the node name to make changes for existing instances`,
+        );
       }
+      const endpoint = driver === 'local' ? dir : (opts.endpoint ?? '');
+      const nodes = updateNodes(name, existing?.nodes ?? [], {
+        ...(opts.node !== undefined ? { node: opts.node } : {}),
+        driver,
+        endpoint,
+        endpointSet: driver === 'local' || opts.endpoint !== undefined,
+        platforms: opts.platforms ?? [],
+        ...(opts.driverOpts !== undefined ? { driverOpts: opts.driverOpts } : {}),
+        append: opts.append ?? false,
+      });
+      const rec: BuilderRecord = existing
+        ? { ...existing, driver: nodes[0]!.driver, nodes }
+        : { name, driver: nodes[0]!.driver, nodes, status: 'inactive', created: new Date().toISOString() };
+      if (existing) await this.#writeFile(join(dir, RECORD), `${JSON.stringify(rec, null, 2)}\n`);
+      else await this.#createRecord(rec);
       if (opts.use) await this.#writeFile(join(this.dir, CURRENT), `${name}\n`);
       return this.#fromRecord(rec);
+    });
+  }
+
+  /** Writes a new builder's record; link() creates exclusively, so none is overwritten. */
+  async #createRecord(rec: BuilderRecord): Promise<void> {
+    const dir = join(this.dir, rec.name);
+    await mkdir(dir, { recursive: true });
+    const tmp = join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await writeFile(tmp, `${JSON.stringify(rec, null, 2)}\n`);
+    try {
+      await link(tmp, join(dir, RECORD));
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) {
+        throw new InvalidArgumentError(
+          `existing instance for "${rec.name}" but no append mode, specify the node name to make changes for existing instances`,
+        );
+      }
+      throw new StoreError(`creating builder ${rec.name}: ${messageOf(err)}`, { cause: err });
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+  }
+
+  /** Removes a node from a builder (`polyarch create --leave`, buildx's `builder.Leave`). */
+  async leave(name: string, node: string): Promise<Builder> {
+    return this.#locked(async () => {
+      const lower = name.toLowerCase();
+      const rec = isBuilderName(lower) ? await this.#readRecord(lower) : undefined;
+      if (!rec) throw new InvalidArgumentError(`failed to find instance "${name}" for leave`);
+      const nodes = leaveNode(rec.name, rec.nodes, node);
+      const next = { ...rec, driver: nodes[0]!.driver, nodes };
+      await this.#writeFile(join(this.dir, rec.name, RECORD), `${JSON.stringify(next, null, 2)}\n`);
+      return this.#fromRecord(next);
     });
   }
 

@@ -3,10 +3,11 @@
  * layout (Name, Driver, Last Activity, then per node: Name, Endpoint, Status, BuildKit
  * version, Platforms, Labels). Without NAME: `--builder`, else the current builder.
  */
-import { type Builder, BuilderStore, type NodeInfo, nodeInfo } from '../builder/index.js';
+import { inspectBuilder } from '../api/builders.js';
+import type { Builder, NodeInfo } from '../builder/index.js';
 import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
-import { hostPlatformOf, rootDirOf } from './store-env.js';
+import { rootDirOf } from './store-env.js';
 
 /** Go's `time.Time.String()` of a UTC time: `2026-11-28 09:13:05 +0000 UTC` (fraction if any). */
 export function goTimeString(d: Date): string {
@@ -25,8 +26,15 @@ export function formatInspect(b: Builder, nodes: readonly NodeInfo[]): string {
   text += '\nNodes:\n';
   nodes.forEach((n, i) => {
     if (i > 0) text += '\n';
-    text += `Name:\t${n.name}\nEndpoint:\t${n.endpoint}\nStatus:\t${n.status}\n`;
-    if (b.status === 'running') {
+    text += `Name:\t${n.name}\n`;
+    if (n.driver !== b.driver) text += `Driver:\t${n.driver}\n`;
+    text += `Endpoint:\t${n.endpoint}\n`;
+    const opts = Object.entries(n.driverOpts ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+    if (opts.length)
+      text += `Driver Options:\t${opts.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n`;
+    text += `Status:\t${n.status}\n`;
+    if (n.error !== undefined) text += `Error:\t${n.error}\n`;
+    if (n.status === 'running') {
       if (n.version) text += `BuildKit version:\t${n.version}\n`;
       if (n.platforms.length) text += `Platforms:\t${n.platforms.join(', ')}\n`;
       const keys = Object.keys(n.labels).sort();
@@ -49,12 +57,12 @@ export const inspectCommand: Command = {
   args: { max: 1 },
   flags: [{ name: 'bootstrap', kind: 'bool', usage: 'Ensure builder has booted before inspecting' }],
   async run(ctx, args, flags) {
-    const builders = await BuilderStore.open(rootDirOf(ctx));
-    let b = await builders.resolve(args[0] ?? ctx.globals.string('builder'));
-    if (flags.bool('bootstrap')) b = await builders.boot(b.name);
-    const host = hostPlatformOf();
-    const nodes = b.nodes.map((n) => nodeInfo(b, n, { host }));
-    ctx.stdout.write(formatInspect(b, nodes));
+    const name = args[0] ?? ctx.globals.string('builder');
+    const { builder, nodes } = await inspectBuilder(
+      { root: rootDirOf(ctx), env: ctx.env, cwd: ctx.cwd },
+      { ...(name ? { name } : {}), bootstrap: flags.bool('bootstrap') },
+    );
+    ctx.stdout.write(formatInspect(builder, nodes));
     return 0;
   },
 };

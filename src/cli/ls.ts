@@ -11,44 +11,51 @@
  * platforms (marked `*`), then what this host runs natively and through its emulators, folded
  * as buildx folds them unless `--no-trunc`.
  */
-import {
-  type Builder,
-  BuilderStore,
-  type NodeInfo,
-  nodeInfo,
-  truncatePlatforms,
-  workerPlatforms,
-} from '../builder/index.js';
+import { type DescribedBuilder, listBuilders } from '../api/builders.js';
+import { type NodeInfo, truncatePlatforms } from '../builder/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Platform } from '../oci/types.js';
 import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
-import { hostPlatformOf, rootDirOf } from './store-env.js';
+import { rootDirOf } from './store-env.js';
 
 const indent = ' \\_ ';
 
-/** What a node shows before it booted: only what was configured. */
-function shownNode(b: Builder, n: NodeInfo): NodeInfo {
-  if (b.status === 'running') return n;
-  return { ...n, version: '', platforms: n.platforms.filter((p) => p.endsWith('*')) };
-}
-
 /** The `ls` table. Pure over the builders and their nodes. */
 export function formatBuilderTable(
-  rows: readonly { builder: Builder; nodes: NodeInfo[] }[],
+  rows: readonly DescribedBuilder[],
   current: string,
   opts: { noTrunc?: boolean } = {},
 ): string {
   let text = 'NAME/NODE\tDRIVER/ENDPOINT\tSTATUS\tBUILDKIT\tPLATFORMS\n';
   for (const { builder, nodes } of rows) {
     text += `${builder.name}${builder.name === current ? '*' : ''}\t${builder.driver}\t\t\t\n`;
-    for (const raw of nodes) {
-      const n = shownNode(builder, raw);
+    for (const n of nodes) {
       const platforms = opts.noTrunc ? n.platforms.join(', ') : truncatePlatforms(n.platforms, 4);
       text += `${indent}${n.name}\t${indent}${n.endpoint}\t${n.status}\t${n.version}\t${platforms}\n`;
     }
   }
   return tabwrite(text, { minwidth: 10, padding: 3 });
+}
+
+/** What `ls` says on stderr of nodes it could not reach (buildx: "Failed to get status for …"). */
+export function formatNodeErrors(rows: readonly DescribedBuilder[]): string {
+  const lines = rows.flatMap(({ builder, nodes }) =>
+    nodes
+      .filter((n) => n.error !== undefined)
+      .map((n) => `Failed to get status for ${builder.name} (${n.name}): ${n.error}\n`),
+  );
+  return lines.length ? `\n${lines.join('')}` : '';
+}
+
+function jsonNode(n: NodeInfo): Record<string, unknown> {
+  return {
+    Name: n.name,
+    Endpoint: n.endpoint,
+    Status: n.status,
+    Version: n.version,
+    Platforms: n.platforms,
+    ...(n.error !== undefined ? { Err: n.error } : {}),
+  };
 }
 
 export const lsCommand: Command = {
@@ -64,43 +71,24 @@ export const lsCommand: Command = {
     if (format !== 'table' && format !== 'json') {
       throw new InvalidArgumentError(`invalid --format "${format}": expected "table" or "json"`);
     }
-    const builders = await BuilderStore.open(rootDirOf(ctx));
-    const host = hostPlatformOf();
-    let detected: Platform[] | undefined;
-    const supported = () => {
-      detected ??= workerPlatforms(host);
-      return detected;
-    };
-    const rows = (await builders.list()).map((builder) => ({
-      builder,
-      nodes: builder.nodes.map((n) => nodeInfo(builder, n, { host, supported })),
-    }));
     // `*` marks the builder `use` chose (buildx hides --builder for ls)
-    const current = { name: await builders.currentName() };
+    const { current, builders } = await listBuilders({ root: rootDirOf(ctx), env: ctx.env, cwd: ctx.cwd });
     if (format === 'json') {
-      for (const { builder, nodes } of rows) {
+      for (const { builder, nodes } of builders) {
         ctx.stdout.write(
           `${JSON.stringify({
             Name: builder.name,
             Driver: builder.driver,
             ...(builder.lastActivity ? { LastActivity: builder.lastActivity.toISOString() } : {}),
-            Current: builder.name === current.name,
-            Nodes: nodes.map((raw) => {
-              const n = shownNode(builder, raw);
-              return {
-                Name: n.name,
-                Endpoint: n.endpoint,
-                Status: n.status,
-                Version: n.version,
-                Platforms: n.platforms,
-              };
-            }),
+            Current: builder.name === current,
+            Nodes: nodes.map(jsonNode),
           })}\n`,
         );
       }
       return 0;
     }
-    ctx.stdout.write(formatBuilderTable(rows, current.name, { noTrunc: flags.bool('no-trunc') }));
+    ctx.stdout.write(formatBuilderTable(builders, current, { noTrunc: flags.bool('no-trunc') }));
+    ctx.stderr.write(formatNodeErrors(builders));
     return 0;
   },
 };

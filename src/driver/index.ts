@@ -1,13 +1,19 @@
 /**
- * driver — how a builder's nodes are opened for a build, one factory per driver in a typed
- * registry (buildx's driver package): `local` is polyarch's own engine on this machine.
+ * driver — a builder's nodes, one driver per node in a typed registry (buildx's driver
+ * package): `local` is polyarch's own engine on this machine; `remote` a BuildKit daemon
+ * reached at its address; `docker` the BuildKit inside a Docker engine. A driver describes its
+ * node for `ls` and `inspect`, and opens it for a build.
  */
-import type { Builder, BuilderDriver, BuilderNodeRecord } from '../builder/store.js';
+import type { Builder, BuilderDriver, BuilderNodeRecord, NodeInfo } from '../builder/index.js';
+import { nodeInfo } from '../builder/node.js';
+import type { Platform } from '../platforms/index.js';
 import { parsePlatform } from '../platforms/index.js';
 import type { Worker } from '../worker/worker.js';
+import { buildkitDriver } from './buildkit/driver.js';
 import { localNode } from './local/node.js';
 import type { BuildNode } from './types.js';
 
+export { checkAddress, defaultDockerHost, nodeDriverOpts, nodeEndpoint } from './endpoints.js';
 export type {
   BuildNode,
   Definition,
@@ -18,23 +24,61 @@ export type {
   WorkerPlatforms,
 } from './types.js';
 
-/** What opening a node may use: the worker of this machine, opened for the builder. */
+/** What opening a node may use. */
 export interface DriverDeps {
+  /** the builder the node belongs to */
+  builder: Builder;
+  /** this machine's worker, opened for the builder (the local node builds on it) */
   worker: Worker;
+  env: NodeJS.ProcessEnv;
 }
 
-type DriverFactory = (node: BuilderNodeRecord, deps: DriverDeps) => BuildNode;
+/** What describing a node may use. */
+export interface DescribeContext {
+  /** this machine's platform */
+  host: Platform;
+  /** the platforms this machine builds (read once for every local node) */
+  supported?: () => Platform[];
+  env: NodeJS.ProcessEnv;
+  /** how long a daemon may take to answer */
+  timeoutMs?: number;
+}
 
-const drivers = {
-  local: (node, deps) =>
+export interface Driver {
+  /** A node as `ls` and `inspect` show it; a node that cannot be reached is `inactive` with the reason. */
+  describe(b: Builder, node: BuilderNodeRecord, ctx: DescribeContext): Promise<NodeInfo>;
+  /** The node, opened for one build. */
+  open(node: BuilderNodeRecord, deps: DriverDeps): BuildNode;
+}
+
+const local: Driver = {
+  describe: async (b, node, ctx) =>
+    nodeInfo(b, node, { host: ctx.host, ...(ctx.supported ? { supported: ctx.supported } : {}) }),
+  open: (node, deps) =>
     localNode({
       name: node.name,
       configured: node.platforms.map((p) => parsePlatform(p)),
       worker: deps.worker,
     }),
-} satisfies Record<BuilderDriver, DriverFactory>;
+};
+
+const drivers = {
+  local,
+  remote: buildkitDriver('remote'),
+  docker: buildkitDriver('docker'),
+} satisfies Record<BuilderDriver, Driver>;
+
+/** The driver of a node. */
+export function driverOf(node: BuilderNodeRecord): Driver {
+  return drivers[node.driver];
+}
 
 /** The nodes of a builder, in its order (the default builder has one, named `default`). */
-export function openNodes(builder: Builder, deps: DriverDeps): BuildNode[] {
-  return builder.nodes.map((n) => drivers[builder.driver](n, deps));
+export function openNodes(builder: Builder, deps: Omit<DriverDeps, 'builder'>): BuildNode[] {
+  return builder.nodes.map((n) => driverOf(n).open(n, { ...deps, builder }));
+}
+
+/** Every node of a builder as `ls` and `inspect` show it, asked at the same time. */
+export function describeNodes(builder: Builder, ctx: DescribeContext): Promise<NodeInfo[]> {
+  return Promise.all(builder.nodes.map((n) => driverOf(n).describe(builder, n, ctx)));
 }

@@ -148,7 +148,27 @@ describe('builder instances', () => {
       [['create', '--driver', 'docker-container'], /^ERROR: failed to find driver "docker-container"/],
       [['create', '--name', 'keep'], /^ERROR: existing instance for "keep"/],
       [['create', '--name', '9lives'], /^ERROR: invalid name 9lives, name needs to start with a letter/],
-      [['create', '--name', 'default'], /^ERROR: instance name "default" already exists/],
+      [
+        ['create', '--name', 'default'],
+        /^ERROR: default is a reserved name and cannot be used to identify builder instance\n$/,
+      ],
+      [['create', '--append', '--node', 'x'], /^ERROR: append requires a builder name\n$/],
+      [['create', '--append', '--name', 'nosuch'], /^ERROR: failed to find instance "nosuch" for append\n$/],
+      [['create', '--leave', '--name', 'keep'], /^ERROR: leave requires node name but --node not set\n$/],
+      [['create', '--leave', '--name', 'keep', '--node', 'keep0'], /^ERROR: can not leave last node/],
+      [
+        ['create', '--append', '--name', 'keep', '--node', 'two'],
+        /^ERROR: builder "keep" already has a local node \(keep0\)/,
+      ],
+      [['create', '--driver', 'remote'], /^ERROR: no remote endpoint provided\n$/],
+      [
+        ['create', '--driver', 'remote', 'ssh://me@host'],
+        /^ERROR: invalid remote endpoint "ssh:\/\/me@host": unsupported scheme "ssh"/,
+      ],
+      [
+        ['create', '--driver', 'remote', '--driver-opt', 'image=x', 'tcp://h:1'],
+        /^ERROR: invalid driver option image for remote driver\n$/,
+      ],
       [
         ['create', '--platform', 'linux/nope/x/y'],
         /^ERROR: invalid platform "linux\/nope\/x\/y": expected os\[\/arch\[\/variant\]\]\n$/,

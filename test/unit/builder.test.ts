@@ -135,6 +135,7 @@ describe('layouts match buildx', () => {
   };
   const node: NodeInfo = {
     name: 'mybuilder0',
+    driver: 'remote',
     endpoint: 'unix:///run/buildkit/buildkitd.sock',
     status: 'running',
     version: 'v0.24.0',

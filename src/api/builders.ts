@@ -1,0 +1,196 @@
+/**
+ * api/builders — builder instances as a library: create one or change its nodes (`create`,
+ * `create --append|--node|--leave`), list them and describe their nodes (`ls`, `inspect`).
+ * A builder is a list of nodes, each with its driver: polyarch's own engine (`local`), a
+ * BuildKit daemon (`remote`), or a Docker engine's BuildKit (`docker`).
+ *
+ *     await createBuilder(ctx, { name: 'fleet', node: 'here', platforms: ['linux/amd64'] });
+ *     await createBuilder(ctx, { name: 'fleet', append: true, node: 'armbox', driver: 'remote',
+ *                                endpoint: 'tcp://armbox:1234', platforms: ['linux/arm64'] });
+ *     const { builders } = await listBuilders(ctx);
+ */
+import {
+  type Builder,
+  BuilderStore,
+  generateBuilderName,
+  isBuilderDriver,
+  type NodeInfo,
+  workerPlatforms,
+} from '../builder/index.js';
+import { describeNodes, nodeDriverOpts, nodeEndpoint } from '../driver/index.js';
+import { BuildError, InvalidArgumentError } from '../errors.js';
+import { csvRecord } from '../goparse.js';
+import { detectHostPlatform } from '../platforms/host.js';
+import { formatPlatform, type Platform, parsePlatformList } from '../platforms/index.js';
+import { polyarchRoot } from '../worker/worker.js';
+
+/** Where builder state lives and what the process gives. */
+export interface BuildersContext {
+  /** `--root`; default from `$POLYARCH_ROOT` and the user */
+  root?: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface CreateBuilderRequest {
+  /** default: a generated `adjective_scientist` */
+  name?: string;
+  /** `--node`: the node to add or change */
+  node?: string;
+  /** `local` (default), `remote` or `docker` */
+  driver?: string;
+  /** the daemon's address (`tcp://host:1234`, `unix:///run/buildkit/buildkitd.sock`) */
+  endpoint?: string;
+  /** `--platform`: platforms this node builds first */
+  platforms?: readonly string[];
+  /** `--driver-opt` values, each `k=v[,k=v…]` */
+  driverOpts?: readonly string[];
+  append?: boolean;
+  use?: boolean;
+  /** check that every node answers (and boot the local one) */
+  bootstrap?: boolean;
+}
+
+/** A builder with its nodes as `ls` and `inspect` show them. */
+export interface DescribedBuilder {
+  builder: Builder;
+  nodes: NodeInfo[];
+}
+
+async function openBuilders(ctx: BuildersContext): Promise<BuilderStore> {
+  return BuilderStore.open(polyarchRoot(ctx.root, ctx.env, ctx.cwd));
+}
+
+/** `--driver-opt a=b,c=d` values as one map (buildx's csvToMap). */
+export function parseDriverOpts(values: readonly string[]): Record<string, string> | undefined {
+  if (values.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    for (const field of csvRecord(v)) {
+      const eq = field.indexOf('=');
+      if (eq <= 0) throw new InvalidArgumentError(`invalid value "${field}", expecting k=v`);
+      out[field.slice(0, eq)] = field.slice(eq + 1);
+    }
+  }
+  return out;
+}
+
+async function freeName(builders: BuilderStore): Promise<string> {
+  const taken = new Set((await builders.list()).map((b) => b.name));
+  const name = Array.from({ length: 20 }, () => generateBuilderName()).find((n) => !taken.has(n));
+  if (name === undefined)
+    throw new InvalidArgumentError('could not pick a free builder name; give one with --name');
+  return name;
+}
+
+/** The driver a request means: the one given, else the named node's, else the builder's, else local. */
+async function driverFor(builders: BuilderStore, req: CreateBuilderRequest, name: string): Promise<string> {
+  if (req.driver) return req.driver;
+  const existing = await builders.get(name).catch(() => undefined);
+  const node = existing?.nodes.find((n) => n.name === req.node?.toLowerCase());
+  if (node) return node.driver;
+  if (existing && !existing.isDefault && req.append) return existing.driver;
+  return 'local';
+}
+
+/**
+ * Creates a builder, or adds (`append`) or changes (`node`) one of its nodes, as
+ * `buildx create` does; answers the builder.
+ */
+export async function createBuilder(ctx: BuildersContext, req: CreateBuilderRequest): Promise<Builder> {
+  if (req.name === 'default') {
+    throw new InvalidArgumentError(
+      'default is a reserved name and cannot be used to identify builder instance',
+    );
+  }
+  if (req.append && !req.name) throw new InvalidArgumentError('append requires a builder name');
+  const builders = await openBuilders(ctx);
+  const name = req.name || (await freeName(builders));
+  const driver = await driverFor(builders, req, name);
+  if (!isBuilderDriver(driver)) {
+    throw new InvalidArgumentError(
+      `failed to find driver "${driver}" (available: "local", "remote", "docker")`,
+    );
+  }
+  const input = {
+    driver,
+    ...(req.endpoint !== undefined ? { endpoint: req.endpoint } : {}),
+    ...(req.driverOpts?.length ? { driverOpts: parseDriverOpts(req.driverOpts)! } : {}),
+    env: ctx.env,
+    cwd: ctx.cwd,
+  };
+  const endpoint = nodeEndpoint(input);
+  const driverOpts = nodeDriverOpts(input);
+  const b = await builders.create({
+    name,
+    driver,
+    ...(req.node !== undefined ? { node: req.node } : {}),
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    platforms: parsePlatformList([...(req.platforms ?? [])]).map(formatPlatform),
+    ...(driverOpts !== undefined ? { driverOpts } : {}),
+    append: req.append ?? false,
+    use: req.use ?? false,
+  });
+  if (req.bootstrap) return bootstrapBuilder(ctx, builders, b);
+  return b;
+}
+
+/** Boots a builder's local node and checks that every node answers. */
+async function bootstrapBuilder(ctx: BuildersContext, builders: BuilderStore, b: Builder): Promise<Builder> {
+  const booted = await builders.boot(b.name);
+  const nodes = await describeNodes(booted, describeContext(ctx));
+  const down = nodes.find((n) => n.error !== undefined);
+  if (down) {
+    throw new BuildError(
+      `failed to bootstrap builder ${b.name}: node ${down.name} (${down.endpoint}): ${down.error}`,
+    );
+  }
+  return booted;
+}
+
+/** Removes a node from a builder (`create --leave --name N --node X`). */
+export async function leaveBuilder(
+  ctx: BuildersContext,
+  req: { name?: string; node?: string },
+): Promise<Builder> {
+  if (!req.name) throw new InvalidArgumentError('leave requires instance name');
+  if (!req.node) throw new InvalidArgumentError('leave requires node name but --node not set');
+  return (await openBuilders(ctx)).leave(req.name, req.node);
+}
+
+function describeContext(ctx: BuildersContext): Parameters<typeof describeNodes>[1] {
+  const host = detectHostPlatform();
+  let detected: Platform[] | undefined;
+  return {
+    host,
+    supported: () => {
+      detected ??= workerPlatforms(host);
+      return detected;
+    },
+    env: ctx.env,
+  };
+}
+
+/** Every builder with its nodes, and the current builder's name (`ls`). */
+export async function listBuilders(
+  ctx: BuildersContext,
+): Promise<{ current: string; builders: DescribedBuilder[] }> {
+  const builders = await openBuilders(ctx);
+  const dctx = describeContext(ctx);
+  const list = await builders.list();
+  const described = await Promise.all(
+    list.map(async (builder) => ({ builder, nodes: await describeNodes(builder, dctx) })),
+  );
+  return { current: await builders.currentName(), builders: described };
+}
+
+/** One builder with its nodes (`inspect [NAME] [--bootstrap]`): the named one, else the current one. */
+export async function inspectBuilder(
+  ctx: BuildersContext,
+  req: { name?: string; bootstrap?: boolean },
+): Promise<DescribedBuilder> {
+  const builders = await openBuilders(ctx);
+  let builder = await builders.resolve(req.name);
+  if (req.bootstrap) builder = await bootstrapBuilder(ctx, builders, builder);
+  return { builder, nodes: await describeNodes(builder, describeContext(ctx)) };
+}
