@@ -10,13 +10,27 @@ import {
   DockerfileError,
   EmulationError,
   InvalidArgumentError,
+  messageOf,
   NotFoundError,
   PolyarchError,
   UnsupportedError,
 } from '../errors.js';
 import { VertexError } from '../graph/solver.js';
+import { formatPlatform } from '../platforms/index.js';
+import { NodeFailure } from './solve.js';
+
+/** A node's failure said with the node and its platforms: `failed to build: node armbox (linux/arm64): …`. */
+function onNode(err: unknown, failure: NodeFailure): unknown {
+  const where = `node ${failure.node} (${failure.platforms.map(formatPlatform).join(', ')})`;
+  const message = `failed to build: ${where}: ${messageOf(err).replace(/^failed to build: /, '')}`;
+  if (err instanceof BuildError)
+    return new BuildError(message, { cause: err, ...(err.source ? { source: err.source } : {}) });
+  if (err instanceof PolyarchError) return new PolyarchError(err.code, message, { cause: err });
+  return new BuildError(message, { cause: err });
+}
 
 export function buildFailure(err: unknown, definition: Definition | undefined): unknown {
+  if (err instanceof NodeFailure) return onNode(buildFailure(err.cause, definition), err);
   const loc = err instanceof VertexError ? err.vertex.location : undefined;
   const df = definition?.parsed;
   if (loc && df) {

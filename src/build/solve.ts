@@ -6,10 +6,11 @@
  * entitlement not granted) stops the build before a step runs anywhere; then all nodes solve
  * at the same time.
  */
-import type { BuildNode, NodeEnv, SolveRequest, WorkerPlatforms } from '../driver/types.js';
+import type { BuildNode, NodeEnv, NodePlan, SolveRequest, WorkerPlatforms } from '../driver/types.js';
 import { BuildError, InvalidArgumentError, messageOf } from '../errors.js';
 import type { PlatformBuild } from '../exporter/assemble.js';
 import { formatPlatform, type Platform, platformMatcher, samePlatform } from '../platforms/index.js';
+import { startInternalStep } from '../progress/writer.js';
 
 /** Which node builds which of the build's platforms. */
 export interface Assignment {
@@ -107,7 +108,42 @@ export async function scheduleNodes(
 /** A request for every platform: each node gets its share of it. */
 export type BuildRequest = Omit<SolveRequest, 'platforms'> & { platforms: readonly Platform[] };
 
-/** Plans every node's share, solves them together and answers one result per platform, in order. */
+/**
+ * A node's share failed. The build's error names the node and its platforms (build/failure);
+ * the other nodes finished their shares, so their results are in their caches for a rerun.
+ */
+export class NodeFailure extends Error {
+  readonly node: string;
+  readonly platforms: readonly Platform[];
+  constructor(node: string, platforms: readonly Platform[], cause: unknown) {
+    super(`node ${node} (${platforms.map(formatPlatform).join(', ')}): ${messageOf(cause)}`, { cause });
+    this.name = 'NodeFailure';
+    this.node = node;
+    this.platforms = platforms;
+  }
+}
+
+/** Runs every node's step of a build at once; with several nodes, a failure names its node. */
+async function onEveryNode<T, R>(
+  items: readonly T[],
+  nodeOf: (item: T) => { node: BuildNode; platforms: readonly Platform[] },
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const settled = await Promise.allSettled(items.map(fn));
+  const failed = settled.findIndex((r) => r.status === 'rejected');
+  if (failed === -1) return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
+  const reason = (settled[failed] as PromiseRejectedResult).reason;
+  if (items.length === 1) throw reason;
+  const { node, platforms } = nodeOf(items[failed]!);
+  throw new NodeFailure(node.name, platforms, reason);
+}
+
+/**
+ * Plans every node's share, solves them together and answers one result per platform, in
+ * order. With several nodes, each node's share is a step of the progress (`[node armbox]
+ * linux/arm64`), which says which node builds what and how long it worked; a failing node
+ * does not stop the others.
+ */
 export async function solveOnNodes(
   nodes: readonly BuildNode[],
   request: BuildRequest,
@@ -115,14 +151,41 @@ export async function solveOnNodes(
   warn?: (message: string) => void,
 ): Promise<PlatformBuild[]> {
   const assignments = await scheduleNodes(request.platforms, nodes, warn);
-  const plans = await Promise.all(
-    assignments.map((a) => a.node.plan({ ...request, platforms: a.platforms }, env)),
+  const plans = await onEveryNode(
+    assignments,
+    (a) => a,
+    (a) => a.node.plan({ ...request, platforms: a.platforms }, env),
   );
-  const solved = await Promise.all(plans.map((p) => p.solve()));
+  const shares = assignments.map((a, i) => ({ ...a, plan: plans[i]! }));
+  const solved = await onEveryNode(
+    shares,
+    (s) => s,
+    (s) => solveShare(s, nodes.length > 1 ? env : undefined),
+  );
   return joinResults(
     request.platforms,
     plans.map((p, i) => ({ platforms: p.platforms, builds: solved[i]! })),
   );
+}
+
+/** One node's share, shown as a step of its own when the builder has several nodes. */
+async function solveShare(
+  share: Assignment & { plan: NodePlan },
+  env: NodeEnv | undefined,
+): Promise<PlatformBuild[]> {
+  if (!env) return share.plan.solve();
+  const step = startInternalStep(
+    env.progress,
+    `[node ${share.node.name}] ${share.platforms.map(formatPlatform).join(', ')}`,
+  );
+  try {
+    const builds = await share.plan.solve();
+    step.complete();
+    return builds;
+  } catch (err) {
+    step.fail(messageOf(err));
+    throw err;
+  }
 }
 
 /** The nodes' results in the build's platform order. */

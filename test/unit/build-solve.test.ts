@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { buildFailure } from '../../src/build/failure.js';
 import { type BuildRequest, scheduleNodes, solveOnNodes } from '../../src/build/solve.js';
 import type { BuildNode, NodeEnv, SolveRequest } from '../../src/driver/types.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { BuildError, InvalidArgumentError, PolyarchError } from '../../src/errors.js';
 import type { PlatformBuild } from '../../src/exporter/assemble.js';
 import { formatPlatform, parsePlatform } from '../../src/platforms/index.js';
 import { Progress, RecordingSink } from '../../src/progress/writer.js';
@@ -46,6 +47,10 @@ function build(p: SolveRequest['platforms'][number]): PlatformBuild {
 
 interface FakeNode {
   refuse?: string;
+  /** solve fails with this, after `failAfterMs` */
+  fail?: string;
+  failAfterMs?: number;
+  solveMs?: number;
   configured?: string[];
   native?: string[];
   emulated?: string[];
@@ -70,6 +75,9 @@ function fakeNode(name: string, events: string[], opts: FakeNode = {}): BuildNod
         platforms: req.platforms,
         async solve() {
           events.push(`solve ${name}`);
+          await new Promise((r) => setTimeout(r, opts.fail ? (opts.failAfterMs ?? 0) : (opts.solveMs ?? 0)));
+          if (opts.fail) throw new BuildError(opts.fail);
+          events.push(`solved ${name}`);
           return req.platforms.map(build);
         },
       };
@@ -150,7 +158,11 @@ describe('solving a build on nodes', () => {
   test('the node plans its share, then solves it; results follow the build order', async () => {
     const events: string[] = [];
     const out = await solveOnNodes([fakeNode('default', events)], request(), env);
-    assert.deepEqual(events, ['plan default linux/amd64,linux/arm64,linux/arm/v7', 'solve default']);
+    assert.deepEqual(events, [
+      'plan default linux/amd64,linux/arm64,linux/arm/v7',
+      'solve default',
+      'solved default',
+    ]);
     assert.deepEqual(
       out.map((b) => b.config.Env),
       [['linux/amd64'], ['linux/arm64'], ['linux/arm/v7']],
@@ -164,5 +176,41 @@ describe('solving a build on nodes', () => {
       /no emulator for linux\/arm64/,
     );
     assert.ok(!events.some((e) => e.startsWith('solve')), events.join('; '));
+  });
+
+  test('several nodes: each share is a progress step; a failing node names itself and lets the others finish', async () => {
+    const events: string[] = [];
+    const sink = new RecordingSink();
+    const nodeEnv = { ...env, progress: new Progress(sink) };
+    const nodes = [
+      fakeNode('here', events, { native: ['linux/amd64'], solveMs: 150 }),
+      fakeNode('armbox', events, {
+        native: ['linux/arm64', 'linux/arm/v7'],
+        fail: 'exit code: 1',
+        failAfterMs: 10,
+      }),
+    ];
+    const err = await solveOnNodes(nodes, request(), nodeEnv).catch((e: unknown) => e);
+    // the node that worked finished (its results are cached) before the build failed
+    assert.ok(events.includes('solved here'), events.join('; '));
+    const said = buildFailure(err, undefined);
+    assert.ok(said instanceof PolyarchError);
+    assert.equal(said.code, 'BUILD');
+    assert.equal(said.message, 'failed to build: node armbox (linux/arm64, linux/arm/v7): exit code: 1');
+    const steps = new Map<string, { completed?: string; error?: string }>();
+    for (const b of sink.batches)
+      for (const v of b.vertexes ?? []) steps.set(v.name, { ...steps.get(v.name), ...v });
+    assert.ok(steps.get('[node here] linux/amd64')?.completed, [...steps.keys()].join('; '));
+    assert.equal(steps.get('[node armbox] linux/arm64, linux/arm/v7')?.error, 'exit code: 1');
+  });
+
+  test('one node: no node steps, errors unchanged', async () => {
+    const sink = new RecordingSink();
+    const err = await solveOnNodes([fakeNode('default', [], { fail: 'exit code: 2' })], request(), {
+      ...env,
+      progress: new Progress(sink),
+    }).catch((e: unknown) => e);
+    assert.equal((err as Error).message, 'exit code: 2');
+    assert.equal(sink.batches.length, 0);
   });
 });
