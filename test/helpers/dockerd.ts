@@ -3,9 +3,16 @@
  * output with a real one: its own data root, exec root, pidfile and socket, no bridge and no
  * iptables (nothing here needs a network; `localhost:5000` is a registry Docker trusts
  * without TLS). Stopped by `stop()`, and killed when the test process exits.
+ *
+ * `startDockerd({ netns: true })` makes it a "remote host": the daemon runs in a network
+ * namespace of its own, joined to this one by a veth pair, and answers the Engine API on
+ * `tcp://<its address>:2375` as well as its socket. Its `localhost:5000` is bridged to the
+ * fixture registry here (through a unix socket, since loopback is per namespace), so image
+ * references stay the same on both sides. `kill()` ends it with SIGKILL, as a host that dies.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './fixtures.js';
 
@@ -16,6 +23,10 @@ export const dockerdBin = '/usr/sbin/dockerd';
 export interface Dockerd {
   /** `unix://…/docker.sock` */
   host: string;
+  /** `tcp://10.x.y.2:2375` when it runs in a network namespace of its own */
+  tcpHost?: string;
+  /** SIGKILL, at once (a host that dies) */
+  kill(): void;
   /** the environment that points the docker CLI (and polyarch) at this engine */
   env: NodeJS.ProcessEnv;
   /** runs the docker CLI against this engine */
@@ -49,19 +60,88 @@ function answers(env: NodeJS.ProcessEnv): boolean {
   }
 }
 
+export interface DockerdOptions {
+  /** run it in a network namespace of its own, reached over tcp */
+  netns?: boolean;
+}
+
+/** A network namespace joined to this one by a veth pair; the registry bridged into it. */
+interface Netns {
+  name: string;
+  /** the namespace's address */
+  address: string;
+  /** the command prefix that runs a program inside it */
+  exec: string[];
+  close(): void;
+}
+
+function sh(args: readonly string[]): void {
+  execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Node code that listens on 127.0.0.1:5000 and pipes each connection to the unix socket argv[1]. */
+const nsBridge = `const net=require('net');net.createServer((c)=>{const u=net.connect(process.argv[1]);c.pipe(u).pipe(c);u.on('error',()=>c.destroy());c.on('error',()=>u.destroy());}).listen(5000,'127.0.0.1');`;
+
+async function createNetns(work: string): Promise<Netns> {
+  const n = 1 + Math.floor(Math.random() * 250);
+  const name = `pa-ns-${process.pid}-${n}`;
+  const hostIf = `pah${n}x${process.pid % 1000}`;
+  const nsIf = `pan${n}x${process.pid % 1000}`;
+  // nsenter joins the network namespace only: `ip netns exec` also remounts /sys, hiding the cgroups dockerd needs
+  const exec = ['nsenter', `--net=/var/run/netns/${name}`];
+  sh(['ip', 'netns', 'add', name]);
+  const registrySock = join(work, 'registry.sock');
+  const bridge = net.createServer((c) => {
+    const r = net.connect(5000, '127.0.0.1');
+    c.pipe(r).pipe(c);
+    r.on('error', () => c.destroy());
+    c.on('error', () => r.destroy());
+  });
+  let inside: ChildProcess | undefined;
+  const close = () => {
+    inside?.kill('SIGKILL');
+    bridge.close();
+    try {
+      sh(['ip', 'netns', 'del', name]);
+    } catch {}
+  };
+  try {
+    sh(['ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf]);
+    sh(['ip', 'link', 'set', nsIf, 'netns', name]);
+    sh(['ip', 'addr', 'add', `10.213.${n}.1/24`, 'dev', hostIf]);
+    sh(['ip', 'link', 'set', hostIf, 'up']);
+    sh([...exec, 'ip', 'addr', 'add', `10.213.${n}.2/24`, 'dev', nsIf]);
+    sh([...exec, 'ip', 'link', 'set', nsIf, 'up']);
+    sh([...exec, 'ip', 'link', 'set', 'lo', 'up']);
+    await new Promise<void>((resolve) => bridge.listen(registrySock, resolve));
+    inside = spawn(exec[0]!, [...exec.slice(1), process.execPath, '-e', nsBridge, registrySock], {
+      stdio: 'ignore',
+    });
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { name, address: `10.213.${n}.2`, exec, close };
+}
+
 /** Starts a private dockerd; throws with the daemon's last lines when it does not come up. */
-export async function startDockerd(): Promise<Dockerd> {
+export async function startDockerd(opts: DockerdOptions = {}): Promise<Dockerd> {
   const missing = dockerMissing();
   if (missing) throw new Error(missing);
   // a short path: the socket path must fit in sun_path
   const work = tempDir('pa-dockerd-');
   const sock = join(work, 'docker.sock');
   const host = `unix://${sock}`;
+  const netns = opts.netns ? await createNetns(work) : undefined;
+  const tcpHost = netns ? `tcp://${netns.address}:2375` : undefined;
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '1' };
   const log: Buffer[] = [];
+  const prefix = netns?.exec ?? [];
   const child: ChildProcess = spawn(
-    dockerdBin,
+    prefix[0] ?? dockerdBin,
     [
+      ...(netns ? [...prefix.slice(1), dockerdBin] : []),
+      ...(tcpHost ? [`--host=${tcpHost}`] : []),
       `--data-root=${join(work, 'data')}`,
       `--exec-root=${join(work, 'exec')}`,
       `--pidfile=${join(work, 'docker.pid')}`,
@@ -79,21 +159,27 @@ export async function startDockerd(): Promise<Dockerd> {
   child.on('exit', () => {
     exited = true;
   });
-  const kill = () => child.kill('SIGKILL');
+  const kill = () => {
+    child.kill('SIGKILL');
+    netns?.close();
+  };
   process.on('exit', kill);
   for (let i = 0; i < 120 && !exited; i++) {
     if (answers(env)) {
       return {
         host,
+        ...(tcpHost ? { tcpHost } : {}),
         env,
         docker: (args, opts = {}) => runDocker(env, args, opts),
+        kill: () => child.kill('SIGKILL'),
         stop: async () => {
           process.off('exit', kill);
-          if (exited) return;
-          const gone = new Promise((r) => child.once('exit', r));
-          child.kill('SIGTERM');
-          await Promise.race([gone, new Promise((r) => setTimeout(r, 15_000))]);
-          if (!exited) kill();
+          if (!exited) {
+            const gone = new Promise((r) => child.once('exit', r));
+            child.kill('SIGTERM');
+            await Promise.race([gone, new Promise((r) => setTimeout(r, 15_000))]);
+          }
+          kill();
         },
       };
     }
