@@ -63,6 +63,11 @@ function answers(env: NodeJS.ProcessEnv): boolean {
 export interface DockerdOptions {
   /** run it in a network namespace of its own, reached over tcp */
   netns?: boolean;
+  /**
+   * give it its default bridge (docker0, no iptables), which BuildKit's RUN steps need; only in
+   * a namespace of its own, so that engines of parallel tests do not share one bridge
+   */
+  bridge?: boolean;
 }
 
 /** A network namespace joined to this one by a veth pair; the registry bridged into it. */
@@ -146,7 +151,7 @@ export async function startDockerd(opts: DockerdOptions = {}): Promise<Dockerd> 
       `--exec-root=${join(work, 'exec')}`,
       `--pidfile=${join(work, 'docker.pid')}`,
       `--host=${host}`,
-      '--bridge=none',
+      ...(opts.bridge && opts.netns ? [] : ['--bridge=none']),
       '--iptables=false',
       '--ip6tables=false',
       '--ip-masq=false',
