@@ -20,7 +20,7 @@ import { loadDefinition } from '../build/definition.js';
 import { buildFailure } from '../build/failure.js';
 import type { BuildOptions } from '../build/options.js';
 import { type BuildRequest, solveOnNodes } from '../build/solve.js';
-import { openNodes } from '../driver/index.js';
+import { type BuildNode, openNodes } from '../driver/index.js';
 import type { Definition } from '../driver/types.js';
 import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, type ExportResponse, imageID, newBuildRef } from '../exporter/metadata.js';
@@ -76,6 +76,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
   const progress = new Progress(ctx.progress ?? { write() {} });
   let worker: Worker | undefined;
   let definition: Definition | undefined;
+  let nodes: BuildNode[] = [];
   try {
     worker = await openWorker({
       ...(ctx.root ? { root: ctx.root } : {}),
@@ -94,8 +95,9 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       warn: (m) => ctx.warn?.(m),
     });
     definition = await loadDefinition(options, { ...ctx, progress, buildPlatform: worker.host });
+    nodes = openNodes(worker.builder, { worker, env: ctx.env });
     const builds = await solveOnNodes(
-      openNodes(worker.builder, { worker, env: ctx.env }),
+      nodes,
       solveRequest(options, checked, definition, platforms),
       { progress, signal: ctx.signal, env: ctx.env },
       ctx.warn,
@@ -115,6 +117,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
   } catch (err) {
     throw buildFailure(err, definition);
   } finally {
+    for (const n of nodes) n.close?.();
     await worker?.close();
   }
 }

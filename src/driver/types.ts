@@ -94,4 +94,6 @@ export interface BuildNode {
   workers(): Promise<WorkerPlatforms>;
   /** Checks a share of the build (nothing runs); throws what the user must fix. */
   plan(request: SolveRequest, env: NodeEnv): Promise<NodePlan>;
+  /** Lets go of the node's connections when the build is over. */
+  close?(): void;
 }

@@ -158,6 +158,29 @@ export class DockerEngine {
     }
     return lines;
   }
+
+  /** `docker save` of one image: the archive as the engine streams it. */
+  async save(name: string): Promise<IncomingMessage> {
+    const res = await this.#request('GET', `/images/${encodeURIComponent(name)}/get`, { timeout: false });
+    if ((res.statusCode ?? 500) >= 400) {
+      const text = await readText(res);
+      throw new DockerEngineError(
+        `saving ${name} from ${formatEndpoint(this.endpoint)}: ${messageOfBody(text)}`,
+      );
+    }
+    return res;
+  }
+
+  /** Removes an image name (`docker rmi`); a name already gone is not an error. */
+  async removeImage(name: string): Promise<void> {
+    const res = await this.#request('DELETE', `/images/${encodeURIComponent(name)}`);
+    const text = await readText(res);
+    if ((res.statusCode ?? 500) >= 400 && res.statusCode !== 404) {
+      throw new DockerEngineError(
+        `removing ${name} from ${formatEndpoint(this.endpoint)}: ${messageOfBody(text)}`,
+      );
+    }
+  }
 }
 
 function messageOfBody(text: string): string {

@@ -146,6 +146,11 @@ export class Progress {
     };
   }
 
+  /** Passes on a status made elsewhere (a BuildKit node's), as it is. */
+  forward(status: SolveStatus): void {
+    this.#sink.write(status);
+  }
+
   #emitVertex(v: Vertex): void {
     this.#sink.write({ vertexes: [{ ...v }] });
   }

@@ -1,0 +1,228 @@
+/**
+ * driver/buildkit/node — one BuildKit daemon as a node of a build: asked what its workers run,
+ * given its share of the platforms as a `dockerfile.v0` solve (the session serves the context,
+ * the Dockerfile, registry credentials and secrets), and its images brought back into the
+ * content store as platform results (see driver.ts for how each driver sends them).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { BuildkitClient, type BuildkitEndpoint } from '../../buildkit/client.js';
+import type { SessionOptions } from '../../buildkit/session.js';
+import { parseAddress } from '../../buildkit/transport.js';
+import type { WorkerRecordMsg } from '../../buildkit/wire.js';
+import { BuildError, messageOf } from '../../errors.js';
+import type { PlatformBuild } from '../../exporter/assemble.js';
+import { DockerEngine } from '../../exporter/docker-engine.js';
+import { formatPlatform, type Platform } from '../../platforms/index.js';
+import type { SolveStatus } from '../../progress/events.js';
+import { DockerConfigCredentials } from '../../registry/credentials.js';
+import type { Worker } from '../../worker/worker.js';
+import { homeOf } from '../../worker/worker.js';
+import type { BuildNode, NodeEnv, NodePlan, SolveRequest, WorkerPlatforms } from '../types.js';
+import { type ArchivedImage, importImageArchive } from './archive.js';
+import { frontendInput } from './attrs.js';
+import { platformBuildOf } from './results.js';
+
+export interface BuildkitNodeOptions {
+  name: string;
+  configured: readonly Platform[];
+  endpoint: BuildkitEndpoint;
+  worker: Worker;
+  env: NodeJS.ProcessEnv;
+}
+
+/** What a share of the build needs on the daemon's side, prepared by `plan`. */
+interface Share {
+  bk: BuildkitClient;
+  request: SolveRequest;
+  env: NodeEnv;
+  dockerfileDir: string;
+  dockerfileName: string;
+  contextDir: string;
+}
+
+/** The platforms a daemon's workers build, the first worker's first (its native one) leading. */
+export function workerPlatformsOf(workers: readonly WorkerRecordMsg[]): Platform[] {
+  return workers.flatMap((w) =>
+    w.platforms.map((p) => ({
+      os: p.os,
+      architecture: p.architecture,
+      ...(p.variant ? { variant: p.variant } : {}),
+    })),
+  );
+}
+
+export function buildkitNode(o: BuildkitNodeOptions): BuildNode & { close(): void } {
+  let client: Promise<BuildkitClient> | undefined;
+  const where = `node ${o.name} (${o.endpoint.address})`;
+  const connect = () => {
+    client ??= BuildkitClient.connect(o.endpoint).catch((err: unknown) => {
+      throw new BuildError(`${where}: ${messageOf(err)}`, { cause: err });
+    });
+    return client;
+  };
+  return {
+    name: o.name,
+    configured: o.configured,
+    async workers(): Promise<WorkerPlatforms> {
+      const all = workerPlatformsOf(await (await connect()).listWorkers());
+      return { native: all.slice(0, 1), emulated: all.slice(1) };
+    },
+    async plan(request, env): Promise<NodePlan> {
+      const bk = await connect();
+      const share = { bk, request, env, ...(await shareDirs(o.worker, request)) };
+      return { platforms: request.platforms, solve: () => solveShare(o, share) };
+    },
+    close() {
+      client?.then((c) => c.close()).catch(() => {});
+    },
+  };
+}
+
+/** The directories the session serves: the Dockerfile's (written out when it came on stdin) and the context. */
+async function shareDirs(w: Worker, request: SolveRequest) {
+  const def = request.definition;
+  let dockerfileDir: string;
+  let dockerfileName: string;
+  if (def.path) {
+    dockerfileDir = dirname(def.path);
+    dockerfileName = basename(def.path);
+  } else {
+    await mkdir(w.tmpDir, { recursive: true });
+    dockerfileDir = await mkdtemp(join(w.tmpDir, 'dockerfile-'));
+    dockerfileName = 'Dockerfile';
+    await writeFile(join(dockerfileDir, dockerfileName), def.source);
+  }
+  let contextDir = request.contextDir;
+  if (contextDir === undefined) {
+    await mkdir(w.tmpDir, { recursive: true });
+    contextDir = await mkdtemp(join(w.tmpDir, 'context-'));
+  }
+  return { dockerfileDir, dockerfileName, contextDir };
+}
+
+function sessionFor(o: BuildkitNodeOptions, s: Share, dirs: Map<string, string>): SessionOptions {
+  const creds = new DockerConfigCredentials({ env: o.env, home: homeOf(o.env) });
+  return {
+    dirs,
+    env: o.env,
+    secrets: s.request.secrets,
+    credentials: async (host) => {
+      const c = await creds.get(host);
+      if (!c) return undefined;
+      return { username: c.username ?? '', secret: c.identityToken ?? c.password ?? '' };
+    },
+  };
+}
+
+async function solveShare(o: BuildkitNodeOptions, s: Share): Promise<PlatformBuild[]> {
+  try {
+    const images =
+      o.endpoint.driver === 'docker'
+        ? await Promise.all(s.request.platforms.map((p) => solveIntoEngine(o, s, p)))
+        : await solveAsOCI(o, s);
+    const builds: PlatformBuild[] = [];
+    for (const p of s.request.platforms) {
+      const image =
+        images.flat().find((i) => formatPlatform(i.platform) === formatPlatform(p)) ?? images.flat()[0];
+      if (!image) throw new BuildError(`node ${o.name} sent no image for ${formatPlatform(p)}`);
+      builds.push(await platformBuildOf(o.worker, image, { signal: s.env.signal }));
+    }
+    return builds;
+  } finally {
+    if (!s.request.definition.path) await rm(s.dockerfileDir, { recursive: true, force: true });
+    if (s.request.contextDir === undefined) await rm(s.contextDir, { recursive: true, force: true });
+  }
+}
+
+/** A buildkitd: every platform in one solve, sent back as an OCI layout tarball. */
+async function solveAsOCI(o: BuildkitNodeOptions, s: Share): Promise<ArchivedImage[]> {
+  const input = frontendInput(s.request, s.request.platforms, s);
+  const tarball = new PassThrough();
+  const imported = importImageArchive(tarball, o.worker.content);
+  imported.catch(() => {});
+  await s.bk
+    .solve(
+      {
+        frontend: 'dockerfile.v0',
+        frontendAttrs: input.attrs,
+        exporters: [{ type: 'oci', attrs: {} }],
+        entitlements: input.entitlements,
+      },
+      {
+        session: { ...sessionFor(o, s, input.dirs), fileSend: () => tarball },
+        onStatus: (st) => s.env.progress.forward(st),
+        signal: s.env.signal,
+      },
+    )
+    .catch((err: unknown) => {
+      tarball.destroy();
+      if (/exporter "oci" could not be found/.test(messageOf(err))) {
+        throw new BuildError(
+          `node ${o.name} (${o.endpoint.address}) cannot send images back: its BuildKit has no oci exporter (a Docker engine's BuildKit is a node of the docker driver: create it with --driver docker and the engine's address)`,
+          { cause: err },
+        );
+      }
+      throw err;
+    });
+  return imported;
+}
+
+/** Steps that every platform's solve shares, named alike whatever the platform. */
+const sharedSteps = /^\[internal\] load (build definition|\.dockerignore)/;
+
+/**
+ * A one-platform solve's progress as a step of the whole build: names carry the platform as
+ * BuildKit names a multi-platform build's steps (`[linux/arm64 2/3] RUN …`), and the engine's
+ * own `exporting to image` (a temporary name polyarch removes) is left out.
+ */
+function engineStatus(s: Share, p: Platform, forward: (st: SolveStatus) => void): (st: SolveStatus) => void {
+  const hidden = new Set<string>();
+  const prefix = s.request.multiPlatform ? `${formatPlatform(p)} ` : '';
+  return (st) => {
+    for (const v of st.vertexes ?? []) if (v.name === 'exporting to image') hidden.add(v.digest);
+    const keep = <T extends { vertex: string }>(list: T[] | undefined) =>
+      list?.filter((x) => !hidden.has(x.vertex));
+    const vertexes = st.vertexes
+      ?.filter((v) => !hidden.has(v.digest))
+      .map((v) =>
+        prefix && v.name.startsWith('[') && !sharedSteps.test(v.name)
+          ? { ...v, name: `[${prefix}${v.name.slice(1)}` }
+          : v,
+      );
+    const out: SolveStatus = {
+      ...(vertexes?.length ? { vertexes } : {}),
+      ...(keep(st.statuses)?.length ? { statuses: keep(st.statuses)! } : {}),
+      ...(keep(st.logs)?.length ? { logs: keep(st.logs)! } : {}),
+      ...(keep(st.warnings)?.length ? { warnings: keep(st.warnings)! } : {}),
+    };
+    if (Object.keys(out).length) forward(out);
+  };
+}
+
+/** A Docker engine's BuildKit: one platform per solve, into the engine, then `docker save`. */
+async function solveIntoEngine(o: BuildkitNodeOptions, s: Share, p: Platform): Promise<ArchivedImage[]> {
+  const input = frontendInput(s.request, [p], s);
+  const name = `polyarch-build-${randomBytes(6).toString('hex')}:${formatPlatform(p).replace(/\//g, '-')}`;
+  await s.bk.solve(
+    {
+      frontend: 'dockerfile.v0',
+      frontendAttrs: input.attrs,
+      exporters: [{ type: 'moby', attrs: { name } }],
+      entitlements: input.entitlements,
+    },
+    {
+      session: sessionFor(o, s, input.dirs),
+      onStatus: engineStatus(s, p, (st) => s.env.progress.forward(st)),
+      signal: s.env.signal,
+    },
+  );
+  const engine = new DockerEngine(parseAddress(o.endpoint.address));
+  try {
+    return await importImageArchive(await engine.save(name), o.worker.content);
+  } finally {
+    await engine.removeImage(name).catch(() => {});
+  }
+}
