@@ -6,13 +6,14 @@
 #                             xz-utils, bzip2, zstd (ADD of compressed archives)
 #   scripts/setup.sh --test   also the oracles and peers the tests use: skopeo, umoci,
 #                             docker-registry, docker.io, crun, jq, curl, apache2-utils
-#                             (htpasswd), openssl (test token server), time (bench peak RSS)
+#                             (htpasswd), openssl (test token server), time (bench peak RSS),
+#                             iproute2 (a dockerd in a network namespace as a remote BuildKit host)
 #
 # Idempotent: a package already installed is not fetched again.
 set -euo pipefail
 want=(runc qemu-user-static attr util-linux ca-certificates xz-utils bzip2 zstd)
 if [[ ${1:-} == --test ]]; then
-  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time)
+  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time iproute2)
 fi
 missing=()
 for p in "${want[@]}"; do

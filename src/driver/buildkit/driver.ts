@@ -93,6 +93,7 @@ export function buildkitDriver(kind: 'remote' | 'docker'): Driver {
     describe: (_b, node, ctx) => describe(kind, node, ctx.timeoutMs ?? 20_000),
     open: (node, deps) =>
       buildkitNode({
+        builder: deps.builder.name,
         name: node.name,
         configured: node.platforms.map((p) => parsePlatform(p)),
         endpoint: endpointOf(kind, node),

@@ -26,6 +26,8 @@ import { frontendInput } from './attrs.js';
 import { platformBuildOf } from './results.js';
 
 export interface BuildkitNodeOptions {
+  /** the builder's name, for errors */
+  builder: string;
   name: string;
   configured: readonly Platform[];
   endpoint: BuildkitEndpoint;
@@ -56,7 +58,7 @@ export function workerPlatformsOf(workers: readonly WorkerRecordMsg[]): Platform
 
 export function buildkitNode(o: BuildkitNodeOptions): BuildNode & { close(): void } {
   let client: Promise<BuildkitClient> | undefined;
-  const where = `node ${o.name} (${o.endpoint.address})`;
+  const where = `builder ${o.builder}, node ${o.name} (${o.endpoint.address})`;
   const connect = () => {
     client ??= BuildkitClient.connect(o.endpoint).catch((err: unknown) => {
       throw new BuildError(`${where}: ${messageOf(err)}`, { cause: err });

@@ -1,0 +1,279 @@
+/**
+ * Builder nodes on BuildKit, against a real one: Debian's dockerd 20.10 (whose built-in
+ * BuildKit serves /grpc and /session) started in a network namespace of its own as a "remote
+ * host" reached over tcp. The docker driver builds there and the images come back into the
+ * local store (`run` works on each platform); a fleet of polyarch's own engine and that node
+ * splits a three-platform build and joins it in the registry (skopeo reads the index, the
+ * engine pulls and runs what polyarch pushed); the remote driver's gRPC path (the session
+ * inside Control.Session) through a proxy that upgrades each connection through the Engine
+ * API; an unreachable node said once, with builder, node and endpoint.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { BuildkitClient } from '../../src/buildkit/client.js';
+import { engineUpgrade } from '../../src/buildkit/transport.js';
+import { readTar } from '../../src/tar/index.js';
+import { polyarch } from '../helpers/cli.js';
+import { type Dockerd, dockerMissing, startDockerd } from '../helpers/dockerd.js';
+import { ensureBaseImages, fixturesDir, tempDir } from '../helpers/fixtures.js';
+
+const skip = dockerMissing();
+if (skip) console.log(`# buildkit-nodes: skipped: ${skip}`);
+
+const skopeoRaw = (ref: string) =>
+  new Promise<string>((resolve, reject) =>
+    execFile('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    ),
+  );
+
+/** A buildkitd-like gRPC endpoint: each connection upgraded through the engine's /grpc. */
+function grpcProxy(engine: string): Promise<{ address: string; close(): void }> {
+  const server = net.createServer(async (c) => {
+    c.pause();
+    try {
+      const up = await engineUpgrade(engine, '/grpc', {}, 10_000);
+      c.pipe(up).pipe(c);
+      c.resume();
+      c.on('error', () => up.destroy());
+      up.on('error', () => c.destroy());
+    } catch {
+      c.destroy();
+    }
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      resolve({ address: `tcp://127.0.0.1:${port}`, close: () => server.close() });
+    }),
+  );
+}
+
+describe('builder nodes on BuildKit', { skip: skip !== undefined }, () => {
+  const root = tempDir('polyarch-bk-');
+  const ctx = join(tempDir(), 'seed-hello-xx');
+  const env = { POLYARCH_ROOT: root, DOCKER_CONFIG: tempDir('polyarch-bk-config-') };
+  const pa = (args: readonly string[]) => polyarch(args, { env });
+  let remote: Dockerd;
+
+  before(async () => {
+    ensureBaseImages();
+    const r = await pa(['emulators', 'install', 'linux/arm64', 'linux/arm']);
+    assert.equal(r.code, 0, r.stderr);
+    cpSync(join(fixturesDir, 'seed-hello-xx'), ctx, { recursive: true });
+    remote = await startDockerd({ netns: true, bridge: true });
+  });
+  after(async () => {
+    await remote?.stop();
+  });
+
+  test('docker driver: create, ls, inspect, then a three-platform build on the node into the local store', async () => {
+    const host = remote.tcpHost!;
+    assert.equal((await pa(['create', '--name', 'eng', '--driver', 'docker', host])).code, 0);
+    const ls = await pa(['ls']);
+    assert.match(ls.stdout, /^eng\s+docker\s*$/m);
+    assert.match(
+      ls.stdout,
+      new RegExp(
+        `^ \\\\_ eng0\\s+\\\\_ ${host.replace(/\./g, '\\.')}\\s+running\\s+20\\.10\\S*\\s+linux/amd64, linux/arm64`,
+        'm',
+      ),
+    );
+    const inspect = await pa(['inspect', 'eng']);
+    assert.match(inspect.stdout, /^Driver:\s+docker$/m);
+    assert.match(inspect.stdout, /^Platforms:\s+linux\/amd64, linux\/arm64, .*linux\/arm\/v7/m);
+
+    const r = await pa([
+      'build',
+      '--builder',
+      'eng',
+      '--progress',
+      'plain',
+      '--platform',
+      'linux/amd64,linux/arm64,linux/arm/v7',
+      '-t',
+      'hello-bk:1',
+      ctx,
+    ]);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    // the node's steps, named with their platform as BuildKit names a multi-platform build's
+    assert.match(r.stderr, /\[linux\/arm64 builder \d\/\d\] RUN GOOS=\$TARGETOS/);
+    assert.doesNotMatch(r.stderr, /polyarch-build-/, 'the temporary names in the engine are not shown');
+    for (const [platform, greeting] of [
+      ['linux/amd64', 'Hello, amd64!'],
+      ['linux/arm64', 'Hello, arm64!'],
+      ['linux/arm/v7', 'Hello, arm!'],
+    ] as const) {
+      const run = await pa(['run', '--rm', '--platform', platform, 'hello-bk:1']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout.trim(), greeting, platform);
+    }
+    // nothing left behind in the engine
+    const images = await remote.docker(['images', '--format', '{{.Repository}}']);
+    assert.doesNotMatch(images.stdout, /polyarch-build-/);
+  });
+
+  test('a fleet: the local engine for amd64, the remote node for arm; one index pushed, joined', async () => {
+    const host = remote.tcpHost!;
+    assert.equal(
+      (await pa(['create', '--name', 'fleet', '--node', 'here', '--platform', 'linux/amd64'])).code,
+      0,
+    );
+    const add = await pa([
+      'create',
+      '--append',
+      '--name',
+      'fleet',
+      '--node',
+      'armbox',
+      '--driver',
+      'docker',
+      '--platform',
+      'linux/arm64,linux/arm/v7',
+      host,
+    ]);
+    assert.equal(add.code, 0, add.stderr);
+    const ls = await pa(['ls']);
+    assert.match(ls.stdout, /^ \\_ here\s+\\_ \S+\s+inactive\s+linux\/amd64\*/m);
+    // configured platforms marked `*`, folded as buildx folds them (majors first)
+    assert.match(ls.stdout, /^ \\_ armbox\s+\\_ tcp:\S+\s+running\s+\S+\s+linux\/amd64, linux\/arm64\*, linux\/arm\* \(\+2\)/m);
+
+    const name = 'localhost:5000/hello-fleet:1';
+    const r = await pa([
+      'build',
+      '--builder',
+      'fleet',
+      '--progress',
+      'plain',
+      '--platform',
+      'linux/amd64,linux/arm64,linux/arm/v7',
+      '-t',
+      name,
+      '--push',
+      ctx,
+    ]);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.match(r.stderr, /\[node here\] linux\/amd64\n/);
+    assert.match(r.stderr, /\[node armbox\] linux\/arm64, linux\/arm\/v7\n/);
+    const index = JSON.parse(await skopeoRaw(name));
+    assert.deepEqual(
+      index.manifests.map((m: { platform: Record<string, string> }) =>
+        [m.platform.os, m.platform.architecture, m.platform.variant ?? ''].join('/'),
+      ),
+      ['linux/amd64/', 'linux/arm64/', 'linux/arm/v7'],
+    );
+    // the engine (the remote host) pulls and runs what polyarch pushed
+    for (const [platform, greeting] of [
+      ['linux/amd64', 'Hello, amd64!'],
+      ['linux/arm64', 'Hello, arm64!'],
+    ] as const) {
+      const run = await remote.docker(['run', '--rm', '--network', 'none', '--platform', platform, name]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout.trim(), greeting, platform);
+    }
+    const run = await pa(['run', '--rm', '--platform', 'linux/arm/v7', name]);
+    assert.equal(run.stdout.trim(), 'Hello, arm!', run.stderr);
+  });
+
+  test('remote driver: plain gRPC with the session inside Control.Session; the context as the daemon asks', async () => {
+    const proxy = await grpcProxy(remote.host);
+    try {
+      const dir = tempDir('polyarch-bk-ctx-');
+      writeFileSync(
+        join(dir, 'Dockerfile'),
+        'FROM localhost:5000/busybox:1.35\nCOPY . /ctx/\nRUN ls /ctx > /listing\n',
+      );
+      writeFileSync(join(dir, 'kept.txt'), 'kept\n');
+      writeFileSync(join(dir, 'secret.key'), 'never sent\n');
+      writeFileSync(join(dir, '.dockerignore'), '*.key\n');
+      const bk = await BuildkitClient.connect({ driver: 'remote', address: proxy.address });
+      try {
+        const workers = await bk.listWorkers();
+        assert.ok(workers[0]?.platforms.some((p) => p.architecture === 'arm64'));
+        const tarball = new PassThrough();
+        const files = (async () => {
+          const out = new Map<string, string>();
+          for await (const e of readTar(tarball)) {
+            const chunks: Buffer[] = [];
+            for await (const c of e.body) chunks.push(c);
+            out.set(e.header.path.toString(), Buffer.concat(chunks).toString());
+          }
+          return out;
+        })();
+        const statuses: string[] = [];
+        await bk.solve(
+          {
+            frontend: 'dockerfile.v0',
+            frontendAttrs: { filename: 'Dockerfile' },
+            exporters: [{ type: 'tar', attrs: {} }],
+          },
+          {
+            session: {
+              dirs: new Map([
+                ['context', dir],
+                ['dockerfile', dir],
+              ]),
+              env: {},
+              fileSend: () => tarball,
+            },
+            onStatus: (s) => statuses.push(...(s.vertexes ?? []).map((v) => v.name)),
+          },
+        );
+        const got = await files;
+        assert.equal(got.get('ctx/kept.txt'), 'kept\n');
+        assert.equal(got.has('ctx/secret.key'), false, 'an ignored file never reaches the daemon');
+        assert.match(got.get('listing') ?? '', /Dockerfile\nkept.txt/);
+        assert.ok(
+          statuses.some((n) => /RUN ls \/ctx/.test(n)),
+          statuses.join('; '),
+        );
+      } finally {
+        bk.close();
+      }
+      // a build through the remote driver on a daemon without an oci exporter: one clear error
+      assert.equal((await pa(['create', '--name', 'bkr', '--driver', 'remote', proxy.address])).code, 0);
+      const ls = await pa(['ls']);
+      assert.match(ls.stdout, /^ \\_ bkr0\s+\\_ tcp:\/\/127\.0\.0\.1:\d+\s+running/m);
+      const r = await pa(['build', '--builder', 'bkr', '-t', 'x', ctx]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /node bkr0 \(tcp:\/\/127\.0\.0\.1:\d+\) cannot send images back: its BuildKit has no oci exporter/,
+      );
+    } finally {
+      proxy.close();
+    }
+  });
+
+  test('an unreachable node: ls says why, a build fails first with builder, node and endpoint', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const endpoint = `tcp://127.0.0.1:${closed}`;
+    assert.equal((await pa(['create', '--name', 'gone', '--driver', 'remote', endpoint])).code, 0);
+    const ls = await pa(['ls']);
+    assert.match(ls.stdout, /^ \\_ gone0\s+\\_ tcp:\/\/127\.0\.0\.1:\d+\s+inactive/m);
+    assert.match(
+      ls.stderr,
+      new RegExp(`Failed to get status for gone \\(gone0\\): cannot reach ${endpoint}: ECONNREFUSED`),
+    );
+    const before = readFileSync(join(root, 'content', 'index.json'));
+    const r = await pa(['build', '--builder', 'gone', '-t', 'never', ctx]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `ERROR: .*builder gone, node gone0 \\(${endpoint}\\): cannot reach ${endpoint}: ECONNREFUSED`,
+      ),
+    );
+    assert.deepEqual(readFileSync(join(root, 'content', 'index.json')), before);
+  });
+});
