@@ -17,6 +17,7 @@ import {
   usageItems,
 } from '../builder/index.js';
 import { openContentStore, rootLayout } from '../content/index.js';
+import { nodeDiskUsage } from '../driver/buildkit/usage.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
@@ -94,7 +95,12 @@ export const duCommand: Command = {
       const snapshots = await SnapshotStore.open({ root });
       const state = await readCacheState({ builders, snapshots, content });
       const now = new Date();
-      const items = usageItems(state, b.name)
+      const local = b.nodes.some((n) => n.driver === 'local') ? usageItems(state, b.name) : [];
+      // a BuildKit node's cache is the daemon's: asked of it
+      const remote = await Promise.all(
+        b.nodes.filter((n) => n.driver !== 'local').map((n) => nodeDiskUsage(b.name, n)),
+      );
+      const items = [...local, ...remote.flat()]
         .filter((i) => matchesPruneFilters(i, filters, now))
         .sort((a, b) => b.size - a.size);
       ctx.stdout.write(usageListing(items, now, flags.bool('verbose')));

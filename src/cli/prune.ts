@@ -9,6 +9,7 @@
  */
 import { BuilderStore, humanSize, parsePruneFilters, pruneCache } from '../builder/index.js';
 import { openContentStore, rootLayout } from '../content/index.js';
+import { nodePrune } from '../driver/buildkit/usage.js';
 import { parseByteSize } from '../goparse.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import type { Command } from './command.js';
@@ -96,20 +97,27 @@ export const pruneCommand: Command = {
     try {
       const snapshots = await SnapshotStore.open({ root });
       const now = new Date();
-      const result = await builders.exclusiveCache(
-        () =>
-          pruneCache({
-            builder: b.name,
-            builders,
-            snapshots,
-            content,
-            prune: { all, ...filters, ...(keepBytes !== undefined ? { keepBytes } : {}), now },
-          }),
-        {
-          signal: ctx.signal,
-          onWait: (n) => ctx.stderr.write(`waiting for ${n} running build${n === 1 ? '' : 's'} to finish\n`),
-        },
-      );
+      const prune = { all, ...filters, ...(keepBytes !== undefined ? { keepBytes } : {}), now };
+      const local = b.nodes.some((n) => n.driver === 'local')
+        ? await builders.exclusiveCache(
+            () => pruneCache({ builder: b.name, builders, snapshots, content, prune }),
+            {
+              signal: ctx.signal,
+              onWait: (n) =>
+                ctx.stderr.write(`waiting for ${n} running build${n === 1 ? '' : 's'} to finish\n`),
+            },
+          )
+        : { removed: [], total: 0 };
+      // a BuildKit node prunes its own cache
+      const remote = (
+        await Promise.all(
+          b.nodes.filter((n) => n.driver !== 'local').map((n) => nodePrune(b.name, n, prune, ctx.signal)),
+        )
+      ).flat();
+      const result = {
+        removed: [...local.removed, ...remote],
+        total: local.total + remote.reduce((sum, i) => sum + Math.max(i.size, 0), 0),
+      };
       if (result.removed.length > 0)
         ctx.stdout.write(usageListing(result.removed, now, flags.bool('verbose')));
       ctx.stdout.write(tabwriteTabs(`Total:\t${humanSize(result.total)}\n`));

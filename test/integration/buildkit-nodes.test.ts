@@ -118,6 +118,23 @@ describe('builder nodes on BuildKit', { skip: skip !== undefined }, () => {
     assert.doesNotMatch(images.stdout, /polyarch-build-/);
   });
 
+  test('du and prune ask the node for its build cache; rm forgets the node', async () => {
+    const du = await pa(['du', '--builder', 'eng']);
+    assert.equal(du.code, 0, du.stderr);
+    assert.match(du.stdout, /^ID\s+RECLAIMABLE\s+SIZE\s+LAST ACCESSED$/m);
+    const rows = du.stdout.split('\n').filter((l) => /^[a-z0-9]{20,}\*?\s+(true|false)\s/.test(l));
+    assert.ok(rows.length > 0, du.stdout);
+    const prune = await pa(['prune', '-f', '--all', '--builder', 'eng']);
+    assert.equal(prune.code, 0, prune.stderr);
+    const total = /^Total:\s+(\S+)$/m.exec(prune.stdout);
+    assert.ok(total && total[1] !== '0B', prune.stdout);
+    const after = await pa(['du', '--builder', 'eng']);
+    const left = after.stdout.split('\n').filter((l) => /^[a-z0-9]{20,}\*?\s+(true|false)\s/.test(l));
+    assert.ok(left.length < rows.length, after.stdout);
+    assert.equal((await pa(['rm', 'eng'])).code, 0);
+    assert.doesNotMatch((await pa(['ls'])).stdout, /^eng\s/m);
+  });
+
   test('a fleet: the local engine for amd64, the remote node for arm; one index pushed, joined', async () => {
     const host = remote.tcpHost!;
     assert.equal(
@@ -141,7 +158,10 @@ describe('builder nodes on BuildKit', { skip: skip !== undefined }, () => {
     const ls = await pa(['ls']);
     assert.match(ls.stdout, /^ \\_ here\s+\\_ \S+\s+inactive\s+linux\/amd64\*/m);
     // configured platforms marked `*`, folded as buildx folds them (majors first)
-    assert.match(ls.stdout, /^ \\_ armbox\s+\\_ tcp:\S+\s+running\s+\S+\s+linux\/amd64, linux\/arm64\*, linux\/arm\* \(\+2\)/m);
+    assert.match(
+      ls.stdout,
+      /^ \\_ armbox\s+\\_ tcp:\S+\s+running\s+\S+\s+linux\/amd64, linux\/arm64\*, linux\/arm\* \(\+2\)/m,
+    );
 
     const name = 'localhost:5000/hello-fleet:1';
     const r = await pa([
