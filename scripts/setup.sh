@@ -7,13 +7,14 @@
 #   scripts/setup.sh --test   also the oracles and peers the tests use: skopeo, umoci,
 #                             docker-registry, docker.io, crun, jq, curl, apache2-utils
 #                             (htpasswd), openssl (test token server), time (bench peak RSS),
-#                             iproute2 (a dockerd in a network namespace as a remote BuildKit host)
+#                             iproute2 (a dockerd in a network namespace as a remote BuildKit host),
+#                             protobuf-compiler (protoc --decode_raw: an oracle for our BuildKit messages)
 #
 # Idempotent: a package already installed is not fetched again.
 set -euo pipefail
 want=(runc qemu-user-static attr util-linux ca-certificates xz-utils bzip2 zstd)
 if [[ ${1:-} == --test ]]; then
-  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time iproute2)
+  want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time iproute2 protobuf-compiler)
 fi
 missing=()
 for p in "${want[@]}"; do
