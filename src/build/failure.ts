@@ -21,8 +21,12 @@ import { NodeFailure } from './solve.js';
 
 /** A node's failure said with the node and its platforms: `failed to build: node armbox (linux/arm64): …`. */
 function onNode(err: unknown, failure: NodeFailure): unknown {
-  const where = `node ${failure.node} (${failure.platforms.map(formatPlatform).join(', ')})`;
-  const message = `failed to build: ${where}: ${messageOf(err).replace(/^failed to build: /, '')}`;
+  const platforms = failure.platforms.map(formatPlatform).join(', ');
+  const inner = messageOf(err).replace(/^failed to build: /, '');
+  // an error that names its node already (a daemon lost) only gains the platforms
+  const message = inner.includes(`node ${failure.node} (`)
+    ? `failed to build: ${inner} (building ${platforms})`
+    : `failed to build: node ${failure.node} (${platforms}): ${inner}`;
   if (err instanceof BuildError)
     return new BuildError(message, { cause: err, ...(err.source ? { source: err.source } : {}) });
   if (err instanceof PolyarchError) return new PolyarchError(err.code, message, { cause: err });

@@ -11,7 +11,7 @@
  */
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { CancelledError, PolyarchError } from '../errors.js';
+import { CancelledError, messageOf, PolyarchError } from '../errors.js';
 import { decodeRpcStatus } from './wire.js';
 
 /** A gRPC status other than OK, with BuildKit's message. */
@@ -117,12 +117,17 @@ export class GrpcClient {
     });
     let status: GrpcError | undefined;
     let headersOk = true;
+    // the answer is complete once its status came (in the trailers, or in the headers of a
+    // trailers-only answer); a stream that ends before is a lost connection
+    let answered = false;
     stream.on('response', (h) => {
       status = statusOf(h);
       if (h[':status'] !== 200) headersOk = false;
+      if (h['grpc-status'] !== undefined) answered = true;
     });
     stream.on('trailers', (t) => {
       status = statusOf(t);
+      answered = true;
     });
     const onAbort = () => stream.close(http2.constants.NGHTTP2_CANCEL);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -132,14 +137,16 @@ export class GrpcClient {
         yield* deframe(stream);
       } catch (err) {
         if (opts.signal?.aborted) throw new CancelledError('cancelled', { cause: err });
-        throw err;
+        if (err instanceof GrpcError) throw err;
+        throw new GrpcError(
+          GrpcCode.unavailable,
+          `the connection to the daemon was lost (${messageOf(err)})`,
+        );
       }
       if (opts.signal?.aborted) throw new CancelledError();
       if (status) throw status;
       if (!headersOk) throw new GrpcError(GrpcCode.unknown, `${path}: the daemon did not answer with gRPC`);
-      if (stream.rstCode && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
-        throw new GrpcError(GrpcCode.unavailable, `${path}: stream reset (${stream.rstCode})`);
-      }
+      if (!answered) throw new GrpcError(GrpcCode.unavailable, 'the connection to the daemon was lost');
     }
     return {
       send: (msg) =>

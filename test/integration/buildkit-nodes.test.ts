@@ -296,4 +296,62 @@ describe('builder nodes on BuildKit', { skip: skip !== undefined }, () => {
     );
     assert.deepEqual(readFileSync(join(root, 'content', 'index.json')), before);
   });
+
+  test('a node killed mid-build: named in the error, the store unchanged, the rerun builds only what failed', async () => {
+    const far = await startDockerd({ netns: true, bridge: true });
+    let again: Dockerd | undefined;
+    try {
+      const dir = tempDir('polyarch-bk-kill-');
+      writeFileSync(
+        join(dir, 'Dockerfile'),
+        [
+          'FROM localhost:5000/busybox:1.35',
+          'ARG TARGETARCH',
+          'RUN echo first-$TARGETARCH > /a',
+          'ARG NAP=40',
+          'RUN if [ "$TARGETARCH" = arm64 ]; then sleep $NAP; fi; echo done > /b',
+          '',
+        ].join('\n'),
+      );
+      assert.equal(
+        (await pa(['create', '--name', 'kill', '--node', 'here', '--platform', 'linux/amd64'])).code,
+        0,
+      );
+      const add = ['create', '--name', 'kill', '--driver', 'docker', '--platform', 'linux/arm64'];
+      assert.equal((await pa([...add, '--append', '--node', 'far', far.tcpHost!])).code, 0);
+      const before = readFileSync(join(root, 'content', 'index.json'));
+      const args = [
+        'build',
+        '--builder',
+        'kill',
+        '--progress',
+        'plain',
+        '--platform',
+        'linux/amd64,linux/arm64',
+      ];
+      const running = pa([...args, '-t', 'killed:1', dir]);
+      await new Promise((r) => setTimeout(r, 15_000));
+      far.kill();
+      const r = await running;
+      assert.equal(r.code, 1, r.stderr.slice(-2000));
+      assert.match(
+        r.stderr,
+        /ERROR: failed to build: builder kill, node far \(tcp:\S+\): the connection to the daemon was lost \(building linux\/arm64\)\n/,
+      );
+      assert.match(r.stderr, /#\d+ \[linux\/amd64 2\/3\] RUN echo first-amd64 > \/a\n#\d+ DONE/);
+      assert.deepEqual(readFileSync(join(root, 'content', 'index.json')), before, 'nothing named');
+      // the node comes back at another address; the rerun takes the local platform's steps from the cache
+      again = await startDockerd({ netns: true, bridge: true });
+      assert.equal((await pa([...add, '--node', 'far', again.tcpHost!])).code, 0);
+      const rerun = await pa([...args, '--build-arg', 'NAP=0', '-t', 'killed:1', dir]);
+      assert.equal(rerun.code, 0, rerun.stderr.slice(-2000));
+      assert.match(rerun.stderr, /#\d+ \[linux\/amd64 2\/3\] RUN echo first-amd64 > \/a\n#\d+ CACHED/);
+      const run = await pa(['run', '--rm', '--platform', 'linux/arm64', 'killed:1', 'cat', '/a', '/b']);
+      assert.equal(run.stdout, 'first-arm64\ndone\n', run.stderr);
+    } finally {
+      far.kill();
+      await far.stop();
+      await again?.stop();
+    }
+  });
 });

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { BuildkitClient, type BuildkitEndpoint } from '../../buildkit/client.js';
+import { GrpcCode, GrpcError } from '../../buildkit/grpc.js';
 import type { SessionOptions } from '../../buildkit/session.js';
 import { parseAddress } from '../../buildkit/transport.js';
 import type { WorkerRecordMsg } from '../../buildkit/wire.js';
@@ -119,6 +120,17 @@ function sessionFor(o: BuildkitNodeOptions, s: Share, dirs: Map<string, string>)
   };
 }
 
+/** A daemon that went away mid-build is said with its builder, node and endpoint. */
+function lostNode(o: BuildkitNodeOptions, err: unknown): unknown {
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof GrpcError && cause.code === GrpcCode.unavailable) {
+    return new BuildError(`builder ${o.builder}, node ${o.name} (${o.endpoint.address}): ${cause.message}`, {
+      cause: err,
+    });
+  }
+  return err;
+}
+
 async function solveShare(o: BuildkitNodeOptions, s: Share): Promise<PlatformBuild[]> {
   try {
     const images =
@@ -133,6 +145,8 @@ async function solveShare(o: BuildkitNodeOptions, s: Share): Promise<PlatformBui
       builds.push(await platformBuildOf(o.worker, image, { signal: s.env.signal }));
     }
     return builds;
+  } catch (err) {
+    throw lostNode(o, err);
   } finally {
     if (!s.request.definition.path) await rm(s.dockerfileDir, { recursive: true, force: true });
     if (s.request.contextDir === undefined) await rm(s.contextDir, { recursive: true, force: true });
