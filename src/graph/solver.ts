@@ -8,7 +8,7 @@
  * reports every step `CACHED` and does nothing else. Ops are carried out by typed runners
  * (`SolverOptions.runners`), one per op type.
  */
-import { BuildError, CancelledError, PolyarchError } from '../errors.js';
+import { BuildError, CancelledError } from '../errors.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import type { Progress, VertexHandle } from '../progress/writer.js';
 import type { CacheRecord, CacheStore } from './cache.js';
@@ -193,8 +193,12 @@ export class Solver {
         try {
           result = await runner.run(v.op as never, { vertex: v, key, progress: handle, signal, inputs });
         } catch (err) {
-          const message =
-            signal.aborted && !(err instanceof PolyarchError) ? 'context canceled' : errorText(err);
+          if (signal.aborted) {
+            // said as BuildKit says it: the step CANCELED, the build `Canceled: context canceled`
+            if (!v.hidden) handle.fail('context canceled');
+            throw new CancelledError('failed to solve: Canceled: context canceled', { cause: err });
+          }
+          const message = errorText(err);
           if (!v.hidden) handle.fail(message);
           if (err instanceof VertexError) throw err;
           throw new VertexError(v, message, { cause: err });

@@ -70,3 +70,48 @@ export function steps(
     .filter((v) => match.test(v.name))
     .map((v) => ({ name: v.name, cached: v.cached === true, ...(v.error ? { error: v.error } : {}) }));
 }
+
+/** A polyarch process the test steers while it runs (signals, waiting for output). */
+export interface RunningPolyarch {
+  child: ReturnType<typeof spawn>;
+  /** resolves when stderr matches `re` (rejects if the process ends first) */
+  waitFor(re: RegExp): Promise<void>;
+  done: Promise<CliResult>;
+}
+
+export function startPolyarch(args: readonly string[], opts: CliOptions = {}): RunningPolyarch {
+  const child = spawn(polyarchBin, [...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...(opts.root ? { POLYARCH_ROOT: opts.root } : {}), ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: out, stderr: err }),
+    ),
+  );
+  return {
+    child,
+    done,
+    waitFor: (re) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (re.test(err)) {
+            child.stderr!.off('data', check);
+            resolve();
+          }
+        };
+        child.stderr!.on('data', check);
+        check();
+        done.then(() => reject(new Error(`polyarch ended before ${re}: ${err.slice(-2000)}`)));
+      }),
+  };
+}

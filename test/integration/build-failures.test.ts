@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { polyarch, steps } from '../helpers/cli.js';
+import { polyarch, startPolyarch, steps } from '../helpers/cli.js';
 import { ensureBaseImages, fixturesDir, polyarchBin, tempDir } from '../helpers/fixtures.js';
 import { skopeo, storedIndex, storedNames, storeIndexBytes, storeRef } from '../helpers/images.js';
 
@@ -122,6 +122,26 @@ describe('entitlements', () => {
     assert.equal(allowed.code, 0, allowed.stderr);
     const capEff = /CapEff:\s+([0-9a-f]+)/.exec(allowed.stderr)?.[1] ?? '';
     assert.ok(BigInt(`0x${capEff}`) > 0xa80425fbn, `more than the default capabilities: ${capEff}`);
+  });
+});
+
+describe('Ctrl-C in the middle of a build', () => {
+  test('the step is CANCELED, the build says so as BuildKit does, without internal paths; the store is unchanged', async () => {
+    const root = tempDir();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM localhost:5000/busybox:1.35\nRUN sleep 60\n');
+    const p = startPolyarch(['build', '--progress', 'plain', '-t', 'interrupted', dir], { root });
+    await p.waitFor(/#\d+ \[2\/2\] RUN sleep 60\n/);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    assert.ok(Date.now() - started < 10_000, 'it stops at once');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /#\d+ \[2\/2\] RUN sleep 60\n#\d+ CANCELED\n/);
+    assert.match(r.stderr, /ERROR: failed to build: failed to solve: Canceled: context canceled\n$/);
+    assert.doesNotMatch(r.stderr, /snapshots|merged/);
+    assert.deepEqual(storedNames(root), []);
   });
 });
 

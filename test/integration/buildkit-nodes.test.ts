@@ -9,7 +9,7 @@
  * API; an unreachable node said once, with builder, node and endpoint.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { BuildkitClient } from '../../src/buildkit/client.js';
 import { engineUpgrade } from '../../src/buildkit/transport.js';
 import { readTar } from '../../src/tar/index.js';
-import { polyarch } from '../helpers/cli.js';
+import { polyarch, startPolyarch } from '../helpers/cli.js';
 import { type Dockerd, dockerMissing, startDockerd } from '../helpers/dockerd.js';
 import { ensureBaseImages, fixturesDir, tempDir } from '../helpers/fixtures.js';
 
@@ -268,6 +268,29 @@ describe('builder nodes on BuildKit', { skip: skip !== undefined }, () => {
     } finally {
       proxy.close();
     }
+  });
+
+  test('Ctrl-C cancels the solve on the node: its step stops there too', async () => {
+    const dir = tempDir('polyarch-bk-cancel-');
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM localhost:5000/busybox:1.35\nRUN sleep 61\n');
+    assert.equal((await pa(['create', '--name', 'cancel', '--driver', 'docker', remote.tcpHost!])).code, 0);
+    const p = startPolyarch(['build', '--builder', 'cancel', '--progress', 'plain', dir], { env });
+    await p.waitFor(/#\d+ \[2\/2\] RUN sleep 61\n/);
+    const sleeping = () => {
+      try {
+        return execFileSync('pgrep', ['-f', '^sleep 61$']).toString().trim() !== '';
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && !sleeping(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(sleeping(), 'the step runs on the node');
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /ERROR: failed to build: failed to solve: Canceled: context canceled\n$/);
+    for (let i = 0; i < 100 && sleeping(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sleeping(), false, 'the daemon stopped the step');
   });
 
   test('an unreachable node: ls says why, a build fails first with builder, node and endpoint', async () => {
