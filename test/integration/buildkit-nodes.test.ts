@@ -15,6 +15,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
 import { BuildkitClient } from '../../src/buildkit/client.js';
 import { engineUpgrade } from '../../src/buildkit/transport.js';
 import { readTar } from '../../src/tar/index.js';
@@ -46,6 +47,112 @@ function grpcProxy(engine: string): Promise<{ address: string; close(): void }> 
       c.destroy();
     }
   });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      resolve({ address: `tcp://127.0.0.1:${port}`, close: () => server.close() });
+    }),
+  );
+}
+
+/** A CA, a server certificate for `buildkit` and a client certificate, made by openssl. */
+function makeCerts(dir: string): void {
+  const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  ]);
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=other-ca',
+    '-keyout',
+    'other.key',
+    '-out',
+    'other.pem',
+  ]);
+  for (const [name, cn] of [
+    ['server', 'buildkit'],
+    ['client', 'polyarch'],
+  ]) {
+    ssl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+    ]);
+    writeFileSync(
+      join(dir, `${name}.ext`),
+      name === 'server' ? 'subjectAltName=DNS:buildkit\n' : 'extendedKeyUsage=clientAuth\n',
+    );
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    ]);
+  }
+}
+
+/** A TLS endpoint in front of the engine's BuildKit that requires a client certificate of `ca`. */
+function tlsProxy(engine: string, dir: string): Promise<{ address: string; close(): void }> {
+  const server = tls.createServer(
+    {
+      key: readFileSync(join(dir, 'server.key')),
+      cert: readFileSync(join(dir, 'server.pem')),
+      ca: readFileSync(join(dir, 'ca.pem')),
+      requestCert: true,
+      rejectUnauthorized: true,
+      ALPNProtocols: ['h2'],
+    },
+    async (c) => {
+      c.pause();
+      try {
+        const up = await engineUpgrade(engine, '/grpc', {}, 10_000);
+        c.pipe(up).pipe(c);
+        c.resume();
+        c.on('error', () => up.destroy());
+        up.on('error', () => c.destroy());
+      } catch {
+        c.destroy();
+      }
+    },
+  );
+  server.on('tlsClientError', () => {});
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
@@ -291,6 +398,67 @@ describe('builder nodes on BuildKit', { skip: skip !== undefined }, () => {
     assert.match(r.stderr, /ERROR: failed to build: failed to solve: Canceled: context canceled\n$/);
     for (let i = 0; i < 100 && sleeping(); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(sleeping(), false, 'the daemon stopped the step');
+  });
+
+  test('remote driver over TLS: the CA, client certificate and server name of --driver-opt; a wrong CA said clearly', async () => {
+    const certs = tempDir('polyarch-bk-tls-');
+    makeCerts(certs);
+    const proxy = await tlsProxy(remote.host, certs);
+    try {
+      const opts = `cacert=${join(certs, 'ca.pem')},cert=${join(certs, 'client.pem')},key=${join(certs, 'client.key')},servername=buildkit`;
+      assert.equal(
+        (await pa(['create', '--name', 'tls', '--driver', 'remote', '--driver-opt', opts, proxy.address]))
+          .code,
+        0,
+      );
+      const inspect = await pa(['inspect', 'tls']);
+      assert.match(inspect.stdout, /^Status:\s+running$/m, inspect.stdout + inspect.stderr);
+      assert.match(
+        inspect.stdout,
+        /^Driver Options:\s+cacert=".*ca\.pem" cert=".*client\.pem" key=".*client\.key" servername="buildkit"$/m,
+      );
+      const wrong = `cacert=${join(certs, 'other.pem')},cert=${join(certs, 'client.pem')},key=${join(certs, 'client.key')},servername=buildkit`;
+      assert.equal(
+        (await pa(['create', '--name', 'badtls', '--driver', 'remote', '--driver-opt', wrong, proxy.address]))
+          .code,
+        0,
+      );
+      const ls = await pa(['ls']);
+      assert.match(ls.stdout, /^ \\_ badtls0\s+\\_ tcp:\S+\s+inactive/m);
+      assert.match(
+        ls.stderr,
+        /Failed to get status for badtls \(badtls0\): cannot reach tcp:\S+: .*(certificate|SELF_SIGNED|verify)/i,
+      );
+      const nocert = `cacert=${join(certs, 'ca.pem')},servername=buildkit`;
+      assert.equal(
+        (
+          await pa([
+            'create',
+            '--name',
+            'nocert',
+            '--driver',
+            'remote',
+            '--driver-opt',
+            nocert,
+            proxy.address,
+          ])
+        ).code,
+        0,
+      );
+      const r = await pa(['build', '--builder', 'nocert', '-t', 'x', ctx]);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('ERROR')).length,
+        1,
+        r.stderr,
+      );
+      assert.match(r.stderr, /ERROR: .*builder nocert, node nocert0 \(tcp:\S+\): /);
+    } finally {
+      proxy.close();
+    }
   });
 
   test('an unreachable node: ls says why, a build fails first with builder, node and endpoint', async () => {
