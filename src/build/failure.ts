@@ -52,6 +52,8 @@ export function buildFailure(err: unknown, definition: Definition | undefined): 
   ) {
     return err;
   }
+  if (err instanceof BuildError && err.source)
+    return new BuildError(`failed to build: ${err.message}`, { cause: err, source: err.source });
   if (err instanceof PolyarchError)
     return new PolyarchError(err.code, `failed to build: ${err.message}`, { cause: err });
   return err;

@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Duplex } from 'node:stream';
-import { BuildError, CancelledError, messageOf } from '../errors.js';
+import { BuildError, CancelledError, type ErrorSource, messageOf } from '../errors.js';
 import type { SolveStatus } from '../progress/events.js';
 import { GrpcClient, GrpcCode, GrpcError, serveGrpc } from './grpc.js';
 import { createSession, type SessionOptions, sessionHeaders } from './session.js';
@@ -26,6 +26,7 @@ import {
   type CacheEntry,
   decodeBytesMessage,
   decodeDiskUsageResponse,
+  decodeErrorSource,
   decodeInfoResponse,
   decodeListWorkersResponse,
   decodeSolveResponse,
@@ -76,7 +77,21 @@ function daemonError(what: string, err: unknown, signal?: AbortSignal): Error {
     return new CancelledError('failed to solve: Canceled: context canceled', { cause: err });
   }
   if (err instanceof CancelledError || err instanceof BuildError) return err;
-  return new BuildError(`${what}: ${messageOf(err)}`, { cause: err });
+  const source = err instanceof GrpcError && err.details ? sourceOf(err.details) : undefined;
+  return new BuildError(`${what}: ${messageOf(err)}`, { cause: err, ...(source ? { source } : {}) });
+}
+
+/** The Dockerfile lines BuildKit says an error is about, for the excerpt under it. */
+function sourceOf(details: Uint8Array): ErrorSource | undefined {
+  const s = decodeErrorSource(details);
+  const range = s?.ranges[0];
+  if (!s || !range || range.startLine < 1) return undefined;
+  return {
+    file: s.filename,
+    lines: Buffer.from(s.data).toString('utf8').replace(/\n$/, '').split('\n'),
+    startLine: range.startLine,
+    endLine: Math.max(range.endLine, range.startLine),
+  };
 }
 
 /** The bidirectional Control.Session call as a byte stream (BuildKit's grpchijack). */

@@ -17,10 +17,13 @@ import { decodeRpcStatus } from './wire.js';
 /** A gRPC status other than OK, with BuildKit's message. */
 export class GrpcError extends Error {
   readonly code: number;
-  constructor(code: number, message: string) {
+  /** google.rpc.Status with its details (grpc-status-details-bin), when the daemon sent it */
+  readonly details: Uint8Array | undefined;
+  constructor(code: number, message: string, details?: Uint8Array) {
     super(message);
     this.name = 'GrpcError';
     this.code = code;
+    this.details = details;
   }
 }
 

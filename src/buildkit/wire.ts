@@ -534,6 +534,70 @@ export function decodePacket(bytes: Uint8Array): Packet {
 
 // ---- gRPC status details --------------------------------------------------------------------
 
+/** BuildKit's errdefs.Source: the Dockerfile (pb.SourceInfo) and the lines (pb.Range) an error is about. */
+export interface ErrorSourceMsg {
+  filename: string;
+  data: Uint8Array;
+  ranges: { startLine: number; endLine: number }[];
+}
+
+function decodeLine(bytes: Uint8Array): number {
+  let line = 0;
+  read(bytes, (f, _wt, r) => {
+    if (f !== 1) return false;
+    line = r.int32();
+    return true;
+  });
+  return line;
+}
+
+function decodeRange(bytes: Uint8Array): { startLine: number; endLine: number } {
+  const out = { startLine: 0, endLine: 0 };
+  read(bytes, (f, _wt, r) => {
+    if (f === 1) out.startLine = decodeLine(r.bytes());
+    else if (f === 2) out.endLine = decodeLine(r.bytes());
+    else return false;
+    return true;
+  });
+  return out;
+}
+
+function decodeSource(bytes: Uint8Array): ErrorSourceMsg {
+  const s: ErrorSourceMsg = { filename: '', data: new Uint8Array(), ranges: [] };
+  read(bytes, (f, _wt, r) => {
+    if (f === 1) {
+      read(r.bytes(), (g, _w, q) => {
+        if (g === 1) s.filename = q.string();
+        else if (g === 2) s.data = q.bytes();
+        else return false;
+        return true;
+      });
+    } else if (f === 2) s.ranges.push(decodeRange(r.bytes()));
+    else return false;
+    return true;
+  });
+  return s;
+}
+
+/** The errdefs.Source among a google.rpc.Status's details (Any: type_url = 1, value = 2). */
+export function decodeErrorSource(status: Uint8Array): ErrorSourceMsg | undefined {
+  let found: ErrorSourceMsg | undefined;
+  read(status, (f, _wt, r) => {
+    if (f !== 3) return false;
+    let url = '';
+    let value: Uint8Array = new Uint8Array();
+    read(r.bytes(), (g, _w, q) => {
+      if (g === 1) url = q.string();
+      else if (g === 2) value = q.bytes();
+      else return false;
+      return true;
+    });
+    if (url.endsWith('errdefs.Source')) found ??= decodeSource(value);
+    return true;
+  });
+  return found;
+}
+
 /** google.rpc.Status (grpc-status-details-bin): code = 1, message = 2. */
 export function decodeRpcStatus(bytes: Uint8Array): { code: number; message: string } {
   const s = { code: 0, message: '' };

@@ -400,6 +400,23 @@ describe('builder nodes on BuildKit', { skip: skip !== undefined }, () => {
     assert.equal(sleeping(), false, 'the daemon stopped the step');
   });
 
+  test("a failing step on the node is reported as a local one: BuildKit's message, the Dockerfile excerpt", async () => {
+    const dir = tempDir('polyarch-bk-fail-');
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35\nRUN echo about to fail && false\n',
+    );
+    const r = await pa(['build', '--builder', 'cancel', '--progress', 'plain', dir]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /#\d+ \[2\/2\] RUN echo about to fail && false\n(#\d+ .*\n)*#\d+ \d+\.\d+ about to fail\n/,
+    );
+    // dockerd 20.10's BuildKit sends no errdefs.Source with its errors (a standalone BuildKit
+    // does; unit/buildkit-wire reads one), so it has no Dockerfile excerpt to show
+    assert.match(r.stderr, /ERROR: failed to build: failed to solve: .*exit code: 1\n$/);
+  });
+
   test('remote driver over TLS: the CA, client certificate and server name of --driver-opt; a wrong CA said clearly', async () => {
     const certs = tempDir('polyarch-bk-tls-');
     makeCerts(certs);

@@ -6,8 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  decodeErrorSource,
   decodePacket,
   encodePacket,
   encodePruneRequest,
@@ -103,5 +107,42 @@ describe('BuildKit messages', () => {
       devminor: 6,
     };
     assert.deepEqual(decodePacket(encodePacket({ type: PacketType.stat, id: 0, stat })).stat, stat);
+  });
+});
+
+describe('BuildKit error details', () => {
+  const proto = `syntax = "proto3";
+package t;
+message Any { string type_url = 1; bytes value = 2; }
+message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
+message Position { int32 line = 1; int32 character = 2; }
+message Range { Position start = 1; Position end = 2; }
+message SourceInfo { string filename = 1; bytes data = 2; string language = 4; }
+message Source { SourceInfo info = 1; repeated Range ranges = 2; }
+`;
+  const encode = (type: string, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pa-proto-'));
+    writeFileSync(join(dir, 't.proto'), proto);
+    return execFileSync('protoc', [`--encode=t.${type}`, '-I', dir, 't.proto'], { input: text });
+  };
+  const octal = (b: Buffer) => [...b].map((x) => `\\${x.toString(8).padStart(3, '0')}`).join('');
+
+  test('the Dockerfile lines of errdefs.Source, from a google.rpc.Status encoded by protoc', {
+    skip: noProtoc !== undefined,
+  }, () => {
+    const source = encode(
+      'Source',
+      'info { filename: "app.Dockerfile" data: "FROM x\\nRUN false\\n" language: "Dockerfile" } ranges { start { line: 2 } end { line: 2 character: 9 } }',
+    );
+    const status = encode(
+      'Status',
+      `code: 2 message: "exit code: 1" details { type_url: "type.googleapis.com/moby.buildkit.v1.Other" value: "x" } details { type_url: "type.googleapis.com/errdefs.Source" value: "${octal(source)}" }`,
+    );
+    const s = decodeErrorSource(status);
+    assert.ok(s);
+    assert.equal(s.filename, 'app.Dockerfile');
+    assert.equal(Buffer.from(s.data).toString(), 'FROM x\nRUN false\n');
+    assert.deepEqual(s.ranges, [{ startLine: 2, endLine: 2 }]);
+    assert.equal(decodeErrorSource(encode('Status', 'code: 2 message: "no details"')), undefined);
   });
 });
