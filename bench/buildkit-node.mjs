@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// bench/buildkit-node.mjs — polyarch driving a BuildKit daemon against buildx driving the same
+// daemon, in one run: a cold three-platform `--push` of ../shared/fixtures/seed-hello-xx
+// (linux/amd64, linux/arm64, linux/arm/v7). Cold means a daemon with an empty cache: each run
+// gets a fresh daemon (a fresh data root).
+//
+//   node bench/buildkit-node.mjs [--runs N] [--buildkitd PATH] [--buildx PATH]
+//
+// The daemons:
+//   - a standalone buildkitd (v0.24) when one is found (--buildkitd, $BUILDKITD, or on PATH):
+//     polyarch uses its remote driver, buildx its remote driver, on the same daemon;
+//   - otherwise Debian's dockerd (its built-in BuildKit): polyarch's docker driver only —
+//     buildx cannot push a multi-platform image through the docker driver of dockerd 20.10,
+//     and no buildx binary may be present; the script says so and prints polyarch's figures
+//     without a ratio.
+// Prints medians in seconds and the ratio polyarch/buildx (≤ 1.0 is the goal). Needs root,
+// ../shared/fixtures (the registry and base images are started/pushed here) and a built tree
+// (`npm run build`: it uses dist/test/helpers/dockerd.js to start dockerd).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = process.env.POLYARCH_SHARED ?? resolve(repo, '../shared');
+const fixtures = join(shared, 'fixtures');
+const polyarch = join(repo, 'bin', 'polyarch');
+const platforms = 'linux/amd64,linux/arm64,linux/arm/v7';
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const runs = Number(opt('--runs', '3'));
+
+function which(cmd) {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+const buildkitd = opt('--buildkitd', process.env.BUILDKITD ?? which('buildkitd'));
+const buildxCandidates = [
+  opt('--buildx', process.env.BUILDX),
+  which('docker-buildx'),
+  '/usr/libexec/docker/cli-plugins/docker-buildx',
+  join(process.env.HOME ?? '/root', '.docker/cli-plugins/docker-buildx'),
+];
+const buildx = buildxCandidates.find((p) => p && existsSync(p));
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Runs a command and answers its seconds; asynchronous, since the registry bridge into the
+ * engine's namespace is served by this process. */
+function timed(cmd, argv, env) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => {
+      err = (err + c.toString()).slice(-3000);
+    });
+    child.on('close', (code) => {
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code === 0) resolve(s);
+      else reject(new Error(`${cmd} ${argv.join(' ')} failed:\n${err}`));
+    });
+  });
+}
+
+/** A fresh buildkitd on a unix socket; resolves when it answers. */
+async function startBuildkitd() {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-bkd-'));
+  const sock = join(dir, 'buildkitd.sock');
+  const child = spawn(buildkitd, ['--root', join(dir, 'root'), '--addr', `unix://${sock}`], {
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+  return {
+    address: `unix://${sock}`,
+    stop: () => {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startEngine() {
+  const { startDockerd } = await import(join(repo, 'dist/test/helpers/dockerd.js'));
+  const d = await startDockerd({ netns: true, bridge: true });
+  return { address: d.tcpHost, stop: () => d.stop() };
+}
+
+async function main() {
+  execFileSync(join(fixtures, 'registry.sh'), ['start'], { stdio: 'inherit' });
+  execFileSync(join(fixtures, 'base-images.sh'), [], { stdio: 'inherit' });
+  const ctx = join(mkdtempSync(join(tmpdir(), 'bench-bk-ctx-')), 'seed-hello-xx');
+  cpSync(join(fixtures, 'seed-hello-xx'), ctx, { recursive: true });
+  const standalone = buildkitd !== undefined;
+  if (!standalone)
+    console.log("no buildkitd found (--buildkitd, $BUILDKITD, PATH): using Debian dockerd's BuildKit");
+  const compare = standalone && buildx !== undefined;
+  if (!compare) {
+    console.log(
+      buildx === undefined
+        ? 'no buildx binary found (--buildx, $BUILDX, docker-buildx): polyarch is timed alone, no ratio'
+        : 'buildx needs a standalone buildkitd here: polyarch is timed alone, no ratio',
+    );
+  }
+  const times = { polyarch: [], buildx: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const who of compare ? ['polyarch', 'buildx'] : ['polyarch']) {
+      const daemon = standalone ? await startBuildkitd() : await startEngine();
+      const root = mkdtempSync(join(tmpdir(), 'bench-bk-root-'));
+      const tag = `localhost:5000/bench-bk-${who}:${Date.now()}`;
+      try {
+        if (who === 'polyarch') {
+          const env = { POLYARCH_ROOT: root };
+          const driver = standalone ? 'remote' : 'docker';
+          execFileSync(polyarch, ['create', '--name', 'bench', '--driver', driver, daemon.address], {
+            env: { ...process.env, ...env },
+          });
+          times.polyarch.push(
+            await timed(
+              polyarch,
+              [
+                'build',
+                '--builder',
+                'bench',
+                '--progress',
+                'quiet',
+                '--platform',
+                platforms,
+                '-t',
+                tag,
+                '--push',
+                ctx,
+              ],
+              env,
+            ),
+          );
+        } else {
+          const env = { DOCKER_CONFIG: root };
+          execFileSync(buildx, ['create', '--name', 'bench', '--driver', 'remote', daemon.address], {
+            env: { ...process.env, ...env },
+          });
+          times.buildx.push(
+            await timed(
+              buildx,
+              [
+                'build',
+                '--builder',
+                'bench',
+                '--progress',
+                'quiet',
+                '--platform',
+                platforms,
+                '-t',
+                tag,
+                '--push',
+                ctx,
+              ],
+              env,
+            ),
+          );
+        }
+      } finally {
+        await daemon.stop();
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
+  }
+  const p = median(times.polyarch);
+  console.log(
+    `\ncold three-platform --push of seed-hello-xx on ${standalone ? 'buildkitd' : "dockerd's BuildKit"}, median of ${runs}`,
+  );
+  console.log(`polyarch  ${p.toFixed(2)} s`);
+  if (compare) {
+    const b = median(times.buildx);
+    console.log(`buildx    ${b.toFixed(2)} s`);
+    console.log(`ratio     ${(p / b).toFixed(2)} (polyarch / buildx, same daemon, same run)`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
