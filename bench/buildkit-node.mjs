@@ -113,56 +113,15 @@ async function main() {
       const root = mkdtempSync(join(tmpdir(), 'bench-bk-root-'));
       const tag = `localhost:5000/bench-bk-${who}:${Date.now()}`;
       try {
-        if (who === 'polyarch') {
-          const env = { POLYARCH_ROOT: root };
-          const driver = standalone ? 'remote' : 'docker';
-          execFileSync(polyarch, ['create', '--name', 'bench', '--driver', driver, daemon.address], {
-            env: { ...process.env, ...env },
-          });
-          times.polyarch.push(
-            await timed(
-              polyarch,
-              [
-                'build',
-                '--builder',
-                'bench',
-                '--progress',
-                'quiet',
-                '--platform',
-                platforms,
-                '-t',
-                tag,
-                '--push',
-                ctx,
-              ],
-              env,
-            ),
-          );
-        } else {
-          const env = { DOCKER_CONFIG: root };
-          execFileSync(buildx, ['create', '--name', 'bench', '--driver', 'remote', daemon.address], {
-            env: { ...process.env, ...env },
-          });
-          times.buildx.push(
-            await timed(
-              buildx,
-              [
-                'build',
-                '--builder',
-                'bench',
-                '--progress',
-                'quiet',
-                '--platform',
-                platforms,
-                '-t',
-                tag,
-                '--push',
-                ctx,
-              ],
-              env,
-            ),
-          );
-        }
+        // the same commands for both: a builder on the daemon, then the timed build
+        const bin = who === 'polyarch' ? polyarch : buildx;
+        const env = who === 'polyarch' ? { POLYARCH_ROOT: root } : { DOCKER_CONFIG: root };
+        const driver = standalone ? 'remote' : 'docker';
+        execFileSync(bin, ['create', '--name', 'bench', '--driver', driver, daemon.address], {
+          env: { ...process.env, ...env },
+        });
+        const build = ['build', '--builder', 'bench', '--progress', 'quiet', '--platform', platforms];
+        times[who].push(await timed(bin, [...build, '-t', tag, '--push', ctx], env));
       } finally {
         await daemon.stop();
         rmSync(root, { recursive: true, force: true });

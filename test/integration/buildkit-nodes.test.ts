@@ -33,9 +33,9 @@ const skopeoRaw = (ref: string) =>
     ),
   );
 
-/** A buildkitd-like gRPC endpoint: each connection upgraded through the engine's /grpc. */
-function grpcProxy(engine: string): Promise<{ address: string; close(): void }> {
-  const server = net.createServer(async (c) => {
+/** Each connection accepted, carried on to the engine's BuildKit through an /grpc upgrade. */
+function upgradeEach(engine: string): (c: net.Socket) => Promise<void> {
+  return async (c) => {
     c.pause();
     try {
       const up = await engineUpgrade(engine, '/grpc', {}, 10_000);
@@ -46,7 +46,10 @@ function grpcProxy(engine: string): Promise<{ address: string; close(): void }> 
     } catch {
       c.destroy();
     }
-  });
+  };
+}
+
+function listening(server: net.Server): Promise<{ address: string; close(): void }> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
@@ -55,39 +58,32 @@ function grpcProxy(engine: string): Promise<{ address: string; close(): void }> 
   );
 }
 
+/** A buildkitd-like gRPC endpoint: each connection upgraded through the engine's /grpc. */
+function grpcProxy(engine: string): Promise<{ address: string; close(): void }> {
+  return listening(net.createServer(upgradeEach(engine)));
+}
+
 /** A CA, a server certificate for `buildkit` and a client certificate, made by openssl. */
 function makeCerts(dir: string): void {
   const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=test-ca',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  ]);
-  ssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=other-ca',
-    '-keyout',
-    'other.key',
-    '-out',
-    'other.pem',
-  ]);
+  const selfSigned = (cn: string, name: string) =>
+    ssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+    ]);
+  selfSigned('test-ca', 'ca');
+  selfSigned('other-ca', 'other');
   for (const [name, cn] of [
     ['server', 'buildkit'],
     ['client', 'polyarch'],
@@ -139,26 +135,10 @@ function tlsProxy(engine: string, dir: string): Promise<{ address: string; close
       rejectUnauthorized: true,
       ALPNProtocols: ['h2'],
     },
-    async (c) => {
-      c.pause();
-      try {
-        const up = await engineUpgrade(engine, '/grpc', {}, 10_000);
-        c.pipe(up).pipe(c);
-        c.resume();
-        c.on('error', () => up.destroy());
-        up.on('error', () => c.destroy());
-      } catch {
-        c.destroy();
-      }
-    },
+    upgradeEach(engine),
   );
   server.on('tlsClientError', () => {});
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      resolve({ address: `tcp://127.0.0.1:${port}`, close: () => server.close() });
-    }),
-  );
+  return listening(server);
 }
 
 describe('builder nodes on BuildKit', { skip: skip !== undefined }, () => {
