@@ -3,6 +3,7 @@
  * typed value (the CLI parses flags into it; a Node program fills it in), and the specs its
  * fields hold. Pure types.
  */
+import type { NetworkMode } from '../dockerfile/instructions/types.js';
 import type { Annotation } from '../exporter/annotations.js';
 import type { Platform } from '../platforms/index.js';
 
@@ -57,7 +58,7 @@ export interface CallSpec {
   ignoreStatus: boolean;
 }
 
-export type NetworkMode = 'default' | 'none' | 'host';
+export type { NetworkMode };
 
 export interface BuildOptions {
   /** PATH, URL or `-` (build context from stdin) */

@@ -34,7 +34,15 @@ import {
   lockScopeOf,
   withLock,
 } from '../content/index.js';
-import { CancelledError, InvalidArgumentError, messageOf, NotFoundError, StoreError } from '../errors.js';
+import {
+  CancelledError,
+  InvalidArgumentError,
+  isErrno,
+  messageOf,
+  NotFoundError,
+  StoreError,
+  sleep,
+} from '../errors.js';
 import { defaultBuilderName, isBuilderName, validateBuilderName } from './names.js';
 import {
   type BuilderDriver,
@@ -101,11 +109,6 @@ const TMP = '.tmp';
 const HOLDS = '.holds';
 const CURRENT = '.current';
 const RECORD = 'builder.json';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isErrno(err: unknown, ...codes: string[]): boolean {
-  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
-}
 
 /** The build-cache directories of the default builder. */
 function defaultCacheDirs(root: string): { cacheDir: string; cacheMountsDir: string } {

@@ -17,7 +17,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
-import { CancelledError, StoreError } from '../errors.js';
+import { CancelledError, StoreError, sleep } from '../errors.js';
 
 /** Where locks and tokens of one directory live (`dev:ino` of it). */
 export interface LockScope {
@@ -87,8 +87,6 @@ export interface AcquireOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Acquires the named lock of a scope, waiting while another process holds it. */
 export async function acquireLock(

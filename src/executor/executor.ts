@@ -52,7 +52,7 @@ import {
 } from './runtime.js';
 import { type GeneratedFiles, generateSpec, type SpecDevice } from './spec.js';
 import { findMountStubs, type MountStubs, removeMountStubs } from './stubs.js';
-import type { ExecRequest, ExecResult, NetworkMode } from './types.js';
+import type { ExecRequest, ExecResult, RuntimeNetwork } from './types.js';
 import { readExecUser } from './user.js';
 
 export interface ExecutorOptions {
@@ -238,7 +238,7 @@ export class Executor {
   }
 
   /** resolv.conf, hosts and hostname for the container, in its bundle. */
-  #writeFiles(bundle: string, network: NetworkMode, hostname: string, req: ExecRequest): GeneratedFiles {
+  #writeFiles(bundle: string, network: RuntimeNetwork, hostname: string, req: ExecRequest): GeneratedFiles {
     const files = {
       resolvConf: join(bundle, 'resolv.conf'),
       hosts: join(bundle, 'hosts'),

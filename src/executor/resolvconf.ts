@@ -11,7 +11,7 @@
  * systemd-resolved's stub (127.0.0.53) to the real upstream list as libnetwork does.
  */
 import { readFileSync } from 'node:fs';
-import type { NetworkMode } from './types.js';
+import type { RuntimeNetwork } from './types.js';
 
 const defaultIPv4Dns = ['nameserver 8.8.8.8', 'nameserver 8.8.4.4'];
 const defaultIPv6Dns = ['nameserver 2001:4860:4860::8888', 'nameserver 2001:4860:4860::8844'];
@@ -36,7 +36,7 @@ export function nameservers(content: string): string[] {
 }
 
 /** The resolv.conf for a container with `network`, from the host's content. */
-export function containerResolvConf(host: string, network: NetworkMode): string {
+export function containerResolvConf(host: string, network: RuntimeNetwork): string {
   if (network === 'host' && nameservers(host).length > 0) return host;
   let cleaned = host.replace(localhostNS, '');
   if (nameservers(cleaned).length === 0) {
@@ -49,7 +49,7 @@ export function containerResolvConf(host: string, network: NetworkMode): string 
  * The host file to start from: /etc/resolv.conf, or systemd-resolved's upstream list when
  * /etc/resolv.conf only points at its local stub and the container has its own network.
  */
-export function hostResolvConfPath(network: NetworkMode, etcResolvConf = '/etc/resolv.conf'): string {
+export function hostResolvConfPath(network: RuntimeNetwork, etcResolvConf = '/etc/resolv.conf'): string {
   if (network === 'host') return etcResolvConf;
   try {
     const ns = nameservers(readFileSync(etcResolvConf, 'utf8'));

@@ -12,7 +12,7 @@
  * writable /sys and cgroup view, no masked or read-only paths, and all devices.
  */
 import { defaultCapabilities } from './capabilities.js';
-import type { ExecMount, NetworkMode, SecurityMode, Ulimit } from './types.js';
+import type { ExecMount, RuntimeNetwork, SecurityMode, Ulimit } from './types.js';
 import type { ExecUser } from './user.js';
 
 /** runtime-spec `Mount`. */
@@ -124,7 +124,7 @@ export interface SpecInput {
   cwd: string;
   user: ExecUser;
   hostname: string;
-  network: NetworkMode;
+  network: RuntimeNetwork;
   security: SecurityMode;
   mounts: readonly ExecMount[];
   files: GeneratedFiles;

@@ -9,7 +9,7 @@
  */
 
 /** `host` shares the host's network namespace (BuildKit's default); `none` gets only loopback. */
-export type NetworkMode = 'host' | 'none';
+export type RuntimeNetwork = 'host' | 'none';
 
 /** `insecure` is `RUN --security=insecure`: all capabilities, no masked or read-only paths. */
 export type SecurityMode = 'sandbox' | 'insecure';
@@ -77,7 +77,7 @@ export interface ExecRequest {
   /** the container's hostname (default `buildkitsandbox`, as BuildKit) */
   hostname?: string;
   mounts?: readonly ExecMount[];
-  network?: NetworkMode;
+  network?: RuntimeNetwork;
   security?: SecurityMode;
   /** extra /etc/hosts entries */
   extraHosts?: readonly HostEntry[];

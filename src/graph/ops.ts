@@ -6,6 +6,7 @@
  * exactly what changes its result and nothing else (no progress names, no source locations),
  * so equal steps of several platforms or stages have equal keys and run once.
  */
+import type { NetworkMode } from '../dockerfile/instructions/types.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 
@@ -34,7 +35,7 @@ export interface ContextOp {
   dir: string;
 }
 
-export type NetworkMode = 'default' | 'host' | 'none';
+export type { NetworkMode } from '../dockerfile/instructions/types.js';
 
 /** A mount for RUN --mount, resolved by the conversion. `input` indexes the vertex's inputs. */
 export type ExecMount =

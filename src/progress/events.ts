@@ -62,6 +62,12 @@ export interface StatusSink {
   write(status: SolveStatus): void;
 }
 
+/** A sink that draws the stream for a person (tty, plain, rawjson, quiet). */
+export interface Renderer extends StatusSink {
+  /** flush and print the error summary; call once at the end */
+  done(): Promise<void>;
+}
+
 const timeOrigin = performance.timeOrigin;
 
 /** Now, in ms since the epoch with sub-ms precision. */

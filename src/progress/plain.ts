@@ -3,9 +3,8 @@
  * `#N resolve … done`, `#N DONE 0.3s` / `#N CACHED` / `#N ERROR: …`, one vertex at a time
  * with `#N ...` when another interrupts it. Port of progressui's textMux.
  */
-import type { SolveStatus } from './events.js';
+import type { Renderer, SolveStatus } from './events.js';
 import { parseTimestamp } from './events.js';
-import type { Renderer } from './render.js';
 import { Trace, type TraceVertex } from './trace.js';
 import { formatBytes } from './units.js';
 

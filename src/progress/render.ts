@@ -3,14 +3,12 @@
  * choice `auto` makes: `tty` when the output is a terminal, `plain` otherwise.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { SolveStatus, StatusSink } from './events.js';
+import type { Renderer, SolveStatus } from './events.js';
+
+export type { Renderer } from './events.js';
+
 import { PlainRenderer } from './plain.js';
 import { TtyRenderer } from './tty.js';
-
-export interface Renderer extends StatusSink {
-  /** flush and print the error summary; call once at the end */
-  done(): Promise<void>;
-}
 
 export interface RenderTarget {
   stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };

@@ -4,9 +4,8 @@
  * prefixes, sub-statuses as ` => => resolve …`, the last lines of a running step's output as
  * ` => => # …`, repainted in place ten times a second. Port of progressui's ttyDisplay.
  */
-import type { SolveStatus } from './events.js';
+import type { Renderer, SolveStatus } from './events.js';
 import { nowMs, parseTimestamp } from './events.js';
-import type { Renderer } from './render.js';
 import { Trace } from './trace.js';
 import { formatBytes } from './units.js';
 

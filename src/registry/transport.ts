@@ -9,7 +9,7 @@
  * tokens. Debug output goes to `debug` and never contains credentials or tokens.
  */
 import { Agent, type Dispatcher } from 'undici';
-import { AuthError, CancelledError, messageOf, RegistryError } from '../errors.js';
+import { AuthError, CancelledError, messageOf, RegistryError, sleep } from '../errors.js';
 import { type Challenge, challengeScopes, mergeScopes, parseChallenges } from './challenge.js';
 import { anonymous, type CredentialProvider, type Credentials } from './credentials.js';
 import { describeErrorResponse } from './errors.js';
@@ -74,19 +74,6 @@ interface HostState {
   pending: Map<string, Promise<string>>;
   creds: Promise<Credentials | undefined> | undefined;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(new CancelledError());
-      },
-      { once: true },
-    );
-  });
 
 /** A short description of a network error (`connection reset (ECONNRESET)`). */
 export function describeNetworkError(err: unknown): string {

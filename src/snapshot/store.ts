@@ -34,7 +34,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { InvalidArgumentError, messageOf, NotFoundError, StoreError } from '../errors.js';
+import { InvalidArgumentError, isErrno, messageOf, NotFoundError, StoreError } from '../errors.js';
 import { type Digest, digestHex, digestOf, isDigest } from '../oci/index.js';
 import { chainIDOf } from './chainid.js';
 import { type DiffOptions, diffUpperDir, type LayerInfo, type LayerWriteOptions } from './diff.js';
@@ -127,10 +127,6 @@ const EMPTY2 = '.empty/1';
 const TMP = '.tmp';
 const TRASH = '.trash';
 const FOLDED = '.folded';
-
-function isErrno(err: unknown, ...codes: string[]): boolean {
-  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
-}
 
 /** Start time of a process (clock ticks since boot), or undefined when it does not exist. */
 function processStart(pid: number): string | undefined {

@@ -40,7 +40,14 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { DigestMismatchError, messageOf, PolyarchError, StoreError, UnsupportedError } from '../errors.js';
+import {
+  DigestMismatchError,
+  isErrno,
+  messageOf,
+  PolyarchError,
+  StoreError,
+  UnsupportedError,
+} from '../errors.js';
 import { type Digest, newDigester } from '../oci/index.js';
 import {
   TarFormatError,
@@ -151,10 +158,6 @@ interface Special {
 const MISSING: PathInfo = { kind: 'missing' };
 const DIR: PathInfo = { kind: 'dir' };
 const OTHER: PathInfo = { kind: 'other' };
-
-function isErrno(err: unknown, ...codes: string[]): boolean {
-  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
-}
 
 /** A read-only view of a directory tree on disk, for resolving paths inside a lower layer. */
 export class DiskView implements PathView {
