@@ -24,7 +24,7 @@
  * nothing a running build reads or is about to record disappears under it.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   acquireLock,
@@ -34,6 +34,7 @@ import {
   lockScopeOf,
   withLock,
 } from '../content/index.js';
+import { writeFileDurably } from '../durable.js';
 import {
   CancelledError,
   InvalidArgumentError,
@@ -251,9 +252,9 @@ export class BuilderStore {
   // ---- changing ------------------------------------------------------------------------------
 
   async #writeFile(path: string, data: string): Promise<void> {
-    const tmp = join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`);
-    await writeFile(tmp, data);
-    await rename(tmp, path);
+    await writeFileDurably(path, data, {
+      tmp: join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`),
+    });
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -312,9 +313,12 @@ export class BuilderStore {
     const dir = join(this.dir, rec.name);
     await mkdir(dir, { recursive: true });
     const tmp = join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`);
-    await writeFile(tmp, `${JSON.stringify(rec, null, 2)}\n`);
     try {
-      await link(tmp, join(dir, RECORD));
+      // linked, not renamed: an existing builder is never overwritten
+      await writeFileDurably(join(dir, RECORD), `${JSON.stringify(rec, null, 2)}\n`, {
+        tmp,
+        exclusive: true,
+      });
     } catch (err) {
       if (isErrno(err, 'EEXIST')) {
         throw new InvalidArgumentError(

@@ -25,23 +25,14 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import {
-  appendFile,
-  type FileHandle,
-  link,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import { appendFile, type FileHandle, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
+import { renameDurably, writeFileDurably } from '../durable.js';
 import {
   DigestMismatchError,
   InvalidArgumentError,
+  isErrno,
   messageOf,
   NotFoundError,
   StoreError,
@@ -114,12 +105,11 @@ async function createIfMissing(path: string, content: string, tmpDir: string): P
       await stat(path);
       return;
     } catch (err) {
-      if (!isENOENT(err)) throw err;
+      if (!isErrno(err, 'ENOENT')) throw err;
     }
     const tmp = join(tmpDir, `${process.pid}-init${Math.random().toString(36).slice(2, 10)}.tmp`);
     try {
-      await writeSynced(tmp, content, 'w');
-      await link(tmp, path);
+      await writeFileDurably(path, content, { tmp, exclusive: true });
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -129,30 +119,6 @@ async function createIfMissing(path: string, content: string, tmpDir: string): P
     } finally {
       await unlink(tmp).catch(() => {});
     }
-  }
-}
-
-function isENOENT(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
-}
-
-/** Writes a whole file and fsyncs it before closing. */
-async function writeSynced(path: string, data: Uint8Array | string, flags: 'w' | 'wx'): Promise<void> {
-  const fh = await open(path, flags, 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
@@ -184,7 +150,7 @@ class LocalContentStore implements ContentStore {
       const st = await stat(this.blobPath(digest));
       return { digest, size: st.size };
     } catch (err) {
-      if (isENOENT(err)) return undefined;
+      if (isErrno(err, 'ENOENT')) return undefined;
       throw new StoreError(`reading blob ${digest} in ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
   }
@@ -197,7 +163,8 @@ class LocalContentStore implements ContentStore {
     try {
       return await readFile(this.blobPath(digest));
     } catch (err) {
-      if (isENOENT(err)) throw new NotFoundError(`blob ${digest} not found in the local store ${this.dir}`);
+      if (isErrno(err, 'ENOENT'))
+        throw new NotFoundError(`blob ${digest} not found in the local store ${this.dir}`);
       throw new StoreError(`reading blob ${digest} in ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
   }
@@ -208,7 +175,8 @@ class LocalContentStore implements ContentStore {
     try {
       fh = await open(path, 'r');
     } catch (err) {
-      if (isENOENT(err)) throw new NotFoundError(`blob ${digest} not found in the local store ${this.dir}`);
+      if (isErrno(err, 'ENOENT'))
+        throw new NotFoundError(`blob ${digest} not found in the local store ${this.dir}`);
       throw new StoreError(`reading blob ${digest} in ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
     return createReadStream('', {
@@ -232,11 +200,9 @@ class LocalContentStore implements ContentStore {
     await this.#cleanupOnce();
     const tmp = await this.#tempPath();
     try {
-      await writeSynced(tmp, data, 'wx');
       const target = this.blobPath(digest);
       if (alg !== 'sha256') await mkdir(dirname(target), { recursive: true });
-      await rename(tmp, target);
-      await fsyncDir(dirname(target));
+      await writeFileDurably(target, data, { tmp });
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw new StoreError(`writing ${opts.what ?? `blob ${digest}`} to ${this.dir}: ${messageOf(err)}`, {
@@ -349,7 +315,7 @@ class LocalContentStore implements ContentStore {
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      if (isENOENT(err)) return { schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [] };
+      if (isErrno(err, 'ENOENT')) return { schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [] };
       throw new StoreError(`reading ${path}: ${messageOf(err)}`, { cause: err });
     }
     try {
@@ -364,9 +330,8 @@ class LocalContentStore implements ContentStore {
   async #writeIndex(index: ImageIndex): Promise<void> {
     const tmp = join(this.dir, 'ingest', `${(await this.#liveness()).id}.index`);
     try {
-      await writeSynced(tmp, `${JSON.stringify(index)}\n`, 'w');
-      await rename(tmp, join(this.dir, 'index.json'));
-      await fsyncDir(this.dir);
+      await unlink(tmp).catch(() => {});
+      await writeFileDurably(join(this.dir, 'index.json'), `${JSON.stringify(index)}\n`, { tmp });
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw storeWriteError('updating the image names', this.dir, err);
@@ -791,8 +756,7 @@ class FileBlobWriter implements BlobWriter {
       await (await this.#hooks.lease()).add([desc.digest]);
       const target = this.#hooks.target(desc.digest);
       if (this.#alg !== 'sha256') await mkdir(dirname(target), { recursive: true });
-      await rename(this.#tmp, target);
-      await fsyncDir(dirname(target));
+      await renameDurably(this.#tmp, target);
     } catch (err) {
       await this.abort();
       throw new StoreError(`storing ${this.#what()}: ${messageOf(err)}`, { cause: err });

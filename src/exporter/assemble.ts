@@ -9,10 +9,10 @@
  * blob its snapshot records (which stays the unclamped one); the clamped blob is remembered
  * per snapshot and epoch in `exportsDir`, so a rebuild from cache compresses nothing again.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore } from '../content/index.js';
+import { writeFileDurably } from '../durable.js';
 import type { HistoryStep } from '../graph/convert.js';
 import type { LayerInfo } from '../graph/ops.js';
 import type { Digest } from '../oci/digest.js';
@@ -164,9 +164,7 @@ async function clampedLayer(opts: AssembleOptions, snap: Snapshot, epoch: number
   }
   if (memoPath && opts.exportsDir) {
     await mkdir(opts.exportsDir, { recursive: true });
-    const tmp = `${memoPath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(layer));
-    await rename(tmp, memoPath);
+    await writeFileDurably(memoPath, JSON.stringify(layer));
   }
   return layer;
 }

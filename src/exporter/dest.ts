@@ -9,11 +9,11 @@
  * error before anything is built.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
-import { access, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { writeStreamDurably } from '../durable.js';
 import { InvalidArgumentError, messageOf, StoreError } from '../errors.js';
 import { processAlive } from '../proc.js';
 
@@ -121,17 +121,9 @@ export async function writeFileAtomic(
   mode = 0o644,
 ): Promise<void> {
   await removeLeftovers(path);
-  const tmp = tempSibling(path);
-  const out = createWriteStream(tmp, { mode, flags: 'wx' });
   try {
-    await produce(out);
-    if (!out.writableEnded) out.end();
-    await finished(out);
-    await syncFile(tmp);
-    await rename(tmp, path);
+    await writeStreamDurably(path, produce, { tmp: tempSibling(path), mode });
   } catch (err) {
-    out.destroy();
-    await rm(tmp, { force: true }).catch(() => undefined);
     throw wrapWrite(err, path);
   }
 }
@@ -145,15 +137,6 @@ export function writeBytesAtomic(path: string, data: Uint8Array | string, mode =
     },
     mode,
   );
-}
-
-async function syncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 function wrapWrite(err: unknown, path: string): unknown {

@@ -6,8 +6,9 @@
  * mtime is its last use (for `prune --filter until=`). While a process computes a key it holds
  * `<root>/cache/locks/<hex>` (O_EXCL, with its pid), so two concurrent builds run an op once.
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../durable.js';
 import { StoreError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { digestHex } from '../oci/digest.js';
@@ -74,9 +75,7 @@ export class CacheStore {
   async put(rec: CacheRecord): Promise<void> {
     await this.#init();
     const path = this.#path(rec.key);
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(rec));
-    await rename(tmp, path);
+    await writeFileDurably(path, JSON.stringify(rec));
   }
 
   async delete(key: Digest): Promise<void> {

@@ -11,8 +11,9 @@
  * `get`/`erase` failures (which carry no secret) and never the input.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileDurably } from '../durable.js';
 import { AuthError, messageOf } from '../errors.js';
 import { credentialKey, normalizeServer } from './hosts.js';
 
@@ -253,15 +254,7 @@ export class DockerConfigCredentials implements CredentialProvider {
   async #write(config: DockerConfigFile): Promise<void> {
     try {
       await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-      const tmp = `${this.path}.${process.pid}.tmp`;
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(config, null, '\t')}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path);
+      await writeFileDurably(this.path, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
       this.#config = Promise.resolve(config);
     } catch (err) {
       throw new AuthError(`writing ${this.path}: ${messageOf(err)}`, { cause: err });

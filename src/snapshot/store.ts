@@ -34,6 +34,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { writeFileDurablySync } from '../durable.js';
 import { InvalidArgumentError, isErrno, messageOf, NotFoundError, StoreError } from '../errors.js';
 import { type Digest, digestHex, digestOf, isDigest } from '../oci/index.js';
 import { chainIDOf } from './chainid.js';
@@ -319,9 +320,9 @@ export class SnapshotStore {
   }
 
   private writeMeta(dir: string, meta: SnapshotMeta): void {
-    const tmp = join(dir, `meta.json.${randomBytes(4).toString('hex')}`);
-    writeFileSync(tmp, `${JSON.stringify(meta, null, 2)}\n`);
-    renameSync(tmp, join(dir, 'meta.json'));
+    writeFileDurablySync(join(dir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`, {
+      tmp: join(dir, `meta.json.${randomBytes(4).toString('hex')}`),
+    });
   }
 
   /**
