@@ -69,8 +69,14 @@ export function assignPlatforms(
     byNode.set(chosen.node, [...(byNode.get(chosen.node) ?? []), p]);
   }
   for (const c of candidates) {
-    if (!isUp(c))
-      warn(`node ${c.node.name} cannot be reached, building on the other nodes: ${downReason(c)}`);
+    if (!isUp(c)) {
+      const why = downReason(c);
+      warn(
+        why.includes(`node ${c.node.name}`)
+          ? `${why} (building on the other nodes)`
+          : `node ${c.node.name} cannot be reached, building on the other nodes: ${why}`,
+      );
+    }
   }
   return candidates
     .filter((c) => byNode.has(c.node))

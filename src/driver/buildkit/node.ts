@@ -62,7 +62,10 @@ export function buildkitNode(o: BuildkitNodeOptions): BuildNode & { close(): voi
   const where = `builder ${o.builder}, node ${o.name} (${o.endpoint.address})`;
   const connect = () => {
     client ??= BuildkitClient.connect(o.endpoint).catch((err: unknown) => {
-      throw new BuildError(`${where}: ${messageOf(err)}`, { cause: err });
+      // `cannot reach <endpoint>: …` names the endpoint already
+      const msg = messageOf(err);
+      const who = msg.includes(o.endpoint.address) ? `builder ${o.builder}, node ${o.name}` : where;
+      throw new BuildError(`${who}: ${msg}`, { cause: err });
     });
     return client;
   };
