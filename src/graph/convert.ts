@@ -692,6 +692,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
                   },
                 ],
                 platform: state.platform,
+                keepEmpty: true,
               },
               inputs: [state.vertex],
               name: name(),

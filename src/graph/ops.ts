@@ -131,6 +131,8 @@ export interface FileOp {
   type: 'file';
   actions: FileAction[];
   platform: Platform;
+  /** a layer even when nothing changed (BuildKit's WORKDIR: an empty layer for an existing directory) */
+  keepEmpty?: boolean;
 }
 
 export type Op = ImageOp | ScratchOp | ContextOp | ExecOp | FileOp;

@@ -78,9 +78,15 @@ async function isEmptyDir(dir: string): Promise<boolean> {
  * Commits the step's upper dir as a layer on top of `parent`, or throws it away when the
  * step changed nothing.
  */
-async function finish(w: Worker, ctx: RunContext, active: Active, parent: Result): Promise<Result> {
+async function finish(
+  w: Worker,
+  ctx: RunContext,
+  active: Active,
+  parent: Result,
+  keepEmpty: boolean,
+): Promise<Result> {
   const layers = parent.kind === 'layers' ? parent.layers : [];
-  if (await isEmptyDir(active.upper)) {
+  if (!keepEmpty && (await isEmptyDir(active.upper))) {
     await w.snapshots.discard(active);
     return { kind: 'layers', layers };
   }
@@ -90,7 +96,12 @@ async function finish(w: Worker, ctx: RunContext, active: Active, parent: Result
 }
 
 /** Runs `fn` on a fresh overlay of the input's chain, discarding it on failure. */
-async function onOverlay(w: Worker, ctx: RunContext, fn: (active: Active) => Promise<void>): Promise<Result> {
+async function onOverlay(
+  w: Worker,
+  ctx: RunContext,
+  fn: (active: Active) => Promise<void>,
+  keepEmpty = false,
+): Promise<Result> {
   const parent = ctx.inputs[0]!;
   const active = await w.snapshots.prepare(await topOf(w, parent));
   try {
@@ -100,7 +111,7 @@ async function onOverlay(w: Worker, ctx: RunContext, fn: (active: Active) => Pro
     throw err;
   }
   try {
-    return await finish(w, ctx, active, parent);
+    return await finish(w, ctx, active, parent, keepEmpty);
   } catch (err) {
     await w.snapshots.discard(active).catch(() => undefined);
     throw err;
@@ -240,44 +251,49 @@ async function runFile(
   const w = opts.worker;
   const mounts = new StepMounts(w);
   try {
-    return await onOverlay(w, ctx, async (active) => {
-      for (const a of op.actions) {
-        ctx.signal.throwIfAborted();
-        if (a.action === 'mkdir') {
-          await mkdirAction(active.merged, a);
-          continue;
+    return await onOverlay(
+      w,
+      ctx,
+      async (active) => {
+        for (const a of op.actions) {
+          ctx.signal.throwIfAborted();
+          if (a.action === 'mkdir') {
+            await mkdirAction(active.merged, a);
+            continue;
+          }
+          const source = await copySource(opts, mounts, ctx, a);
+          const common = {
+            source,
+            sources: a.sources,
+            destRoot: active.merged,
+            dest: a.dest,
+            workdir: a.workdir,
+            ...(a.chown ? { chown: a.chown } : {}),
+            ...(a.chmod ? { chmod: a.chmod } : {}),
+            ...(a.exclude ? { exclude: a.exclude } : {}),
+            ...(a.parents ? { parents: true } : {}),
+            followSymlinks: a.followSymlinks,
+            ...(opts.sourceDateEpoch !== undefined
+              ? { createdTime: new Date(opts.sourceDateEpoch * 1000) }
+              : {}),
+            signal: ctx.signal,
+          };
+          if (a.allowURL || a.unpack) {
+            await add({
+              ...common,
+              extractTar,
+              unpack: a.unpack,
+              ...(a.checksum ? { checksum: a.checksum } : {}),
+              fetched,
+              fetch: { tmpDir: w.tmpDir },
+            });
+          } else {
+            await copy(common);
+          }
         }
-        const source = await copySource(opts, mounts, ctx, a);
-        const common = {
-          source,
-          sources: a.sources,
-          destRoot: active.merged,
-          dest: a.dest,
-          workdir: a.workdir,
-          ...(a.chown ? { chown: a.chown } : {}),
-          ...(a.chmod ? { chmod: a.chmod } : {}),
-          ...(a.exclude ? { exclude: a.exclude } : {}),
-          ...(a.parents ? { parents: true } : {}),
-          followSymlinks: a.followSymlinks,
-          ...(opts.sourceDateEpoch !== undefined
-            ? { createdTime: new Date(opts.sourceDateEpoch * 1000) }
-            : {}),
-          signal: ctx.signal,
-        };
-        if (a.allowURL || a.unpack) {
-          await add({
-            ...common,
-            extractTar,
-            unpack: a.unpack,
-            ...(a.checksum ? { checksum: a.checksum } : {}),
-            fetched,
-            fetch: { tmpDir: w.tmpDir },
-          });
-        } else {
-          await copy(common);
-        }
-      }
-    });
+      },
+      op.keepEmpty === true,
+    );
   } finally {
     await mounts.release();
   }

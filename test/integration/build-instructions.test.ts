@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -249,5 +250,34 @@ describe('--target and .dockerignore', () => {
     assert.ok(files.includes('script.sh'), files);
     assert.ok(!files.includes('secret.txt'), files);
     assert.ok(!files.includes('build.log'), files);
+  });
+});
+
+describe('WORKDIR as BuildKit commits it', () => {
+  test('a layer for every path but / — an empty one when the directory exists — and history aligned', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35\nWORKDIR /tmp\nWORKDIR /newdir\nWORKDIR ..\nWORKDIR /\n',
+    );
+    const r = await polyarch(['build', '-t', 'workdirs', dir], { root });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const cfg = storedConfig(root, 'workdirs', 'linux/amd64');
+    const ours = (cfg.history ?? []).filter((h) => h.comment === 'buildkit.dockerfile.v0');
+    assert.deepEqual(
+      ours.map((h) => [h.created_by, h.empty_layer === true]),
+      [
+        ['WORKDIR /tmp', false],
+        ['WORKDIR /newdir', false],
+        ['WORKDIR /', true],
+        ['WORKDIR /', true],
+      ],
+    );
+    const base = storedConfig(root, 'workdirs', 'linux/amd64').rootfs.diff_ids.length;
+    const withLayer = (cfg.history ?? []).filter((h) => !h.empty_layer).length;
+    assert.equal(withLayer, base, 'history and layers aligned');
+    // the existing /tmp's layer is an empty tar
+    const emptyTar = `sha256:${createHash('sha256').update(Buffer.alloc(1024)).digest('hex')}`;
+    assert.equal(cfg.rootfs.diff_ids.at(-2), emptyTar);
   });
 });
