@@ -108,8 +108,8 @@ export function automaticArgs(
   return new Map(pairs.map(([k, v]) => [k, overrides.get(k) ?? v]));
 }
 
-/** Build-args that need no ARG to be consumed (proxies and BuildKit's own switches). */
-export const builtinBuildArgs = new Set([
+/** BuildKit's predefined proxy args: usable without an ARG line, kept out of history and image. */
+export const proxyBuildArgs: readonly string[] = [
   'HTTP_PROXY',
   'http_proxy',
   'HTTPS_PROXY',
@@ -120,8 +120,10 @@ export const builtinBuildArgs = new Set([
   'no_proxy',
   'ALL_PROXY',
   'all_proxy',
-  'SOURCE_DATE_EPOCH',
-]);
+];
+
+/** Build-args that need no ARG to be consumed (proxies and BuildKit's own switches). */
+export const builtinBuildArgs = new Set([...proxyBuildArgs, 'SOURCE_DATE_EPOCH']);
 
 function toMap(v: Vars | Readonly<Record<string, string>> | undefined): Map<string, string> {
   if (!v) return new Map();

@@ -37,7 +37,12 @@ export function opDefinition(op: Op): unknown {
         extraHosts: op.extraHosts,
       };
     case 'file':
-      return { type: 'file', actions: op.actions, platform: formatPlatform(op.platform) };
+      return {
+        type: 'file',
+        actions: op.actions,
+        platform: formatPlatform(op.platform),
+        ...(op.keepEmpty ? { keepEmpty: true } : {}),
+      };
   }
 }
 

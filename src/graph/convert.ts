@@ -23,6 +23,7 @@ import {
   parseDockerfile,
   parseInstruction,
   planBuild,
+  proxyBuildArgs,
   runMounts,
   type Scope,
   type SourceRange,
@@ -197,6 +198,13 @@ function countSteps(commands: readonly Command[]): number {
   return commands.filter(
     (c) => c.kind === 'ADD' || c.kind === 'COPY' || c.kind === 'RUN' || c.kind === 'WORKDIR',
   ).length;
+}
+
+/** The proxy build args given on the command line that no ARG in scope declared. */
+function proxyEnvOf(buildArgs: ReadonlyMap<string, string>, vars: ReadonlyMap<string, string>): string[] {
+  return proxyBuildArgs
+    .filter((k) => buildArgs.has(k) && !vars.has(k))
+    .map((k) => `${k}=${buildArgs.get(k)}`);
 }
 
 function historyEntry(createdBy: string, withLayer: boolean, viaBuildkit: boolean): History {
@@ -580,11 +588,13 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
           }
           mounts.push(...extraMounts);
           const env = [...vars].map(([k, v]) => `${k}=${v}`);
+          const proxyEnv = proxyEnvOf(opts.buildArgs, vars);
           const vertex: Vertex = {
             op: {
               type: 'exec',
               args,
               env,
+              ...(proxyEnv.length ? { proxyEnv } : {}),
               cwd,
               user: state.config.User ?? '',
               network: cmd.network === 'default' ? opts.network : cmd.network,

@@ -79,6 +79,11 @@ export interface ExecOp {
   type: 'exec';
   args: string[];
   env: string[];
+  /**
+   * BuildKit's predefined proxy build args given with --build-arg and not declared with ARG:
+   * in the process's environment, but not in its cache key, history or image
+   */
+  proxyEnv?: string[];
   cwd: string;
   user: string;
   network: NetworkMode;

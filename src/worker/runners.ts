@@ -134,7 +134,7 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
   const mounts = new StepMounts(w);
   try {
     const runtimeMounts: RuntimeMount[] = [];
-    const env = [...op.env];
+    const env = [...op.env, ...(op.proxyEnv ?? [])];
     for (const m of op.mounts) {
       switch (m.type) {
         case 'bind': {

@@ -281,3 +281,46 @@ describe('WORKDIR as BuildKit commits it', () => {
     assert.equal(cfg.rootfs.diff_ids.at(-2), emptyTar);
   });
 });
+
+describe('proxy build args', () => {
+  test('reach every RUN without an ARG line; stay out of history, config and the cache key', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35\nRUN env | grep -i _proxy= | sort > /proxies\n',
+    );
+    const build = (proxy: string) =>
+      polyarch(
+        [
+          'build',
+          '--progress',
+          'rawjson',
+          '--build-arg',
+          `HTTP_PROXY=${proxy}`,
+          '--build-arg',
+          'no_proxy=localhost',
+          '-t',
+          'proxied',
+          dir,
+        ],
+        { root },
+      );
+    const r = await build('http://proxy.example:3128');
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.doesNotMatch(r.stderr, /were not consumed/);
+    assert.equal(
+      await sh('proxied', 'cat /proxies'),
+      'HTTP_PROXY=http://proxy.example:3128\nno_proxy=localhost\n',
+    );
+    const cfg = storedConfig(root, 'proxied', 'linux/amd64');
+    assert.doesNotMatch(JSON.stringify(cfg.history), /HTTP_PROXY|no_proxy=|proxy\.example/);
+    assert.doesNotMatch(JSON.stringify(cfg.config?.Env ?? []), /HTTP_PROXY|no_proxy/);
+    // another proxy does not make the step run again (BuildKit keeps it out of the cache key)
+    const again = await build('http://other.example:8080');
+    assert.equal(again.code, 0, again.stderr.slice(-3000));
+    assert.ok(
+      steps(again.stderr, /RUN env/).every((s) => s.cached),
+      'the RUN came from the cache',
+    );
+  });
+});
