@@ -23,6 +23,17 @@ import {
   type Scope,
 } from './stages.js';
 
+/**
+ * Whether a COPY/ADD creates directories with a numeric --chmod lacking every x bit (BuildKit
+ * v0.24 gives directories the copy creates the --chmod mode, moby/buildkit#4945): the
+ * destination is a directory (a trailing slash, or several sources) other than the root.
+ */
+function chmodHidesCreatedDirs(chmod: string | undefined, dest: string, sources: number): boolean {
+  if (!chmod || !/^[0-7]+$/.test(chmod) || (Number.parseInt(chmod, 8) & 0o111) !== 0) return false;
+  const dir = dest.endsWith('/') || sources > 1;
+  return dir && !['/', '.', './'].includes(dest);
+}
+
 export interface LintRule {
   name: string;
   description: string;
@@ -37,6 +48,11 @@ const rule = (name: string, description: string, slug: string): LintRule => ({
 
 export const lintRules = {
   StageNameCasing: rule('StageNameCasing', 'Stage names should be lowercase', 'stage-name-casing'),
+  ChmodWithoutExecuteOnDirectories: rule(
+    'ChmodWithoutExecuteOnDirectories',
+    'A numeric --chmod without an execute bit makes the directories a copy creates impossible to enter',
+    'chmod-without-execute-on-directories',
+  ),
   FromAsCasing: rule(
     'FromAsCasing',
     "The 'as' keyword should match the case of the 'from' keyword",
@@ -280,6 +296,16 @@ export function lintDockerfile(df: Dockerfile, options: PlanOptions): LintWarnin
         }
         case 'ARG':
           for (const a of c.args) secretCheck('ARG', a.key, c.location);
+          break;
+        case 'COPY':
+        case 'ADD':
+          if (chmodHidesCreatedDirs(c.chmod, c.dest, c.sources.length + c.sourceContents.length)) {
+            warn(
+              lintRules.ChmodWithoutExecuteOnDirectories,
+              `${c.word} --chmod=${c.chmod} also sets the mode of the directories it creates for ${c.dest}, which cannot be entered without an execute bit`,
+              c.location,
+            );
+          }
           break;
         case 'SHELL':
           shellSet = true;

@@ -188,8 +188,16 @@ export function finishCopy(cc: CopyContext): void {
 }
 
 /**
+ * The mode of a directory the copy creates: a numeric --chmod's (BuildKit v0.24, fsutil's
+ * MkdirAll with CopyInfo.Mode; moby/buildkit#4945), else 0755 (a symbolic --chmod too).
+ */
+function createdDirMode(cc: CopyContext): number {
+  return cc.chmod?.kind === 'octal' ? cc.chmod.mode : 0o755;
+}
+
+/**
  * `mkdir -p` inside the destination root: symlinks on the way are followed within the root,
- * created directories are 0755 and owned by the --chown user (fsutil's MkdirAll).
+ * created directories get `createdDirMode` and the --chown user (fsutil's MkdirAll).
  */
 export async function ensureDestDir(cc: CopyContext, path: string): Promise<string> {
   const clean = cleanPath(`/${path}`);
@@ -202,7 +210,7 @@ export async function ensureDestDir(cc: CopyContext, path: string): Promise<stri
     if (st === undefined) {
       try {
         mkdirSync(host);
-        chmodSync(host, 0o755);
+        chmodSync(host, createdDirMode(cc));
         if (cc.owner !== undefined) lchownSync(host, cc.owner.uid, cc.owner.gid);
         cc.createdDirs.push(host);
       } catch (err) {

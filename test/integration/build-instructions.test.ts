@@ -324,3 +324,22 @@ describe('proxy build args', () => {
     );
   });
 });
+
+describe('COPY --chmod and the directories it creates', () => {
+  test('a numeric mode applies to the directories the copy creates, as in BuildKit v0.24; the build check says so', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'f'), 'x\n');
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35\nCOPY --chmod=640 f /newdir/sub/\nCOPY --chmod=u+rw f /symbolic/\n',
+    );
+    const r = await polyarch(['build', '-t', 'chmod-dirs', dir], { root });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.match(
+      r.stderr,
+      /ChmodWithoutExecuteOnDirectories: COPY --chmod=640 also sets the mode of the directories it creates for \/newdir\/sub\/, which cannot be entered without an execute bit \(line 2\)/,
+    );
+    const modes = await sh('chmod-dirs', 'stat -c "%n %a" /newdir /newdir/sub /newdir/sub/f /symbolic');
+    assert.equal(modes, '/newdir 640\n/newdir/sub 640\n/newdir/sub/f 640\n/symbolic 755\n');
+  });
+});

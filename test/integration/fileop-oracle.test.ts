@@ -181,10 +181,13 @@ describe('COPY compared with BuildKit (docker.io)', () => {
       ],
     ],
     // (20.10's BuildKit drops setuid/setgid/sticky from an octal --chmod; current BuildKit,
-    // and we, keep them — so only plain permission bits are compared here)
+    // and we, keep them — so only plain permission bits are compared here. It also creates
+    // missing destination directories 0755, where BuildKit v0.24, and we, give them the
+    // --chmod mode (moby/buildkit#4945): the destination exists before the --chmod copy here)
     [
       '--chmod octal on files and directories',
       [
+        { sources: ['a.txt'], dest: '/modes/before.txt' },
         { sources: ['dir'], dest: '/modes/', chmod: '751' },
         { sources: ['a.txt'], dest: '/m.txt', chmod: '640' },
       ],

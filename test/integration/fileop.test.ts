@@ -288,11 +288,11 @@ describe('COPY --chown and --chmod', () => {
     await copyCtx(ctxDir, { sources: ['f.txt'], dest: '/x', chown: 'svc' }, destRoot);
     assert.equal(snapshot(destRoot)['x'], 'f 0640 77:88 F');
   });
-  test('octal --chmod applies to files and copied directories, not symlinks or created parents', async () => {
+  test('octal --chmod applies to files, copied directories and the directories the copy creates (BuildKit v0.24), not symlinks', async () => {
     const { destRoot } = await copyCtx(ctxDir, { sources: ['d'], dest: '/p/q', chmod: '0751' });
     const s = snapshot(destRoot);
-    assert.equal(s['p'], 'd 0755 0:0');
-    assert.equal(s['p/q'], 'd 0755 0:0', 'the top directory was created, not copied');
+    assert.equal(s['p'], 'd 0751 0:0', 'a parent the copy created');
+    assert.equal(s['p/q'], 'd 0751 0:0', 'the top directory was created, not copied');
     assert.equal(s['p/q/inner.txt'], 'f 0751 0:0 I');
     assert.equal(s['p/q/link'], 'l 0:0 -> inner.txt');
   });

@@ -70,6 +70,22 @@ describe('rules', () => {
     ],
     ['json args not with SHELL', 'FROM busybox\nSHELL ["/bin/bash", "-c"]\nCMD my-app\n', []],
     [
+      'numeric --chmod without x on created directories; not for files, x bits or symbolic modes',
+      'FROM busybox\nCOPY --chmod=640 f /newdir/\nCOPY --chmod=640 f /file\nCOPY --chmod=750 f /d/\nCOPY --chmod=u+r f /e/\nADD --chmod=600 a b /many\n',
+      [
+        [
+          'ChmodWithoutExecuteOnDirectories',
+          'COPY --chmod=640 also sets the mode of the directories it creates for /newdir/, which cannot be entered without an execute bit',
+          2,
+        ],
+        [
+          'ChmodWithoutExecuteOnDirectories',
+          'ADD --chmod=600 also sets the mode of the directories it creates for /many, which cannot be entered without an execute bit',
+          6,
+        ],
+      ],
+    ],
+    [
       'maintainer',
       'FROM busybox\nMAINTAINER me\n',
       [['MaintainerDeprecated', 'Maintainer instruction is deprecated in favor of using label', 2]],
