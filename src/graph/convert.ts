@@ -30,6 +30,7 @@ import {
   stepName,
 } from '../dockerfile/index.js';
 import type { Mount } from '../dockerfile/instructions/mount.js';
+import { goQuoteList } from '../dockerfile/shell/quote.js';
 import { DockerfileError } from '../errors.js';
 import { normalizeDest } from '../fileop/paths.js';
 import type { Digest } from '../oci/digest.js';
@@ -118,11 +119,6 @@ export const scratchVertex: Vertex = { op: { type: 'scratch' }, inputs: [], name
 
 function clone<T>(v: T): T {
   return structuredClone(v);
-}
-
-/** Go's `fmt.Sprintf("%q", []string{…})`: `["a" "b"]`. */
-function goQuoteList(xs: readonly string[]): string {
-  return `[${xs.map((x) => JSON.stringify(x)).join(' ')}]`;
 }
 
 /** Go's `%v` of a []string: `[a b]`. */

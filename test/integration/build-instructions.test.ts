@@ -343,3 +343,18 @@ describe('COPY --chmod and the directories it creates', () => {
     assert.equal(modes, '/newdir 640\n/newdir/sub 640\n/newdir/sub/f 640\n/symbolic 755\n');
   });
 });
+
+describe('history text quoted as Go quotes it', () => {
+  test('CMD and ENTRYPOINT in history use %q, where it differs from JSON (control and non-breaking characters)', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35\nENTRYPOINT ["echo", "a\\u0001b"]\nCMD ["c\\u00a0d", "é"]\n',
+    );
+    const r = await polyarch(['build', '-t', 'quoted', dir], { root });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const history = (storedConfig(root, 'quoted', 'linux/amd64').history ?? []).map((h) => h.created_by);
+    assert.ok(history.includes('ENTRYPOINT ["echo" "a\\x01b"]'), JSON.stringify(history));
+    assert.ok(history.includes('CMD ["c\\u00a0d" "é"]'), JSON.stringify(history));
+  });
+});
