@@ -16,7 +16,7 @@ import type { WorkerRecordMsg } from '../../buildkit/wire.js';
 import { BuildError, messageOf } from '../../errors.js';
 import type { PlatformBuild } from '../../exporter/assemble.js';
 import { DockerEngine } from '../../exporter/docker-engine.js';
-import { formatPlatform, type Platform } from '../../platforms/index.js';
+import { formatPlatform, type Platform, platformMatcher } from '../../platforms/index.js';
 import type { SolveStatus } from '../../progress/events.js';
 import { DockerConfigCredentials } from '../../registry/credentials.js';
 import type { Worker } from '../../worker/worker.js';
@@ -136,14 +136,14 @@ function lostNode(o: BuildkitNodeOptions, err: unknown): unknown {
 
 async function solveShare(o: BuildkitNodeOptions, s: Share): Promise<PlatformBuild[]> {
   try {
+    // the engine: one solve (one image) per platform, in order; a buildkitd: one index
     const images =
       o.endpoint.driver === 'docker'
-        ? await Promise.all(s.request.platforms.map((p) => solveIntoEngine(o, s, p)))
-        : await solveAsOCI(o, s);
+        ? await Promise.all(s.request.platforms.map(async (p) => (await solveIntoEngine(o, s, p))[0]))
+        : imagesFor(s.request.platforms, await solveAsOCI(o, s));
     const builds: PlatformBuild[] = [];
-    for (const p of s.request.platforms) {
-      const image =
-        images.flat().find((i) => formatPlatform(i.platform) === formatPlatform(p)) ?? images.flat()[0];
+    for (const [i, p] of s.request.platforms.entries()) {
+      const image = images[i];
       if (!image) throw new BuildError(`node ${o.name} sent no image for ${formatPlatform(p)}`);
       builds.push(await platformBuildOf(o.worker, image, { signal: s.env.signal }));
     }
@@ -154,6 +154,14 @@ async function solveShare(o: BuildkitNodeOptions, s: Share): Promise<PlatformBui
     if (!s.request.definition.path) await rm(s.dockerfileDir, { recursive: true, force: true });
     if (s.request.contextDir === undefined) await rm(s.contextDir, { recursive: true, force: true });
   }
+}
+
+/** The index's image for each requested platform (the best match, as containerd picks one). */
+function imagesFor(
+  platforms: readonly Platform[],
+  images: readonly ArchivedImage[],
+): (ArchivedImage | undefined)[] {
+  return platforms.map((p) => platformMatcher(p).best(images, (i) => i.platform));
 }
 
 /** A buildkitd: every platform in one solve, sent back as an OCI layout tarball. */
