@@ -14,6 +14,7 @@ import { parseDockerfile } from './parser/parser.js';
 export * from './excerpt.js';
 export * from './instructions/index.js';
 export * from './lint.js';
+export * from './onbuild.js';
 export * from './outline.js';
 export { dumpNode, type Node, type ParseResult, parseDockerfile } from './parser/index.js';
 export { type EnvGetter, ShellError, ShellLex } from './shell/lex.js';

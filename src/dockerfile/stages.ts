@@ -31,6 +31,11 @@ export interface PlanOptions {
   buildPlatform: Platform;
   /** `--target`; default the last stage */
   target?: string;
+  /**
+   * ONBUILD triggers that run first in a stage (from its base stage or base image), per stage
+   * index; their `COPY --from` and `--mount from=` count among the stage's dependencies
+   */
+  triggers?: ReadonlyMap<number, readonly Command[]>;
 }
 
 /** Where a stage starts from. */
@@ -52,7 +57,11 @@ export interface PlannedStage {
   base: StageBase;
   /** FROM --platform, expanded and parsed; undefined means the target platform */
   platform: Platform | undefined;
-  /** per command index, the sources it reads from other stages or images */
+  /** what the stage runs: its base's ONBUILD triggers first, then its own commands */
+  commands: Command[];
+  /** how many of `commands` are triggers */
+  triggerCount: number;
+  /** per index into `commands`, the sources it reads from other stages or images */
   sources: Map<number, StageSource[]>;
   /** indexes of the stages this one needs (its base and sources), ascending */
   deps: number[];
@@ -235,9 +244,12 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
         : baseName === 'scratch'
           ? { kind: 'scratch' }
           : { kind: 'image', ref: baseName };
+    const triggers = options.triggers?.get(stage.index) ?? [];
     planned.push({
       stage,
       index: stage.index,
+      commands: [...triggers, ...stage.commands],
+      triggerCount: triggers.length,
       displayName: stage.name || `stage-${stage.index}`,
       baseName,
       base,
@@ -254,7 +266,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
   for (const p of planned) {
     const deps = new Set<number>();
     if (p.base.kind === 'stage') deps.add(p.base.index);
-    p.stage.commands.forEach((cmd, i) => {
+    p.commands.forEach((cmd, i) => {
       const srcs: StageSource[] = [];
       if (cmd.kind === 'COPY' && cmd.from !== '') {
         if (/^[+-]?\d+$/.test(cmd.from)) {
@@ -312,7 +324,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
   for (const p of needed) {
     // references must be to earlier stages, as BuildKit dispatches in file order
     for (const [i, srcs] of p.sources) {
-      const cmd = p.stage.commands[i]!;
+      const cmd = p.commands[i]!;
       for (const s of srcs) {
         if (s.kind === 'stage' && s.index >= p.index) {
           const name = cmd.kind === 'COPY' ? cmd.from : planned[s.index]!.stage.name;
@@ -440,7 +452,7 @@ export function dispatchScope(
   const steps: DispatchStep[] = [];
   const declaredArgs: DispatchResult['declaredArgs'] = [];
   const expandCommands = options.expandCommands ?? true;
-  for (const cmd of stage.stage.commands) {
+  for (const cmd of stage.commands) {
     const unmatched = new Set<string>();
     const env: EnvGetter = vars;
     const scope: Scope = { vars: new Map(vars), args: [...args] };

@@ -358,3 +358,26 @@ describe('history text quoted as Go quotes it', () => {
     assert.ok(history.includes('CMD ["c\\u00a0d" "é"]'), JSON.stringify(history));
   });
 });
+
+describe('ONBUILD COPY --from a stage of the child Dockerfile', () => {
+  test("a base image's trigger copies from a stage the child defines, which is built first", async () => {
+    const parent = tempDir();
+    writeFileSync(
+      join(parent, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35\nONBUILD COPY --from=build /out/ /app/\nONBUILD RUN cat /app/x > /app/seen\n',
+    );
+    const p = await polyarch(['build', '-t', 'onbuild-parent', parent], { root });
+    assert.equal(p.code, 0, p.stderr.slice(-3000));
+    const child = tempDir();
+    writeFileSync(
+      join(child, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35 AS build\nRUN mkdir /out && echo from-build-stage > /out/x\n\nFROM onbuild-parent\nRUN cat /app/seen\n',
+    );
+    const r = await polyarch(['build', '--progress', 'plain', '-t', 'onbuild-child', child], { root });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.match(r.stderr, /\[stage-1 2\/4\] ONBUILD COPY --from=build \/out\/ \/app\//);
+    const run = await polyarch(['run', '--rm', 'onbuild-child', 'cat', '/app/seen'], { root });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'from-build-stage\n');
+  });
+});
