@@ -627,6 +627,10 @@ class Unpacker implements TarSink, PathView {
   }
 }
 
+/** About the longest the unpack works without letting other callbacks run, and its unit of work. */
+const yieldEveryMs = 20;
+const sliceBytes = 16 * 1024;
+
 /**
  * Unpacks an uncompressed tar stream into `dest` (a byte-string-safe path). In overlay form
  * `dest` must be an empty directory. Returns the diffID of the stream.
@@ -642,6 +646,7 @@ export async function unpackTar(
   const parser = new TarParser(u);
   const hasher = newDigester();
   let tarSize = 0;
+  let since = performance.now();
   try {
     for await (const chunk of tar) {
       const b = Buffer.isBuffer(chunk)
@@ -649,7 +654,15 @@ export async function unpackTar(
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       hasher.update(b);
       tarSize += b.length;
-      parser.write(b);
+      // the files are written with synchronous calls (a 256 KiB chunk of small files takes
+      // 100 ms and more): fed in slices, giving timers (the tty's repaint) a turn in between
+      for (let off = 0; off < b.length; off += sliceBytes) {
+        parser.write(off === 0 && b.length <= sliceBytes ? b : b.subarray(off, off + sliceBytes));
+        if (performance.now() - since > yieldEveryMs) {
+          await new Promise((resolve) => setImmediate(resolve));
+          since = performance.now();
+        }
+      }
     }
     parser.end();
   } catch (err) {
