@@ -70,6 +70,14 @@ export class TarParser {
     return this.state.kind === 'eof';
   }
 
+  /** Skips as much of an entry's block padding as `available` bytes hold; answers how much. */
+  #skipPad(st: { pad: number }, available: number): number {
+    const take = Math.min(st.pad, available);
+    st.pad -= take;
+    this.offset += take;
+    return take;
+  }
+
   write(chunk: Buffer): void {
     let i = 0;
     const n = chunk.length;
@@ -110,13 +118,8 @@ export class TarParser {
             this.offset += take;
             if (st.filled < st.buf.length) return;
           }
-          if (st.pad > 0) {
-            const take = Math.min(st.pad, n - i);
-            st.pad -= take;
-            i += take;
-            this.offset += take;
-            if (st.pad > 0) return;
-          }
+          i += this.#skipPad(st, n - i);
+          if (st.pad > 0) return;
           this.state = { kind: 'header' };
           this.onMeta(st.raw, st.buf);
           break;
@@ -131,13 +134,8 @@ export class TarParser {
             this.sink.data(slice);
             if (st.remaining > 0) return;
           }
-          if (st.pad > 0) {
-            const take = Math.min(st.pad, n - i);
-            st.pad -= take;
-            i += take;
-            this.offset += take;
-            if (st.pad > 0) return;
-          }
+          i += this.#skipPad(st, n - i);
+          if (st.pad > 0) return;
           this.state = { kind: 'header' };
           this.entryPath = undefined;
           this.sink.entryEnd();

@@ -33,24 +33,17 @@ export function expandInstruction<C extends Command>(ins: C, x: Expanders): C {
     case 'LABEL':
       return { ...c, labels: kv(c.labels, e) } as C;
     case 'ADD':
-      return {
-        ...c,
-        sources: c.sources.map(e),
-        dest: e(c.dest),
-        chown: e(c.chown),
-        chmod: e(c.chmod),
-        checksum: e(c.checksum),
-        exclude: c.exclude.map(e),
-      } as C;
-    case 'COPY':
-      return {
+    case 'COPY': {
+      const copy = {
         ...c,
         sources: c.sources.map(e),
         dest: e(c.dest),
         chown: e(c.chown),
         chmod: e(c.chmod),
         exclude: c.exclude.map(e),
-      } as C;
+      };
+      return (c.kind === 'ADD' ? { ...copy, checksum: e(c.checksum) } : copy) as C;
+    }
     case 'WORKDIR':
       return { ...c, path: e(c.path) } as C;
     case 'USER':
