@@ -14,14 +14,8 @@ import { MediaTypeDockerManifestV1Signed, manifestAcceptTypes } from '../oci/med
 import type { Descriptor, TagList } from '../oci/types.js';
 import { repositoryScope } from './challenge.js';
 import { describeErrorResponse } from './errors.js';
-import { backoffDelay, isRetryableNetworkError, isRetryableStatus } from './retry.js';
-import {
-  describeNetworkError,
-  type HttpRequest,
-  type HttpResponse,
-  header,
-  type RegistryTransport,
-} from './transport.js';
+import { backoffDelay, describeNetworkError, isRetryableNetworkError, isRetryableStatus } from './retry.js';
+import { type HttpRequest, type HttpResponse, header, type RegistryTransport } from './transport.js';
 
 /** Manifests larger than this are refused (distribution's own limit is 4 MiB). */
 export const maxManifestBytes = 4 * 1024 * 1024;

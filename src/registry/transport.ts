@@ -9,7 +9,7 @@
  * tokens. Debug output goes to `debug` and never contains credentials or tokens.
  */
 import { Agent, type Dispatcher } from 'undici';
-import { AuthError, CancelledError, messageOf, RegistryError, sleep } from '../errors.js';
+import { AuthError, CancelledError, RegistryError, sleep } from '../errors.js';
 import { type Challenge, challengeScopes, mergeScopes, parseChallenges } from './challenge.js';
 import { anonymous, type CredentialProvider, type Credentials } from './credentials.js';
 import { describeErrorResponse } from './errors.js';
@@ -17,6 +17,7 @@ import { allowsInsecure, endpointHost } from './hosts.js';
 import {
   backoffDelay,
   defaultRetryPolicy,
+  describeNetworkError,
   isRetryableNetworkError,
   isRetryableStatus,
   parseRetryAfter,
@@ -73,17 +74,6 @@ interface HostState {
   tokens: Map<string, { token: string; expiresAt: number }>;
   pending: Map<string, Promise<string>>;
   creds: Promise<Credentials | undefined> | undefined;
-}
-
-/** A short description of a network error (`connection reset (ECONNRESET)`). */
-export function describeNetworkError(err: unknown): string {
-  let e: unknown = err;
-  for (let i = 0; i < 4 && e; i++) {
-    const code = (e as { code?: string }).code;
-    if (code) return `${messageOf(e)} (${code})`;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return messageOf(err);
 }
 
 export class RegistryTransport {

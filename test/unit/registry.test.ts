@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { humanSize } from '../../src/builder/filters.js';
 import { formatInspection } from '../../src/cli/imagetools.js';
+import { CancelledError, NotFoundError, RegistryError } from '../../src/errors.js';
 import { parseAnnotation } from '../../src/exporter/annotations.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import {
@@ -34,7 +35,9 @@ import {
   parseInsecureList,
   parseRetryAfter,
   selectManifests,
+  TemporaryError,
   withQuery,
+  withRetries,
 } from '../../src/registry/index.js';
 import { tabwrite } from '../../src/tabwriter.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -133,6 +136,106 @@ describe('retries', () => {
       ),
     );
     assert.ok(!isRetryableNetworkError(Object.assign(new Error('x'), { code: 'ENOTFOUND' })));
+  });
+});
+
+describe('withRetries: the one retry loop', () => {
+  const policy = { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
+  const temporary = () => new TemporaryError('pulling x: 127.0.0.1:1 answered HTTP 503', { status: 503 });
+  const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+  test('a temporary failure is tried again, at most `attempts` times in all', async () => {
+    const lasts: boolean[] = [];
+    const value = await withRetries('pulling x', { policy }, async (last) => {
+      lasts.push(last);
+      if (lasts.length < 3) throw temporary();
+      return 'ok';
+    });
+    assert.equal(value, 'ok');
+    assert.deepEqual(lasts, [false, false, true], 'the last try knows it is the last');
+  });
+
+  test('out of tries: the last failure, how many tries it took, and nothing temporary', async () => {
+    let tries = 0;
+    await assert.rejects(
+      withRetries('pulling x', { policy }, async () => {
+        tries++;
+        throw temporary();
+      }),
+      (e: Error) => {
+        assert.ok(e instanceof RegistryError && !(e instanceof TemporaryError), String(e));
+        assert.equal(e.message, 'pulling x: 127.0.0.1:1 answered HTTP 503 (after 3 attempts)');
+        assert.equal((e as RegistryError).status, 503);
+        return true;
+      },
+    );
+    assert.equal(tries, 3);
+    let raw = 0;
+    await assert.rejects(
+      withRetries('pulling x', { policy }, async () => {
+        raw++;
+        throw reset();
+      }),
+      { message: 'pulling x: socket hang up (ECONNRESET) (after 3 attempts)' },
+    );
+    assert.equal(raw, 3, 'a broken connection is retried too');
+  });
+
+  test('any other error ends it at once, as it is', async () => {
+    let tries = 0;
+    const missing = new NotFoundError('pulling x: not found');
+    await assert.rejects(
+      withRetries('pulling x', { policy }, async () => {
+        tries++;
+        throw missing;
+      }),
+      (e) => e === missing,
+    );
+    assert.equal(tries, 1);
+  });
+
+  test('nested: an outer loop does not try again what an inner one gave up on', async () => {
+    let requests = 0;
+    await assert.rejects(
+      withRetries('pushing x', { policy }, () =>
+        withRetries('pushing x: blob', { policy }, async () => {
+          requests++;
+          throw temporary();
+        }),
+      ),
+      /\(after 3 attempts\)$/,
+    );
+    assert.equal(requests, 3, 'attempts, not attempts²');
+  });
+
+  test('Retry-After sets the wait (capped); every retry is a debug line', async () => {
+    const lines: string[] = [];
+    let tries = 0;
+    await withRetries(
+      'pulling x',
+      { policy: { attempts: 2, baseDelayMs: 1, maxDelayMs: 30 }, debug: (l) => lines.push(l) },
+      async () => {
+        if (++tries === 1)
+          throw new TemporaryError('pulling x: HTTP 429', { status: 429, retryAfterMs: 60_000 });
+      },
+    );
+    assert.deepEqual(lines, ['pulling x: HTTP 429; retrying in 30 ms (attempt 2 of 2)']);
+  });
+
+  test('an aborted signal ends the wait and the loop with CancelledError', async () => {
+    const ac = new AbortController();
+    let tries = 0;
+    const run = withRetries(
+      'pulling x',
+      { policy: { attempts: 5, baseDelayMs: 10_000, maxDelayMs: 10_000 }, signal: ac.signal },
+      async () => {
+        tries++;
+        throw temporary();
+      },
+    );
+    setTimeout(() => ac.abort(), 10);
+    await assert.rejects(run, (e) => e instanceof CancelledError);
+    assert.equal(tries, 1);
   });
 });
 
