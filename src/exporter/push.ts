@@ -59,7 +59,7 @@ export async function checkPushAccess(client: RegistryClient, name: string): Pro
     path: `/v2/${ref.path}/blobs/uploads/`,
     headers: { 'content-length': '0' },
     scopes,
-    idempotent: true,
+    retry: true,
     what,
   });
   const text = await res.body.text().catch(() => '');
@@ -78,7 +78,7 @@ export async function checkPushAccess(client: RegistryClient, name: string): Pro
       method: 'DELETE',
       path: location,
       scopes,
-      idempotent: true,
+      retry: true,
       what: `${what}: cancelling a check upload`,
     });
     await del.body.dump();

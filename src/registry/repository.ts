@@ -3,19 +3,36 @@
  * (GET/HEAD/PUT with content negotiation, digests verified, raw bytes kept), blobs (HEAD,
  * resumable GET into a store writer, streaming GET for copies, cross-repository mount,
  * monolithic or chunked upload) and tag listing with pagination.
+ *
+ * A single request is retried by the transport. A whole made of requests and a body — a blob
+ * fetched into memory or downloaded (resuming with `Range`), an upload session — sends its
+ * requests once (`retry: false`) and is retried as a whole by `transport.withRetries`, so no
+ * request is tried attempts × attempts times.
  */
 import { createHash } from 'node:crypto';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { BlobWriter } from '../content/interfaces.js';
 import { parseManifest } from '../content/walk.js';
-import { DigestMismatchError, messageOf, NotFoundError, PolyarchError, RegistryError } from '../errors.js';
+import { DigestMismatchError, NotFoundError, RegistryError } from '../errors.js';
 import { type Digest, digestAlgorithm, isDigest } from '../oci/digest.js';
 import { MediaTypeDockerManifestV1Signed, manifestAcceptTypes } from '../oci/mediatypes.js';
 import type { Descriptor, TagList } from '../oci/types.js';
 import { repositoryScope } from './challenge.js';
 import { describeErrorResponse } from './errors.js';
-import { backoffDelay, describeNetworkError, isRetryableNetworkError, isRetryableStatus } from './retry.js';
-import { type HttpRequest, type HttpResponse, header, type RegistryTransport } from './transport.js';
+import {
+  describeFailure,
+  describeNetworkError,
+  isRetryableStatus,
+  isTemporary,
+  TemporaryError,
+} from './retry.js';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  header,
+  type RegistryTransport,
+  retryAfterOf,
+} from './transport.js';
 
 /** Manifests larger than this are refused (distribution's own limit is 4 MiB). */
 export const maxManifestBytes = 4 * 1024 * 1024;
@@ -44,7 +61,8 @@ export interface RepositoryOptions {
 
 const acceptHeader = [...manifestAcceptTypes, MediaTypeDockerManifestV1Signed].join(', ');
 
-class RetryableError extends Error {
+/** A body that ended before its announced size: a broken connection, worth another try. */
+class ClosedEarlyError extends Error {
   readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
@@ -78,23 +96,37 @@ export class Repository {
     return [repositoryScope(this.path, ['pull', 'push'])];
   }
 
-  /** GETs a blob (with `headers`, e.g. a `Range`); the caller checks the status and reads the body. */
+  /**
+   * GETs a blob once (with `headers`, e.g. a `Range`): the caller retries it with its body.
+   * The caller checks the status and reads the body.
+   */
   #getBlob(desc: Descriptor, what: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
     return this.#send({
       method: 'GET',
       path: `/v2/${this.path}/blobs/${desc.digest}`,
       headers,
       scopes: this.#pull(),
-      idempotent: true,
+      retry: false,
       what,
     });
   }
 
+  /**
+   * Throws what an unexpected answer means. A 429/5xx that was sent once is a TemporaryError,
+   * for the whole that holds the request to try again; one the transport already retried says
+   * how many times it was sent, and is final.
+   */
   async #fail(res: HttpResponse, what: string): Promise<never> {
     const text = await readText(res);
     const detail = describeErrorResponse(res.status, text);
     if (res.status === 404) throw new NotFoundError(`${what}: not found: ${detail}`);
-    throw new RegistryError(`${what}: ${this.domain} answered ${detail}`, { status: res.status });
+    const message = `${what}: ${this.domain} answered ${detail}`;
+    if (isRetryableStatus(res.status)) {
+      if (res.attempts === 1)
+        throw new TemporaryError(message, { status: res.status, retryAfterMs: retryAfterOf(res.headers) });
+      throw new RegistryError(`${message} (after ${res.attempts} attempts)`, { status: res.status });
+    }
+    throw new RegistryError(message, { status: res.status });
   }
 
   // ------------------------------------------------------------ manifests
@@ -109,7 +141,7 @@ export class Repository {
       path: `/v2/${this.path}/manifests/${reference}`,
       headers: { accept: acceptHeader },
       scopes: this.#pull(),
-      idempotent: true,
+      retry: true,
       what,
     });
     if (res.status !== 200) await this.#fail(res, what);
@@ -156,7 +188,7 @@ export class Repository {
       path: `/v2/${this.path}/manifests/${reference}`,
       headers: { accept: acceptHeader },
       scopes: this.#pull(),
-      idempotent: true,
+      retry: true,
       what,
     });
     await res.body.dump();
@@ -181,7 +213,7 @@ export class Repository {
       headers: { 'content-type': mediaType, 'content-length': String(bytes.byteLength) },
       body: bytes,
       scopes: this.#push(),
-      idempotent: true,
+      retry: true,
       what: w,
     });
     if (res.status !== 201 && res.status !== 200 && res.status !== 202) await this.#fail(res, w);
@@ -201,7 +233,7 @@ export class Repository {
       method: 'HEAD',
       path: `/v2/${this.path}/blobs/${digest}`,
       scopes: this.#pull(),
-      idempotent: true,
+      retry: true,
       what,
     });
     await res.body.dump();
@@ -217,25 +249,13 @@ export class Repository {
   ): Promise<Buffer> {
     if (desc.size > maxInlineBlobBytes)
       throw new RegistryError(`${what}: ${desc.size} bytes is too large to read into memory`);
-    for (let attempt = 1; ; attempt++) {
+    return this.transport.withRetries(what, async () => {
       const res = await this.#getBlob(desc, what);
       if (res.status !== 200) await this.#fail(res, what);
-      let bytes: Buffer;
-      try {
-        bytes = await readCapped(res.body, desc.size, what);
-      } catch (err) {
-        if (isRetryableNetworkError(err) && attempt < this.transport.retry.attempts) {
-          await this.transport.sleep(backoffDelay(attempt, this.transport.retry, undefined));
-          continue;
-        }
-        if (err instanceof RegistryError) throw err;
-        throw new RegistryError(`${what}: ${describeNetworkError(err)} (after ${attempt} attempts)`, {
-          cause: err,
-        });
-      }
+      const bytes = await readCapped(res.body, desc.size, what);
       verifyBytes(bytes, desc, what);
       return bytes;
-    }
+    });
   }
 
   /**
@@ -248,51 +268,58 @@ export class Repository {
     onBytes?: (n: number) => void,
     what = `pulling blob ${desc.digest} from ${this.name}`,
   ): Promise<Descriptor> {
-    const policy = this.transport.retry;
-    for (let attempt = 1; ; attempt++) {
-      const start = writer.offset;
-      const res = await this.#getBlob(desc, what, start > 0 ? { range: `bytes=${start}-` } : {});
-      if (res.status !== 200 && res.status !== 206) await this.#fail(res, what);
-      if (res.status === 200 && start > 0) {
-        onBytes?.(-start);
-        await writer.reset();
-      } else if (res.status === 206) {
-        const m = /^bytes (\d+)-/.exec(header(res, 'content-range') ?? '');
-        if (!m || Number(m[1]) !== start) {
-          await res.body.dump();
+    return this.transport.withRetries(
+      what,
+      async () => {
+        const start = writer.offset;
+        const res = await this.#getBlob(desc, what, start > 0 ? { range: `bytes=${start}-` } : {});
+        if (res.status !== 200 && res.status !== 206) await this.#fail(res, what);
+        if (res.status === 200 && start > 0) {
           onBytes?.(-start);
           await writer.reset();
-          continue;
-        }
-      }
-      try {
-        for await (const chunk of res.body) {
-          await writer.write(chunk as Buffer);
-          onBytes?.((chunk as Buffer).length);
-          if (writer.offset > desc.size) {
-            throw new DigestMismatchError(
-              `${what}: the registry sent more than the ${desc.size} bytes announced`,
+        } else if (res.status === 206) {
+          const range = header(res, 'content-range') ?? '';
+          const m = /^bytes (\d+)-/.exec(range);
+          if (!m || Number(m[1]) !== start) {
+            await res.body.dump();
+            onBytes?.(-start);
+            await writer.reset();
+            throw new TemporaryError(
+              `${what}: ${this.domain} answered bytes "${range}" when asked for ${start}-; starting over`,
             );
           }
         }
-        if (writer.offset < desc.size) throw new RetryableError('the connection closed early');
-        return await writer.stage();
-      } catch (err) {
-        res.body.destroy();
-        if (!isRetryableNetworkError(err) && !(err instanceof RetryableError)) throw err;
-        this.transport.debug(`${what}: ${describeNetworkError(err)} at byte ${writer.offset}`);
-        if (attempt >= policy.attempts) {
-          throw new RegistryError(
-            `${what}: ${describeNetworkError(err)} after ${attempt} attempts (${writer.offset} of ${desc.size} bytes received)`,
-            { cause: err },
-          );
+        try {
+          for await (const chunk of res.body) {
+            await writer.write(chunk as Buffer);
+            onBytes?.((chunk as Buffer).length);
+            if (writer.offset > desc.size) {
+              throw new DigestMismatchError(
+                `${what}: the registry sent more than the ${desc.size} bytes announced`,
+              );
+            }
+          }
+          if (writer.offset < desc.size) throw new ClosedEarlyError('the connection closed early');
+          return await writer.stage();
+        } catch (err) {
+          res.body.destroy();
+          if (isTemporary(err))
+            this.transport.debug(`${what}: ${describeNetworkError(err)} at byte ${writer.offset}`);
+          throw err;
         }
-        await this.transport.sleep(backoffDelay(attempt, policy, undefined));
-      }
-    }
+      },
+      (err, tries) =>
+        new RegistryError(
+          `${describeFailure(what, err)} after ${tries} attempts (${writer.offset} of ${desc.size} bytes received)`,
+          { cause: err },
+        ),
+    );
   }
 
-  /** A stream of a blob that fails at its end unless digest and size match (for copies). */
+  /**
+   * A stream of a blob that fails at its end unless digest and size match (for copies). Its
+   * GET is sent once: the upload that reads it is retried as a whole.
+   */
   async openBlob(
     desc: Descriptor,
     what = `pulling blob ${desc.digest} from ${this.name}`,
@@ -304,7 +331,10 @@ export class Repository {
     return verify;
   }
 
-  /** Bytes `start` to `end` (exclusive) of a blob, by `Range` (unverified: a chunk of a larger copy). */
+  /**
+   * Bytes `start` to `end` (exclusive) of a blob, by `Range` (unverified: a chunk of a larger
+   * copy). Its GET is sent once: the upload that reads it is retried as a whole.
+   */
   async openBlobRange(
     desc: Descriptor,
     start: number,
@@ -336,7 +366,7 @@ export class Repository {
         path: `/v2/${this.path}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
         headers: { 'content-length': '0' },
         scopes: [...this.#push(), repositoryScope(from, ['pull'])],
-        idempotent: true,
+        retry: false,
         what: `${what} (mounting from ${this.domain}/${from})`,
       });
       await res.body.dump();
@@ -352,7 +382,7 @@ export class Repository {
       path: `/v2/${this.path}/blobs/uploads/`,
       headers: { 'content-length': '0' },
       scopes: this.#push(),
-      idempotent: true,
+      retry: false,
       what,
     });
     await res.body.dump();
@@ -362,13 +392,14 @@ export class Repository {
     return { mounted: false, location: loc };
   }
 
+  /** Cancels an upload session, once and best effort (the upload it is part of may be retried). */
   async #cancelUpload(location: string): Promise<void> {
     try {
       const res = await this.#send({
         method: 'DELETE',
         path: location,
         scopes: this.#push(),
-        idempotent: true,
+        retry: false,
         what: 'cancelling an upload',
       });
       await res.body.dump();
@@ -380,7 +411,8 @@ export class Repository {
   /**
    * Uploads a blob unless the repository has it: HEAD, then a mount from `mountFrom` (other
    * repositories of this registry that have it), then a monolithic PUT or PATCH chunks. The
-   * whole upload is tried again after a network error or 5xx.
+   * session's requests are sent once; the whole session (POST, PATCHes, PUT) is started again
+   * after a broken connection or a 429/5xx, at most `attempts` times in all.
    */
   async uploadBlob(
     desc: Descriptor,
@@ -389,8 +421,7 @@ export class Repository {
   ): Promise<UploadOutcome> {
     const what = opts.what ?? `pushing blob ${desc.digest} to ${this.name}`;
     if (await this.blobExists(desc.digest, what)) return 'exists';
-    const policy = this.transport.retry;
-    for (let attempt = 1; ; attempt++) {
+    return this.transport.withRetries(what, async (): Promise<UploadOutcome> => {
       let sent = 0;
       const count = (n: number) => {
         sent += n;
@@ -405,19 +436,9 @@ export class Repository {
         return 'uploaded';
       } catch (err) {
         opts.onBytes?.(-sent);
-        const retryable =
-          isRetryableNetworkError(err) ||
-          (err instanceof RegistryError && err.status !== undefined && isRetryableStatus(err.status));
-        if (!retryable || attempt >= policy.attempts) {
-          if (err instanceof PolyarchError && !retryable) throw err;
-          const after = attempt > 1 ? ` after ${attempt} attempts` : '';
-          if (err instanceof PolyarchError) throw new RegistryError(`${err.message}${after}`, { cause: err });
-          throw new RegistryError(`${what}: ${describeNetworkError(err)}${after}`, { cause: err });
-        }
-        this.transport.debug(`${what}: ${messageOf(err)}; starting the upload again`);
-        await this.transport.sleep(backoffDelay(attempt, policy, undefined));
+        throw err;
       }
-    }
+    });
   }
 
   async #uploadWhole(
@@ -434,7 +455,7 @@ export class Repository {
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
       body: open,
       scopes: this.#push(),
-      idempotent: false,
+      retry: false,
       what,
     });
     if (res.status !== 201 && res.status !== 204) await this.#fail(res, what);
@@ -462,7 +483,7 @@ export class Repository {
         },
         body: open,
         scopes: this.#push(),
-        idempotent: false,
+        retry: false,
         what,
       });
       if (res.status !== 202) await this.#fail(res, what);
@@ -474,7 +495,7 @@ export class Repository {
       path: withQuery(loc, 'digest', desc.digest),
       headers: { 'content-length': '0' },
       scopes: this.#push(),
-      idempotent: false,
+      retry: false,
       what,
     });
     if (res.status !== 201 && res.status !== 204) await this.#fail(res, what);
@@ -489,7 +510,7 @@ export class Repository {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${this.path}/tags/list?n=${pageSize}`;
     while (path) {
-      const res = await this.#send({ method: 'GET', path, scopes: this.#pull(), idempotent: true, what });
+      const res = await this.#send({ method: 'GET', path, scopes: this.#pull(), retry: true, what });
       if (res.status !== 200) await this.#fail(res, what);
       const list = JSON.parse(await readText(res)) as TagList;
       tags.push(...(list.tags ?? []));

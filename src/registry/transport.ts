@@ -5,23 +5,31 @@
  * cached per scope), retries with backoff, and redirects (the Authorization header is not
  * sent to another host).
  *
+ * As go-containerregistry composes its transports (ping → auth → retry), a request is
+ * retried innermost, around the one HTTP exchange (`withRetries`, once per request); the auth
+ * answer to a 401 and redirects are not retries and sit outside it. A request marked
+ * `retry: false` is sent once: its caller retries a larger whole that holds it.
+ *
  * One `RegistryTransport` per process (or per operation); it holds connection pools and
  * tokens. Debug output goes to `debug` and never contains credentials or tokens.
  */
 import { Agent, type Dispatcher } from 'undici';
-import { AuthError, CancelledError, RegistryError, sleep } from '../errors.js';
+import { AuthError, CancelledError, RegistryError } from '../errors.js';
 import { type Challenge, challengeScopes, mergeScopes, parseChallenges } from './challenge.js';
 import { anonymous, type CredentialProvider, type Credentials } from './credentials.js';
 import { describeErrorResponse } from './errors.js';
 import { allowsInsecure, endpointHost } from './hosts.js';
 import {
-  backoffDelay,
   defaultRetryPolicy,
   describeNetworkError,
   isRetryableNetworkError,
   isRetryableStatus,
   parseRetryAfter,
+  type RetryContext,
   type RetryPolicy,
+  retriesExhausted,
+  TemporaryError,
+  withRetries,
 } from './retry.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -48,8 +56,14 @@ export interface HttpRequest {
   body?: Uint8Array | string | (() => Promise<NodeJS.ReadableStream | Uint8Array>);
   /** token scopes the request needs: `repository:a/b:pull` */
   scopes: readonly string[];
-  /** safe to send again after a network error or 5xx/429 */
-  idempotent: boolean;
+  /**
+   * sent again (within the retry policy) after a broken connection or a 429/5xx answer. Only
+   * for idempotent requests (GET, HEAD, PUTs of content-addressed things), and not for one
+   * that its caller retries as part of a larger whole (a download with its body, an upload
+   * session): a request is retried in one place. When false a failure worth another try is a
+   * TemporaryError, or a 429/5xx answer, for that caller.
+   */
+  retry: boolean;
   /** what is being done, for errors: `pulling manifest of localhost:5000/x:1` */
   what: string;
 }
@@ -60,6 +74,8 @@ export interface HttpResponse {
   body: Dispatcher.ResponseData['body'];
   /** the final URL (after redirects) */
   url: string;
+  /** how many times it was sent (more than 1: the earlier answers were 429/5xx, this is the last) */
+  attempts: number;
 }
 
 export function header(res: HttpResponse, name: string): string | undefined {
@@ -103,16 +119,29 @@ export class RegistryTransport {
     return this.#signal;
   }
 
+  /** The retry policy with this transport's cancellation and debug output. */
+  get retries(): RetryContext {
+    return { policy: this.retry, signal: this.#signal, debug: this.#debug };
+  }
+
+  /**
+   * `withRetries` with this transport's policy: for a whole that holds requests sent with
+   * `retry: false` (a download with its body, an upload session).
+   */
+  withRetries<T>(
+    what: string,
+    attempt: (last: boolean) => Promise<T>,
+    giveUp?: (err: unknown, tries: number) => unknown,
+  ): Promise<T> {
+    return withRetries(what, this.retries, attempt, giveUp);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.#secure.close(), this.#lax.close()]);
   }
 
   debug(line: string): void {
     this.#debug?.(line);
-  }
-
-  sleep(ms: number): Promise<void> {
-    return sleep(ms, this.#signal);
   }
 
   #host(domain: string): HostState {
@@ -150,6 +179,27 @@ export class RegistryTransport {
     return hs.origin;
   }
 
+  /**
+   * One HTTP exchange, no retry: a line for `--debug` with its answer or failure (`label`
+   * names it without secrets); an abort is a CancelledError, other failures are thrown as they are.
+   */
+  async #dispatch(
+    host: string,
+    label: string,
+    options: Omit<Dispatcher.RequestOptions, 'signal'>,
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      const res = await this.#dispatcher(host).request({ ...options, signal: this.#signal ?? null });
+      this.debug(`${label} → ${res.statusCode}`);
+      return res;
+    } catch (err) {
+      if (this.#signal?.aborted) throw new CancelledError();
+      this.debug(`${label} failed: ${describeNetworkError(err)}`);
+      throw err;
+    }
+  }
+
+  /** Pings `/v2/` over HTTPS, then plain HTTP where allowed; only the last scheme is retried. */
   async #ping(hs: HostState): Promise<string> {
     const endpoint = endpointHost(hs.domain);
     const schemes = allowsInsecure(hs.domain, this.#insecure) ? ['https', 'http'] : ['https'];
@@ -157,27 +207,28 @@ export class RegistryTransport {
     for (const [i, scheme] of schemes.entries()) {
       const origin = `${scheme}://${endpoint}`;
       const last = i === schemes.length - 1;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const res = await this.#dispatcher(hs.domain).request({
-            origin,
-            path: '/v2/',
-            method: 'GET',
-            headers: { 'user-agent': this.#userAgent },
-            signal: this.#signal ?? null,
-          });
-          await res.body.dump();
-          this.debug(`ping ${origin}/v2/ → ${res.statusCode}`);
-          if (res.statusCode === 401)
-            hs.challenge = pickChallenge(parseChallenges(res.headers['www-authenticate']));
-          return origin;
-        } catch (err) {
-          if (this.#signal?.aborted) throw new CancelledError();
-          lastError = err;
-          this.debug(`ping ${origin}/v2/ failed: ${describeNetworkError(err)}`);
-          if (!last || !isRetryableNetworkError(err) || attempt >= this.retry.attempts) break;
-          await this.sleep(backoffDelay(attempt, this.retry, undefined));
-        }
+      const ctx = last ? this.retries : { ...this.retries, policy: { ...this.retry, attempts: 1 } };
+      try {
+        return await withRetries(
+          `pinging ${origin}/v2/`,
+          ctx,
+          async () => {
+            const res = await this.#dispatch(hs.domain, `ping ${origin}/v2/`, {
+              origin,
+              path: '/v2/',
+              method: 'GET',
+              headers: { 'user-agent': this.#userAgent },
+            });
+            await res.body.dump();
+            if (res.statusCode === 401)
+              hs.challenge = pickChallenge(parseChallenges(res.headers['www-authenticate']));
+            return origin;
+          },
+          (err) => err,
+        );
+      } catch (err) {
+        if (err instanceof CancelledError) throw err;
+        lastError = err;
       }
     }
     throw new RegistryError(`cannot reach registry ${hs.domain}: ${describeNetworkError(lastError)}`, {
@@ -186,8 +237,8 @@ export class RegistryTransport {
   }
 
   /**
-   * Sends a request with authentication, retries and redirects. The caller reads or dumps the
-   * body. 401 after a fresh token is an AuthError naming the registry.
+   * Sends a request with authentication, retries (when `req.retry`) and redirects. The caller
+   * reads or dumps the body. 401 after a fresh token is an AuthError naming the registry.
    */
   async send(domain: string, req: HttpRequest): Promise<HttpResponse> {
     const hs = this.#host(domain);
@@ -203,38 +254,15 @@ export class RegistryTransport {
     let scopes = [...req.scopes];
     let authRetried = false;
     let redirects = 0;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
       const sameHost = url.host === new URL(origin).host;
       if (sameHost) {
         const auth = await this.#authorization(hs, scopes, req.what);
         if (auth) headers['authorization'] = auth;
       }
-      let res: Dispatcher.ResponseData;
-      try {
-        const body = typeof req.body === 'function' ? await req.body() : req.body;
-        res = await this.#dispatcher(domain).request({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: req.method,
-          headers,
-          body: (body ?? null) as Dispatcher.DispatchOptions['body'],
-          signal: this.#signal ?? null,
-        });
-      } catch (err) {
-        if (this.#signal?.aborted) throw new CancelledError();
-        this.debug(`${req.method} ${redacted(url)} failed: ${describeNetworkError(err)}`);
-        if (req.idempotent && isRetryableNetworkError(err) && attempt < this.retry.attempts) {
-          await this.sleep(backoffDelay(attempt, this.retry, undefined));
-          continue;
-        }
-        throw new RegistryError(
-          `${req.what}: ${describeNetworkError(err)} from ${domain}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`,
-          { cause: err },
-        );
-      }
+      const { res, attempts } = await this.#exchange(domain, url, headers, req);
       const status = res.statusCode;
-      this.debug(`${req.method} ${redacted(url)} → ${status}`);
       if (status === 401 && sameHost) {
         const ch = pickChallenge(parseChallenges(res.headers['www-authenticate']));
         const text = await res.body.text().catch(() => '');
@@ -245,7 +273,6 @@ export class RegistryTransport {
             hs.tokens.delete(mergeScopes(scopes).join(' '));
           }
           hs.challenge = ch;
-          attempt--;
           continue;
         }
         throw await this.#authError(hs, req.what, status, text);
@@ -263,23 +290,75 @@ export class RegistryTransport {
         await res.body.dump();
         if (++redirects > 10) throw new RegistryError(`${req.what}: too many redirects from ${domain}`);
         url = new URL(location, url);
-        attempt--;
         continue;
       }
-      if (req.idempotent && isRetryableStatus(status) && attempt < this.retry.attempts) {
-        await res.body.dump();
-        const ra = res.headers['retry-after'];
-        const wait = backoffDelay(
-          attempt,
-          this.retry,
-          parseRetryAfter(typeof ra === 'string' ? ra : undefined, Date.now()),
-        );
-        this.debug(`${req.what}: HTTP ${status}, retrying in ${wait} ms`);
-        await this.sleep(wait);
-        continue;
-      }
-      return { status, headers: res.headers, body: res.body, url: url.href };
+      return { status, headers: res.headers, body: res.body, url: url.href, attempts };
     }
+  }
+
+  /**
+   * The request to one URL with given headers: the retry layer, under the answer to a 401 and
+   * redirects. Sent once unless `req.retry`; the body factory is called for each try.
+   */
+  async #exchange(
+    domain: string,
+    url: URL,
+    headers: Record<string, string>,
+    req: HttpRequest,
+  ): Promise<{ res: Dispatcher.ResponseData; attempts: number }> {
+    let attempts = 0;
+    const once = async (last: boolean) => {
+      attempts++;
+      const body = typeof req.body === 'function' ? await req.body() : req.body;
+      return this.#try(last, {
+        host: domain,
+        label: `${req.method} ${redacted(url)}`,
+        request: {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: req.method,
+          headers,
+          body: (body ?? null) as Dispatcher.DispatchOptions['body'],
+        },
+        failed: (detail) => `${req.what}: ${detail} from ${domain}`,
+        fatal: (message, cause) => new RegistryError(message, { cause }),
+      });
+    };
+    const res = req.retry ? await withRetries(req.what, this.retries, once) : await once(true);
+    return { res, attempts };
+  }
+
+  /**
+   * One try of a request, for `withRetries`: a broken connection that is worth another try is
+   * a TemporaryError (other failures are `fatal`), and so is a 429/5xx answer — unless this is
+   * the last try, which returns whatever was answered. Messages are `failed(detail)`.
+   */
+  async #try(
+    last: boolean,
+    t: {
+      host: string;
+      label: string;
+      request: Omit<Dispatcher.RequestOptions, 'signal'>;
+      failed: (detail: string) => string;
+      fatal: (message: string, cause: unknown) => Error;
+    },
+  ): Promise<Dispatcher.ResponseData> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#dispatch(t.host, t.label, t.request);
+    } catch (err) {
+      if (err instanceof CancelledError) throw err;
+      const message = t.failed(describeNetworkError(err));
+      throw isRetryableNetworkError(err)
+        ? new TemporaryError(message, { cause: err })
+        : t.fatal(message, err);
+    }
+    if (last || !isRetryableStatus(res.statusCode)) return res;
+    await res.body.dump();
+    throw new TemporaryError(t.failed(describeErrorResponse(res.statusCode, '')), {
+      status: res.statusCode,
+      retryAfterMs: retryAfterOf(res.headers),
+    });
   }
 
   async #authError(hs: HostState, what: string, status: number, body: string): Promise<AuthError> {
@@ -376,65 +455,54 @@ export class RegistryTransport {
           `Basic ${Buffer.from(`${creds.username}:${creds.password ?? ''}`).toString('base64')}`;
       }
     }
-    for (let attempt = 1; ; attempt++) {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await this.#dispatcher(realmURL.host).request({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method,
-          headers,
-          body: body ?? null,
-          signal: this.#signal ?? null,
-        });
-      } catch (err) {
-        if (this.#signal?.aborted) throw new CancelledError();
-        if (isRetryableNetworkError(err) && attempt < this.retry.attempts) {
-          await this.sleep(backoffDelay(attempt, this.retry, undefined));
-          continue;
-        }
-        throw new AuthError(
-          `${what}: getting a token from ${realmName} for ${hs.domain}: ${describeNetworkError(err)}`,
-          {
-            cause: err,
+    const fatal = (message: string, cause: unknown) => new AuthError(message, { cause });
+    const res = await withRetries(
+      what,
+      this.retries,
+      (last) =>
+        this.#try(last, {
+          host: realmURL.host,
+          label: `${method} token ${url.origin}${url.pathname} (${scopes.join(' ')})`,
+          request: {
+            origin: url.origin,
+            path: url.pathname + url.search,
+            method,
+            headers,
+            body: body ?? null,
           },
-        );
-      }
-      this.debug(`${method} token ${url.origin}${url.pathname} (${scopes.join(' ')}) → ${res.statusCode}`);
-      if (isRetryableStatus(res.statusCode) && attempt < this.retry.attempts) {
-        await res.body.dump();
-        await this.sleep(backoffDelay(attempt, this.retry, undefined));
-        continue;
-      }
-      const text = await res.body.text().catch(() => '');
-      if (res.statusCode === 401 || res.statusCode === 403) {
-        throw new AuthError(
-          creds
-            ? `${what}: ${hs.domain} refused the credentials${who(creds)} (token server ${realmName}: ${describeErrorResponse(res.statusCode, text)})`
-            : `${what}: ${hs.domain} requires authentication (token server ${realmName} refused anonymous access); log in with \`polyarch login ${hs.domain}\``,
-        );
-      }
-      if (res.statusCode !== 200) {
-        throw new AuthError(
-          `${what}: getting a token from ${realmName} for ${hs.domain}: ${describeErrorResponse(res.statusCode, text)}`,
-        );
-      }
-      let json: { token?: string; access_token?: string; expires_in?: number };
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new AuthError(
-          `${what}: the token server ${realmName} of ${hs.domain} answered something that is not JSON`,
-        );
-      }
-      const token = json.token ?? json.access_token;
-      if (!token)
-        throw new AuthError(`${what}: the token server ${realmName} of ${hs.domain} answered no token`);
-      return {
-        token,
-        expiresIn: typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : 60,
-      };
+          failed: (detail) => `${what}: getting a token from ${realmName} for ${hs.domain}: ${detail}`,
+          fatal,
+        }),
+      (err, tries) => fatal(retriesExhausted(what, err, tries).message, err),
+    );
+    const text = await res.body.text().catch(() => '');
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      throw new AuthError(
+        creds
+          ? `${what}: ${hs.domain} refused the credentials${who(creds)} (token server ${realmName}: ${describeErrorResponse(res.statusCode, text)})`
+          : `${what}: ${hs.domain} requires authentication (token server ${realmName} refused anonymous access); log in with \`polyarch login ${hs.domain}\``,
+      );
     }
+    if (res.statusCode !== 200) {
+      throw new AuthError(
+        `${what}: getting a token from ${realmName} for ${hs.domain}: ${describeErrorResponse(res.statusCode, text)}`,
+      );
+    }
+    let json: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new AuthError(
+        `${what}: the token server ${realmName} of ${hs.domain} answered something that is not JSON`,
+      );
+    }
+    const token = json.token ?? json.access_token;
+    if (!token)
+      throw new AuthError(`${what}: the token server ${realmName} of ${hs.domain} answered no token`);
+    return {
+      token,
+      expiresIn: typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : 60,
+    };
   }
 
   /**
@@ -447,7 +515,7 @@ export class RegistryTransport {
       method: 'GET',
       path: '/v2/',
       scopes: [],
-      idempotent: true,
+      retry: true,
       what: `logging in to ${domain}`,
     });
     const text = await res.body.text().catch(() => '');
@@ -458,6 +526,12 @@ export class RegistryTransport {
     }
     if (!hs.challenge) this.debug(`${domain} needs no authentication`);
   }
+}
+
+/** The wait a 429/503 answer asks for (`Retry-After`), in milliseconds. */
+export function retryAfterOf(headers: HttpResponse['headers']): number | undefined {
+  const v = headers['retry-after'];
+  return parseRetryAfter(Array.isArray(v) ? v[0] : v, Date.now());
 }
 
 /** A URL for debug output: without its query, which may carry signatures (pre-signed blob URLs) or upload state. */

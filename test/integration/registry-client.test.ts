@@ -315,7 +315,7 @@ describe('registry client', () => {
       assert.ok(e instanceof RegistryError);
       assert.equal(
         e.message,
-        `resolving ${proxy.host}/busybox:1.35: ${proxy.host} answered HTTP 503 service unavailable`,
+        `resolving ${proxy.host}/busybox:1.35: ${proxy.host} answered HTTP 503 service unavailable (after 3 attempts)`,
       );
       return true;
     });
