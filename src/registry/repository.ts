@@ -361,17 +361,18 @@ export class Repository {
     let location: string | undefined;
     for (const from of mountFrom) {
       if (from === this.path) continue;
+      const mounting = `${what} (mounting from ${this.domain}/${from})`;
       const res = await this.#send({
         method: 'POST',
         path: `/v2/${this.path}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
         headers: { 'content-length': '0' },
         scopes: [...this.#push(), repositoryScope(from, ['pull'])],
         retry: false,
-        what: `${what} (mounting from ${this.domain}/${from})`,
+        what: mounting,
       });
       await res.body.dump();
       if (res.status === 201) return { mounted: true };
-      if (res.status !== 202) await this.#fail(res, what);
+      if (res.status !== 202) await this.#fail(res, mounting);
       const loc = header(res, 'location');
       if (location) await this.#cancelUpload(location);
       location = loc;

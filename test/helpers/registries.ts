@@ -2,7 +2,8 @@
  * test/helpers/registries — more real registries for tests, beside the fixture on :5000:
  * Debian's `docker-registry` (CNCF distribution) started on a free port with htpasswd basic
  * auth or token auth, a token server (JWTs signed with an openssl-made key, `x5c` header)
- * that the token registry trusts, and an HTTP proxy that can fail, throttle or cut responses.
+ * that the token registry trusts, and an HTTP proxy that can fail, throttle or cut responses
+ * and counts the requests each of its rules matched.
  *
  * Everything started here is stopped when the test process exits.
  */
@@ -277,6 +278,8 @@ export interface ProxyRule {
    * from the full list of the registry behind (distribution 2.8 itself does not paginate)
    */
   paginateTags?: boolean;
+  /** requests this rule matched, failed or forwarded (counted by the proxy) */
+  hits?: number;
 }
 
 export interface TestProxy {
@@ -303,6 +306,7 @@ export async function startProxy(
     const path = req.url ?? '/';
     state.log.push(`${req.method} ${path}${req.headers.range ? ` ${req.headers.range}` : ''}`);
     const rule = state.rules.find((r) => r.match.test(path) && (!r.method || r.method === req.method));
+    if (rule) rule.hits = (rule.hits ?? 0) + 1;
     if (rule?.fail && rule.fail.times > 0) {
       rule.fail.times--;
       req.resume();

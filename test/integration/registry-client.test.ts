@@ -4,19 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { type ContentStore, openContentStore } from '../../src/content/index.js';
 import { DigestMismatchError, RegistryError } from '../../src/errors.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { MediaTypeImageIndex } from '../../src/oci/mediatypes.js';
-import type { ImageIndex, ImageManifest } from '../../src/oci/types.js';
+import type { Descriptor, ImageIndex, ImageManifest } from '../../src/oci/types.js';
 import { defaultHostPlatform, parsePlatform } from '../../src/platforms/index.js';
 import { parseImageReference } from '../../src/reference/index.js';
 import {
+  type BlobSource,
   RegistryClient as Client,
   copyImage,
   createIndex,
@@ -27,7 +29,13 @@ import {
   resolve,
 } from '../../src/registry/index.js';
 import { ensureBaseImages, tempDir } from '../helpers/fixtures.js';
-import { startProxy, startRegistry, type TestProxy, type TestRegistry } from '../helpers/registries.js';
+import {
+  type ProxyRule,
+  startProxy,
+  startRegistry,
+  type TestProxy,
+  type TestRegistry,
+} from '../helpers/registries.js';
 
 const skopeo = (...args: string[]) => execFileSync('skopeo', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
 const rawOf = (ref: string) =>
@@ -320,6 +328,121 @@ describe('registry client', () => {
       return true;
     });
     proxy.rules.length = 0;
+  });
+
+  test('each request is retried in one place: a 503 is sent `attempts` times in all, never attempts²', async () => {
+    const viaProxy = await startProxy(priv.host);
+    const ph = viaProxy.host;
+    const repo = client.repository(parseImageReference(`${ph}/retries/counted:x`));
+    const attempts = fast.attempts;
+    const unavailable = `${ph} answered HTTP 503 service unavailable`;
+    /** Answers 503 to the first `times` requests of a kind (and counts them all). */
+    const failing = (method: string, match: RegExp, times: number, p: TestProxy = viaProxy): ProxyRule => {
+      const rule = { method, match, fail: { status: 503, times } };
+      p.rules.push(rule);
+      return rule;
+    };
+    const reset = () => {
+      viaProxy.rules.length = 0;
+      proxy.rules.length = 0;
+    };
+    const blob = () => {
+      const bytes = randomBytes(64 * 1024);
+      const desc: Descriptor = {
+        mediaType: 'application/octet-stream',
+        digest: sha(bytes) as Digest,
+        size: bytes.length,
+      };
+      const source: BlobSource = {
+        open: async (start = 0, end = bytes.length) => Readable.from([bytes.subarray(start, end)]),
+      };
+      return { bytes, desc, source };
+    };
+    const uploads = /\/blobs\/uploads\/$/;
+    try {
+      // an upload's POST: the session is started again as a whole, the POST never retried inside it
+      const a = blob();
+      let post = failing('POST', uploads, attempts - 1);
+      assert.equal(await repo.uploadBlob(a.desc, a.source), 'uploaded');
+      assert.equal(post.hits, attempts, 'the 503s stopped before the last attempt');
+      reset();
+      const b = blob();
+      post = failing('POST', uploads, 100);
+      await assert.rejects(repo.uploadBlob(b.desc, b.source), {
+        name: 'RegistryError',
+        message: `pushing blob ${b.desc.digest} to ${ph}/retries/counted: ${unavailable} (after ${attempts} attempts)`,
+      });
+      assert.equal(post.hits, attempts, 'attempts, not attempts × attempts');
+      reset();
+      // a mount's POST, the same
+      const mount = failing('POST', /\/blobs\/uploads\/\?mount=/, 100);
+      await assert.rejects(repo.uploadBlob(b.desc, b.source, { mountFrom: ['retries/elsewhere'] }), {
+        message: `pushing blob ${b.desc.digest} to ${ph}/retries/counted (mounting from ${ph}/retries/elsewhere): ${unavailable} (after ${attempts} attempts)`,
+      });
+      assert.equal(mount.hits, attempts);
+      reset();
+      // the session's PUT: each try is one POST and one PUT
+      const put = failing('PUT', /\/blobs\/uploads\//, 100);
+      post = failing('POST', uploads, 0);
+      await assert.rejects(
+        repo.uploadBlob(b.desc, b.source),
+        /answered HTTP 503 service unavailable \(after 3 attempts\)$/,
+      );
+      assert.deepEqual([post.hits, put.hits], [attempts, attempts]);
+      reset();
+      assert.equal(await repo.blobExists(b.desc.digest), false, 'nothing was uploaded');
+
+      // a blob GET with its body, into memory and resumable into the store
+      const blobGet = new RegExp(`/blobs/${a.desc.digest}$`);
+      let get = failing('GET', blobGet, attempts - 1);
+      assert.deepEqual(await repo.fetchBlob(a.desc), a.bytes);
+      assert.equal(get.hits, attempts);
+      reset();
+      get = failing('GET', blobGet, 100);
+      await assert.rejects(repo.fetchBlob(a.desc), {
+        message: `fetching blob ${a.desc.digest} from ${ph}/retries/counted: ${unavailable} (after ${attempts} attempts)`,
+      });
+      assert.equal(get.hits, attempts);
+      reset();
+      const store = await freshStore();
+      const writer = () =>
+        store.openWriter({
+          mediaType: a.desc.mediaType,
+          expected: { digest: a.desc.digest, size: a.desc.size },
+          what: 'test',
+        });
+      get = failing('GET', blobGet, attempts - 1);
+      const w1 = await writer();
+      await repo.downloadBlob(a.desc, w1);
+      await w1.commit();
+      assert.ok(await store.has(a.desc.digest));
+      assert.equal(get.hits, attempts);
+      reset();
+      get = failing('GET', blobGet, 100);
+      const w2 = await writer();
+      await assert.rejects(repo.downloadBlob(a.desc, w2), {
+        message: `pulling blob ${a.desc.digest} from ${ph}/retries/counted: ${unavailable} after ${attempts} attempts (0 of ${a.desc.size} bytes received)`,
+      });
+      await w2.abort();
+      assert.equal(get.hits, attempts);
+      reset();
+      await store.close();
+
+      // a manifest GET: a single request, retried by the transport
+      const manifests = /\/manifests\/1\.35$/;
+      let manifest = failing('GET', manifests, attempts - 1, proxy);
+      await resolve(client, parseImageReference(`${proxy.host}/busybox:1.35`));
+      assert.equal(manifest.hits, attempts);
+      reset();
+      manifest = failing('GET', manifests, 100, proxy);
+      await assert.rejects(resolve(client, parseImageReference(`${proxy.host}/busybox:1.35`)), {
+        message: `resolving ${proxy.host}/busybox:1.35: ${proxy.host} answered HTTP 503 service unavailable (after ${attempts} attempts)`,
+      });
+      assert.equal(manifest.hits, attempts);
+    } finally {
+      reset();
+      await viaProxy.stop();
+    }
   });
 
   test('a blob cut mid-transfer resumes with Range; always cut is a clear error and the store is unchanged', async () => {
