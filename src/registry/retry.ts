@@ -136,7 +136,8 @@ export function retriesExhausted(what: string, err: unknown, tries: number): Reg
  * Runs `attempt` until it returns, at most `policy.attempts` times, waiting `backoffDelay`
  * (or the registry's `Retry-After`) between tries. A try that throws a temporary failure
  * (`isTemporary`) is tried again; any other error is thrown as it is; when no try is left the
- * last failure is thrown as `giveUp` makes it (default `retriesExhausted`). `attempt` is told
+ * last failure is thrown as `giveUp` makes it (default `retriesExhausted`; whatever it makes
+ * should not be temporary, or an outer loop would try again what this one did). `attempt` is told
  * whether it is the last try (a request then returns even a 5xx answer, for its caller to
  * describe). An aborted signal ends it with CancelledError.
  */
