@@ -13,9 +13,10 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, open, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Dispatcher, fetch } from 'undici';
+import type { Dispatcher, fetch } from 'undici';
 import { BuildError, DigestMismatchError, InvalidArgumentError, messageOf } from '../errors.js';
 import { type Digest, newDigester } from '../oci/digest.js';
+import { loadUndici } from '../undici.js';
 
 /** `http(s)://…` that is not a git repository URL. */
 export function isHttpSource(src: string): boolean {
@@ -139,7 +140,9 @@ export async function fetchUrl(url: string, opts: FetchUrlOptions): Promise<Fetc
   const shown = redact(url);
   let res: Awaited<ReturnType<typeof fetch>>;
   try {
-    res = await fetch(url, {
+    // undici is loaded when a URL is fetched, not at every start of the CLI
+    const undici = await loadUndici();
+    res = await undici.fetch(url, {
       headers: { 'user-agent': 'polyarch', ...opts.headers },
       redirect: 'follow',
       ...(opts.dispatcher !== undefined ? { dispatcher: opts.dispatcher } : {}),

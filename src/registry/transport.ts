@@ -13,8 +13,9 @@
  * One `RegistryTransport` per process (or per operation); it holds connection pools and
  * tokens. Debug output goes to `debug` and never contains credentials or tokens.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { AuthError, CancelledError, RegistryError } from '../errors.js';
+import { loadUndici } from '../undici.js';
 import { type Challenge, challengeScopes, mergeScopes, parseChallenges } from './challenge.js';
 import { anonymous, type CredentialProvider, type Credentials } from './credentials.js';
 import { describeErrorResponse } from './errors.js';
@@ -99,8 +100,9 @@ export class RegistryTransport {
   readonly #userAgent: string;
   readonly #debug: ((line: string) => void) | undefined;
   readonly #signal: AbortSignal | undefined;
-  readonly #secure: Agent;
-  readonly #lax: Agent;
+  readonly #connections: number;
+  /** the connection pools, made at the first request: undici is loaded then, not at start */
+  #agents: Promise<{ secure: Agent; lax: Agent }> | undefined;
   readonly #hosts = new Map<string, HostState>();
 
   constructor(opts: TransportOptions = {}) {
@@ -110,9 +112,7 @@ export class RegistryTransport {
     this.#userAgent = opts.userAgent ?? 'polyarch';
     this.#debug = opts.debug;
     this.#signal = opts.signal;
-    const connections = opts.connections ?? 8;
-    this.#secure = new Agent({ connections, keepAliveTimeout: 30_000 });
-    this.#lax = new Agent({ connections, keepAliveTimeout: 30_000, connect: { rejectUnauthorized: false } });
+    this.#connections = opts.connections ?? 8;
   }
 
   get signal(): AbortSignal | undefined {
@@ -137,7 +137,8 @@ export class RegistryTransport {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#secure.close(), this.#lax.close()]);
+    const agents = await this.#agents;
+    if (agents) await Promise.all([agents.secure.close(), agents.lax.close()]);
   }
 
   debug(line: string): void {
@@ -160,8 +161,16 @@ export class RegistryTransport {
     return hs;
   }
 
-  #dispatcher(domain: string): Agent {
-    return allowsInsecure(domain, this.#insecure) ? this.#lax : this.#secure;
+  async #dispatcher(domain: string): Promise<Agent> {
+    this.#agents ??= loadUndici().then(({ Agent }) => {
+      const connections = this.#connections;
+      return {
+        secure: new Agent({ connections, keepAliveTimeout: 30_000 }),
+        lax: new Agent({ connections, keepAliveTimeout: 30_000, connect: { rejectUnauthorized: false } }),
+      };
+    });
+    const agents = await this.#agents;
+    return allowsInsecure(domain, this.#insecure) ? agents.lax : agents.secure;
   }
 
   #creds(hs: HostState): Promise<Credentials | undefined> {
@@ -189,7 +198,7 @@ export class RegistryTransport {
     options: Omit<Dispatcher.RequestOptions, 'signal'>,
   ): Promise<Dispatcher.ResponseData> {
     try {
-      const res = await this.#dispatcher(host).request({ ...options, signal: this.#signal ?? null });
+      const res = await (await this.#dispatcher(host)).request({ ...options, signal: this.#signal ?? null });
       this.debug(`${label} → ${res.statusCode}`);
       return res;
     } catch (err) {
