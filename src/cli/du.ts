@@ -8,8 +8,6 @@
  */
 import {
   BuilderStore,
-  humanDuration,
-  humanSize,
   matchesPruneFilters,
   parsePruneFilters,
   readCacheState,
@@ -20,6 +18,7 @@ import { openContentStore, rootLayout } from '../content/index.js';
 import { nodeDiskUsage } from '../driver/buildkit/usage.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import { tabwrite } from '../tabwriter.js';
+import { humanDuration, humanSize } from '../units.js';
 import type { Command } from './command.js';
 import { goTimeString } from './inspect.js';
 import { rootDirOf } from './store-env.js';

@@ -10,7 +10,6 @@
  * the image that are in the store. `--format json` prints one JSON object a line.
  */
 
-import { humanSize } from '../builder/filters.js';
 import { imagePlatformsAndSize } from '../content/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type Digest, shortDigest } from '../oci/digest.js';
@@ -22,6 +21,7 @@ import {
   repositoryName,
 } from '../reference/index.js';
 import { tabwrite } from '../tabwriter.js';
+import { humanSize } from '../units.js';
 import type { Command } from './command.js';
 import { openStoreOf } from './store-env.js';
 

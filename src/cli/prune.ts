@@ -7,11 +7,12 @@
  * never removes what a named image needs (content GC keeps what names and the remaining cache
  * reach).
  */
-import { BuilderStore, humanSize, parsePruneFilters, pruneCache } from '../builder/index.js';
+import { BuilderStore, parsePruneFilters, pruneCache } from '../builder/index.js';
 import { openContentStore, rootLayout } from '../content/index.js';
 import { nodePrune } from '../driver/buildkit/usage.js';
 import { parseByteSize } from '../goparse.js';
 import { SnapshotStore } from '../snapshot/index.js';
+import { humanSize } from '../units.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { tabwriteTabs, usageListing } from './du.js';

@@ -12,8 +12,6 @@ import {
   BuilderStore,
   type CacheState,
   formatInGroups,
-  humanDuration,
-  humanSize,
   mountedSnapshotIds,
   type NodeInfo,
   parsePruneFilters,
@@ -29,6 +27,7 @@ import type { CacheRecord } from '../../src/graph/cache.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { parsePlatform } from '../../src/platforms/index.js';
 import type { Snapshot } from '../../src/snapshot/index.js';
+import { humanDuration, humanSize } from '../../src/units.js';
 import { sharedDir, tempDir } from '../helpers/fixtures.js';
 
 const reference = readFileSync(join(sharedDir, 'reference-output', 'buildx-commands.txt'), 'utf8');

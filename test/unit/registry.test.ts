@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { humanSize } from '../../src/builder/filters.js';
 import { formatInspection } from '../../src/cli/imagetools.js';
 import { CancelledError, NotFoundError, RegistryError } from '../../src/errors.js';
 import { parseAnnotation } from '../../src/exporter/annotations.js';
@@ -40,6 +39,7 @@ import {
   withRetries,
 } from '../../src/registry/index.js';
 import { tabwrite } from '../../src/tabwriter.js';
+import { humanSize } from '../../src/units.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 describe('WWW-Authenticate challenges', () => {
