@@ -10,30 +10,13 @@
  * the image that are in the store. `--format json` prints one JSON object a line.
  */
 
-import { imagePlatformsAndSize } from '../content/index.js';
+import { listImages } from '../api/images.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type Digest, shortDigest } from '../oci/digest.js';
-import {
-  defaultTag,
-  familiarName,
-  parseReference,
-  type Reference,
-  repositoryName,
-} from '../reference/index.js';
 import { tabwrite } from '../tabwriter.js';
 import { humanSize } from '../units.js';
 import type { Command } from './command.js';
-import { openStoreOf } from './store-env.js';
-
-interface Row {
-  name: string;
-  repository: string;
-  tag: string;
-  digest: Digest;
-  mediaType: string;
-  platforms: string[];
-  size: number;
-}
+import { apiContext } from './context.js';
 
 export const imagesCommand: Command = {
   name: 'images',
@@ -50,41 +33,7 @@ export const imagesCommand: Command = {
     if (format !== 'table' && format !== 'json') {
       throw new InvalidArgumentError(`invalid --format "${format}": expected "table" or "json"`);
     }
-    let filter: Reference | undefined;
-    if (args[0] !== undefined) filter = parseReference(args[0]);
-    const store = await openStoreOf(ctx);
-    const rows: Row[] = [];
-    try {
-      for (const rec of await store.listNames()) {
-        let ref: Reference;
-        try {
-          ref = parseReference(rec.name);
-        } catch {
-          continue;
-        }
-        if (
-          filter &&
-          (repositoryName(filter) !== repositoryName(ref) ||
-            (filter.tag !== undefined && filter.tag !== ref.tag))
-        )
-          continue;
-        const { platforms, size } = await imagePlatformsAndSize(store, rec.target, rec.name).catch(() => ({
-          platforms: [] as string[],
-          size: 0,
-        }));
-        rows.push({
-          name: rec.name,
-          repository: familiarName(ref),
-          tag: ref.tag ?? (ref.digest ? '<none>' : defaultTag),
-          digest: rec.target.digest,
-          mediaType: rec.target.mediaType,
-          platforms,
-          size,
-        });
-      }
-    } finally {
-      await store.close();
-    }
+    const rows = await listImages(apiContext(ctx), { filter: args[0] });
     const noTrunc = flags.bool('no-trunc');
     const id = (d: Digest) => (noTrunc ? d : shortDigest(d));
     if (flags.bool('quiet')) {

@@ -3,14 +3,15 @@
  * image from its registry into the local store, as `docker pull` does (and, past it, several
  * or all platforms of a multi-platform image at once).
  */
+import { type PlatformSelection, pull } from '../api/images.js';
 import { InvalidArgumentError } from '../errors.js';
 import { shortDigest } from '../oci/digest.js';
 import { isLayerType } from '../oci/mediatypes.js';
+import { detectHostPlatform } from '../platforms/host.js';
 import { parsePlatformList } from '../platforms/index.js';
 import { formatReference, parseImageReference, parseReference } from '../reference/index.js';
-import { localName, type PlatformSelection, pullImage } from '../registry/index.js';
 import type { Command } from './command.js';
-import { hostPlatformOf, withStoreAndClient } from './store-env.js';
+import { apiContext } from './context.js';
 
 export const pullCommand: Command = {
   name: 'pull',
@@ -45,7 +46,7 @@ export const pullCommand: Command = {
   async run(ctx, args, flags) {
     const arg = args[0]!;
     const ref = parseImageReference(arg);
-    const host = hostPlatformOf();
+    const host = detectHostPlatform();
     if (flags.bool('all-platforms') && flags.given('platform') && flags.list('platform').length) {
       throw new InvalidArgumentError('--platform and --all-platforms cannot be used together');
     }
@@ -61,25 +62,20 @@ export const pullCommand: Command = {
     if (parseReference(arg).tag === undefined && ref.digest === undefined)
       out(`Using default tag: ${ref.tag}\n`);
     out(`${ref.digest ?? ref.tag}: Pulling from ${ref.path}\n`);
-    return withStoreAndClient(ctx, async (store, client) => {
-      const before = await store.getName(localName(ref));
-      const result = await pullImage({
-        client,
-        store,
-        ref,
-        host,
-        ...(platforms !== undefined ? { platforms } : {}),
-        onEvent: (e) => {
-          if (e.type !== 'blob' || !isLayerType(e.descriptor.mediaType)) return;
-          if (e.status === 'exists') out(`${shortDigest(e.descriptor.digest)}: Already exists\n`);
-          else if (e.status === 'done') out(`${shortDigest(e.descriptor.digest)}: Pull complete\n`);
-        },
-      });
-      out(`Digest: ${result.descriptor.digest}\n`);
-      const same = before?.target.digest === result.descriptor.digest && result.downloaded === 0;
-      out(`Status: ${same ? 'Image is up to date' : 'Downloaded newer image'} for ${formatReference(ref)}\n`);
-      ctx.stdout.write(`${result.name ?? formatReference(ref)}\n`);
-      return 0;
+    const result = await pull(apiContext(ctx), {
+      image: arg,
+      host,
+      platforms,
+      onEvent: (e) => {
+        if (e.type !== 'blob' || !isLayerType(e.descriptor.mediaType)) return;
+        if (e.status === 'exists') out(`${shortDigest(e.descriptor.digest)}: Already exists\n`);
+        else if (e.status === 'done') out(`${shortDigest(e.descriptor.digest)}: Pull complete\n`);
+      },
     });
+    out(`Digest: ${result.descriptor.digest}\n`);
+    const status = result.upToDate ? 'Image is up to date' : 'Downloaded newer image';
+    out(`Status: ${status} for ${formatReference(ref)}\n`);
+    ctx.stdout.write(`${result.name}\n`);
+    return 0;
   },
 };

@@ -2,13 +2,12 @@
  * cli/push — `polyarch push NAME[:TAG]`: pushes a local image (a multi-platform index with
  * its manifests, or one manifest) to the registry its name points at, as `docker push` does.
  */
-import { NotFoundError } from '../errors.js';
+import { push } from '../api/images.js';
 import { shortDigest } from '../oci/digest.js';
 import { isLayerType } from '../oci/mediatypes.js';
 import { familiarName, parseImageReference } from '../reference/index.js';
-import { localName, pushImage } from '../registry/index.js';
 import type { Command } from './command.js';
-import { withStoreAndClient } from './store-env.js';
+import { apiContext } from './context.js';
 
 export const pushCommand: Command = {
   name: 'push',
@@ -29,32 +28,20 @@ export const pushCommand: Command = {
     const out = (s: string) => {
       if (!quiet) ctx.stdout.write(s);
     };
-    return withStoreAndClient(ctx, async (store, client) => {
-      const local = await store.getName(localName(ref));
-      if (!local) {
-        throw new NotFoundError(
-          `An image does not exist locally with the tag: ${familiarName(ref)}${ref.tag ? `:${ref.tag}` : ''}`,
-        );
-      }
-      out(`The push refers to repository [${familiarName(ref)}]\n`);
-      const result = await pushImage({
-        client,
-        store,
-        source: local.target,
-        sourceName: local.name,
-        ref,
-        onEvent: (e) => {
-          if (e.type !== 'blob' || !isLayerType(e.descriptor.mediaType)) return;
-          const id = shortDigest(e.descriptor.digest);
-          if (e.status === 'exists') out(`${id}: Layer already exists\n`);
-          else if (e.status === 'mounted') out(`${id}: Mounted from another repository\n`);
-          else if (e.status === 'done') out(`${id}: Pushed\n`);
-        },
-      });
-      const d = result.descriptor!;
-      out(`${ref.tag ?? ref.digest}: digest: ${d.digest} size: ${d.size}\n`);
-      if (quiet) ctx.stdout.write(`${local.name}\n`);
-      return 0;
+    const result = await push(apiContext(ctx), {
+      image: args[0]!,
+      onEvent: (e) => {
+        if (e.type === 'resolved') out(`The push refers to repository [${familiarName(ref)}]\n`);
+        if (e.type !== 'blob' || !isLayerType(e.descriptor.mediaType)) return;
+        const id = shortDigest(e.descriptor.digest);
+        if (e.status === 'exists') out(`${id}: Layer already exists\n`);
+        else if (e.status === 'mounted') out(`${id}: Mounted from another repository\n`);
+        else if (e.status === 'done') out(`${id}: Pushed\n`);
+      },
     });
+    const d = result.descriptor;
+    out(`${ref.tag ?? ref.digest}: digest: ${d.digest} size: ${d.size}\n`);
+    if (quiet) ctx.stdout.write(`${result.name}\n`);
+    return 0;
   },
 };

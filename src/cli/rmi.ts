@@ -1,15 +1,13 @@
 /**
  * cli/rmi — `polyarch rmi [-f] IMAGE…`: removes local image names (by name, or by digest or a
- * prefix of it), then collects the blobs no name, lease or the build cache (builder/usage
- * `sweepContent`) reaches any more, as `docker rmi` untags and deletes. A digest that several names share needs `-f`.
+ * prefix of it), then collects the blobs no name, lease or the build cache reaches any more,
+ * as `docker rmi` untags and deletes. A digest that several names share needs `-f`.
  */
-import { BuilderStore, sweepContent } from '../builder/index.js';
-import type { ImageRecord } from '../content/index.js';
-import { InvalidArgumentError, messageOf, PolyarchError } from '../errors.js';
+import { removeImages } from '../api/images.js';
+import { messageOf } from '../errors.js';
 import { familiarString, parseReference } from '../reference/index.js';
-import { SnapshotStore } from '../snapshot/index.js';
 import type { Command } from './command.js';
-import { findLocalImages, openStoreOf, rootDirOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 export const rmiCommand: Command = {
   name: 'rmi',
@@ -21,41 +19,17 @@ export const rmiCommand: Command = {
     { name: 'no-prune', kind: 'bool', usage: 'Do not delete the blobs the removed names leave unused' },
   ],
   async run(ctx, args, flags) {
-    const store = await openStoreOf(ctx);
-    const errors: string[] = [];
-    try {
-      const untag: ImageRecord[] = [];
-      for (const arg of args) {
-        try {
-          const found = await findLocalImages(store, arg);
-          if (found.length > 1 && !flags.bool('force')) {
-            throw new InvalidArgumentError(
-              `conflict: unable to delete ${arg} (must be forced) - image is referenced in multiple repositories`,
-            );
-          }
-          untag.push(...found);
-        } catch (err) {
-          if (!(err instanceof PolyarchError)) throw err;
-          errors.push(messageOf(err));
-        }
-      }
-      const removed = await store.deleteNames([...new Set(untag.map((r) => r.name))]);
-      for (const name of removed) ctx.stdout.write(`Untagged: ${display(name)}\n`);
-      if (removed.length && !flags.bool('no-prune')) {
-        // blobs the build cache still uses (layers of cached snapshots) stay
-        const root = rootDirOf(ctx);
-        const snapshots = await SnapshotStore.open({ root });
-        const builders = await BuilderStore.open(root);
-        const gc = await sweepContent({ builders, snapshots, content: store });
-        const gone = new Set(gc.removed as string[]);
-        const targets = new Set(untag.map((r) => r.target.digest as string));
-        for (const d of targets) if (gone.has(d)) ctx.stdout.write(`Deleted: ${d}\n`);
-      }
-    } finally {
-      await store.close();
-    }
-    for (const e of errors) ctx.stderr.write(`Error response: ${e}\n`);
-    return errors.length ? 1 : 0;
+    const { failed } = await removeImages(apiContext(ctx), {
+      images: args,
+      force: flags.bool('force'),
+      noPrune: flags.bool('no-prune'),
+      onEvent: (e) => {
+        if (e.type === 'untagged') ctx.stdout.write(`Untagged: ${display(e.name)}\n`);
+        else ctx.stdout.write(`Deleted: ${e.digest}\n`);
+      },
+    });
+    for (const f of failed) ctx.stderr.write(`Error response: ${messageOf(f.error)}\n`);
+    return failed.length ? 1 : 0;
   },
 };
 

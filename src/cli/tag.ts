@@ -1,11 +1,9 @@
 /**
  * cli/tag — `polyarch tag SOURCE TARGET`: gives a local image another name, as `docker tag`.
  */
-import { InvalidArgumentError } from '../errors.js';
-import { parseImageReference } from '../reference/index.js';
-import { localName } from '../registry/index.js';
+import { tag } from '../api/images.js';
 import type { Command } from './command.js';
-import { findLocalImage, openStoreOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 export const tagCommand: Command = {
   name: 'tag',
@@ -13,16 +11,7 @@ export const tagCommand: Command = {
   short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
   args: { min: 2, max: 2 },
   async run(ctx, args) {
-    const target = parseImageReference(args[1]!);
-    if (target.digest)
-      throw new InvalidArgumentError(`refusing to create a tag with a digest reference: "${args[1]}"`);
-    const store = await openStoreOf(ctx);
-    try {
-      const source = await findLocalImage(store, args[0]!);
-      await store.setName(localName(target), source.target);
-    } finally {
-      await store.close();
-    }
+    await tag(apiContext(ctx), { source: args[0]!, target: args[1]! });
     return 0;
   },
 };
