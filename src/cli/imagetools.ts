@@ -9,25 +9,14 @@
  *   into one index, copies what the sources hold into the target repository and pushes it.
  *   A SOURCE may be a bare digest when all references name one repository.
  */
-import { isAttestation, platformOfConfig } from '../content/index.js';
-import { parseManifest } from '../content/walk.js';
+import { createImage, type ImageInspection, type Inspection, inspectImage } from '../api/imagetools.js';
 import { InvalidArgumentError } from '../errors.js';
-import { parseAnnotation } from '../exporter/annotations.js';
-import { type Digest, isDigest } from '../oci/digest.js';
-import { isIndexType, isManifestType } from '../oci/mediatypes.js';
-import type { Descriptor, ImageConfig } from '../oci/types.js';
+import { isIndexType } from '../oci/mediatypes.js';
 import { formatPlatformRaw } from '../platforms/index.js';
-import { formatReference, parseImageReference, type Reference, withDigest } from '../reference/index.js';
-import {
-  createIndex,
-  type Inspection,
-  inspectRemote,
-  type RegistryClient,
-  sourceWithRepository,
-} from '../registry/index.js';
+import { formatReference, type Reference, withDigest } from '../reference/index.js';
 import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
-import { findLocalImage, openStoreOf, registryClientOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 /** buildx's human layout of an inspection (printers.go). */
 export function formatInspection(ins: Inspection, ref: Reference): string {
@@ -76,26 +65,11 @@ function manifestJSON(ins: Inspection): object {
   };
 }
 
-/** Image configs by platform, as buildx's `{{json .Image}}` (one config when there is one platform). */
-async function imageConfigs(
-  ins: Inspection,
-  readManifest: (d: Descriptor) => Promise<Buffer>,
-  readBlob: (d: Descriptor) => Promise<Buffer>,
-): Promise<object | undefined> {
-  const entries = ins.manifests
-    ? ins.manifests.filter((m) => !isAttestation(m) && isManifestType(m.mediaType))
-    : [ins.descriptor];
-  const out: Record<string, ImageConfig> = {};
-  for (const d of entries) {
-    const parsed = parseManifest(await readManifest(d), d.mediaType, `${ins.name}@${d.digest}`);
-    if (parsed.kind !== 'manifest') continue;
-    const config = JSON.parse((await readBlob(parsed.manifest.config)).toString('utf8')) as ImageConfig;
-    const key = formatPlatformRaw(d.platform ?? platformOfConfig(config));
-    out[key] = config;
-  }
-  const values = Object.values(out);
+/** buildx's `{{json .Image}}` value: the image config, or the configs by platform when there are several. */
+function imageJSON(ins: ImageInspection): object | undefined {
+  const values = Object.values(ins.configs ?? {});
   if (values.length === 0) return undefined;
-  return values.length === 1 ? values[0] : out;
+  return values.length === 1 ? values[0] : ins.configs;
 }
 
 const inspectCommand: Command = {
@@ -122,59 +96,27 @@ const inspectCommand: Command = {
     const jsonMode = format === undefined ? undefined : jsonFormat(format);
     if (flags.bool('raw') && format !== undefined)
       throw new InvalidArgumentError('--format and --raw cannot be used together');
-    let ins: Inspection;
-    let ref: Reference;
-    let readManifest: (d: Descriptor) => Promise<Buffer>;
-    let readBlob: (d: Descriptor) => Promise<Buffer>;
-    const cleanup: (() => Promise<void>)[] = [];
-    try {
-      if (flags.bool('local')) {
-        const store = await openStoreOf(ctx);
-        cleanup.push(() => store.close());
-        const local = await findLocalImage(store, arg);
-        ref = parseImageReference(local.name);
-        const raw = await store.readBlob(local.target.digest);
-        const parsed = parseManifest(raw, local.target.mediaType, local.name);
-        ins = {
-          name: local.name,
-          descriptor: {
-            mediaType: local.target.mediaType,
-            digest: local.target.digest,
-            size: local.target.size,
-          },
-          raw,
-          manifests: parsed.kind === 'index' ? parsed.index.manifests : undefined,
-        };
-        readManifest = (d) => store.readBlob(d.digest);
-        readBlob = (d) => store.readBlob(d.digest);
-      } else {
-        ref = parseImageReference(arg);
-        const client: RegistryClient = registryClientOf(ctx);
-        cleanup.push(() => client.close());
-        ins = await inspectRemote(client, ref);
-        const repo = client.repository(ref);
-        readManifest = async (d) => (await repo.getManifest(d.digest, `inspecting ${ins.name}`)).bytes;
-        readBlob = (d) => repo.fetchBlob(d, `inspecting ${ins.name}: config ${d.digest}`);
-      }
-      if (flags.bool('raw')) {
-        ctx.stdout.write(ins.raw);
-        return 0;
-      }
-      if (jsonMode === undefined) {
-        ctx.stdout.write(formatInspection(ins, ref));
-        return 0;
-      }
-      const manifest = manifestJSON(ins);
-      if (jsonMode === 'manifest') {
-        ctx.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
-        return 0;
-      }
-      const image = await imageConfigs(ins, readManifest, readBlob);
-      ctx.stdout.write(`${JSON.stringify({ name: arg, manifest, ...(image ? { image } : {}) }, null, 2)}\n`);
+    const ins = await inspectImage(apiContext(ctx), {
+      image: arg,
+      local: flags.bool('local'),
+      configs: jsonMode === 'all',
+    });
+    if (flags.bool('raw')) {
+      ctx.stdout.write(ins.raw);
       return 0;
-    } finally {
-      for (const c of cleanup) await c();
     }
+    if (jsonMode === undefined) {
+      ctx.stdout.write(formatInspection(ins, ins.ref));
+      return 0;
+    }
+    const manifest = manifestJSON(ins);
+    if (jsonMode === 'manifest') {
+      ctx.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+      return 0;
+    }
+    const image = imageJSON(ins);
+    ctx.stdout.write(`${JSON.stringify({ name: arg, manifest, ...(image ? { image } : {}) }, null, 2)}\n`);
+    return 0;
   },
 };
 
@@ -198,37 +140,26 @@ const createCommand: Command = {
     { name: 'dry-run', kind: 'bool', usage: 'Show final image instead of pushing' },
   ],
   async run(ctx, args, flags) {
-    const tags = flags.list('tag').map((t) => parseImageReference(t));
-    const annotations = flags.list('annotation').map((a) => parseAnnotation(a));
-    const named = args.filter((a) => !isDigest(a)).map((a) => parseImageReference(a));
-    const sources = args.map((a) =>
-      isDigest(a) ? sourceWithRepository(a, a as Digest, [...tags, ...named]) : parseImageReference(a),
-    );
-    const client = registryClientOf(ctx);
+    const dryRun = flags.bool('dry-run');
     const start = Date.now();
-    try {
-      if (!flags.bool('dry-run') && tags.length)
-        ctx.stderr.write(`#1 [internal] pushing ${tags.map(formatReference).join(', ')}\n`);
-      const combined = await createIndex({
-        client,
-        sources,
-        tags,
-        append: flags.bool('append'),
-        annotations,
-        dryRun: flags.bool('dry-run'),
-        onEvent: (e) => {
-          if (e.type === 'manifest') ctx.stderr.write(`#1 pushing ${e.descriptor.digest} to ${e.ref}\n`);
-        },
-      });
-      if (flags.bool('dry-run')) {
-        ctx.stdout.write(`${combined.bytes.toString('utf8')}\n`);
-        return 0;
-      }
-      ctx.stderr.write(`#1 DONE ${((Date.now() - start) / 1000).toFixed(1)}s\n`);
+    const combined = await createImage(apiContext(ctx), {
+      sources: args,
+      tags: flags.list('tag'),
+      annotations: flags.list('annotation'),
+      append: flags.bool('append'),
+      dryRun,
+      onEvent: (e) => {
+        if (e.type === 'start' && !dryRun && e.tags.length)
+          ctx.stderr.write(`#1 [internal] pushing ${e.tags.join(', ')}\n`);
+        else if (e.type === 'manifest') ctx.stderr.write(`#1 pushing ${e.descriptor.digest} to ${e.ref}\n`);
+      },
+    });
+    if (dryRun) {
+      ctx.stdout.write(`${combined.bytes.toString('utf8')}\n`);
       return 0;
-    } finally {
-      await client.close();
     }
+    ctx.stderr.write(`#1 DONE ${((Date.now() - start) / 1000).toFixed(1)}s\n`);
+    return 0;
   },
 };
 
