@@ -5,10 +5,10 @@
  * configure one, else base64 in config.json (`$DOCKER_CONFIG` or `~/.docker`). The password is
  * never printed.
  */
+import { login } from '../api/auth.js';
 import { InvalidArgumentError } from '../errors.js';
-import { normalizeServer, RegistryTransport, staticCredentials } from '../registry/index.js';
 import type { Command, CommandContext } from './command.js';
-import { credentialsOf, transportOptionsOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let s = '';
@@ -63,7 +63,6 @@ export const loginCommand: Command = {
     { name: 'password-stdin', kind: 'bool', usage: 'Take the password from stdin' },
   ],
   async run(ctx, args, flags) {
-    const domain = normalizeServer(args[0] ?? 'docker.io');
     let username = flags.string('username');
     let password = flags.string('password');
     if (flags.bool('password-stdin')) {
@@ -85,21 +84,10 @@ export const loginCommand: Command = {
         throw new InvalidArgumentError('Cannot perform an interactive login from a non TTY device');
       password = await prompt(ctx, 'Password: ', true);
     }
-    if (!username) throw new InvalidArgumentError('Username is required');
-    if (!password) throw new InvalidArgumentError('Password is required');
-    const transport = new RegistryTransport({
-      ...transportOptionsOf(ctx),
-      credentials: staticCredentials({ [domain]: { username, password } }),
-    });
-    try {
-      await transport.verifyLogin(domain);
-    } finally {
-      await transport.close();
-    }
-    const where = await credentialsOf(ctx).store(domain, { username, password });
-    if (!where.helper) {
+    const { stored } = await login(apiContext(ctx), { server: args[0], username, password });
+    if (!stored.helper) {
       ctx.stderr.write(
-        `WARNING! Your password will be stored unencrypted in ${where.file}.\n` +
+        `WARNING! Your password will be stored unencrypted in ${stored.file}.\n` +
           'Configure a credential helper to remove this warning. See\n' +
           'https://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n',
       );

@@ -2,9 +2,9 @@
  * cli/logout — `polyarch logout [SERVER]`: removes the stored credentials of a registry (from
  * its credential helper and config.json), as `docker logout`.
  */
-import { credentialKey, normalizeServer } from '../registry/index.js';
+import { logout } from '../api/auth.js';
 import type { Command } from './command.js';
-import { credentialsOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 export const logoutCommand: Command = {
   name: 'logout',
@@ -13,10 +13,8 @@ export const logoutCommand: Command = {
   long: 'Log out from a registry.\nIf no server is specified, the default is Docker Hub.',
   args: { max: 1 },
   async run(ctx, args) {
-    const domain = normalizeServer(args[0] ?? 'docker.io');
-    const found = await credentialsOf(ctx).erase(domain);
-    const shown = credentialKey(domain);
-    ctx.stdout.write(found ? `Removing login credentials for ${shown}\n` : `Not logged in to ${shown}\n`);
+    const { server, removed } = await logout(apiContext(ctx), { server: args[0] });
+    ctx.stdout.write(removed ? `Removing login credentials for ${server}\n` : `Not logged in to ${server}\n`);
     return 0;
   },
 };
