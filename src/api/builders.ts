@@ -1,6 +1,7 @@
 /**
  * api/builders — builder instances as a library: create one or change its nodes (`create`,
- * `create --append|--node|--leave`), list them and describe their nodes (`ls`, `inspect`).
+ * `create --append|--node|--leave`), list them and describe their nodes (`ls`, `inspect`),
+ * make one current (`use`), stop one (`stop`) or remove some with their build cache (`rm`).
  * A builder is a list of nodes, each with its driver: polyarch's own engine (`local`), a
  * BuildKit daemon (`remote`), or a Docker engine's BuildKit (`docker`).
  *
@@ -15,22 +16,19 @@ import {
   generateBuilderName,
   isBuilderDriver,
   type NodeInfo,
+  sweepUnreferenced,
   workerPlatforms,
 } from '../builder/index.js';
+import { openContentStore, rootLayout } from '../content/index.js';
 import { describeNodes, nodeDriverOpts, nodeEndpoint } from '../driver/index.js';
 import { BuildError, InvalidArgumentError } from '../errors.js';
 import { csvRecord } from '../goparse.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import { formatPlatform, type Platform, parsePlatformList } from '../platforms/index.js';
-import { polyarchRoot } from '../worker/worker.js';
+import { SnapshotStore } from '../snapshot/index.js';
+import { type PolyarchContext, rootOf } from './context.js';
 
-/** Where builder state lives and what the process gives. */
-export interface BuildersContext {
-  /** `--root`; default from `$POLYARCH_ROOT` and the user */
-  root?: string;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
+export { type Builder, type NodeInfo, truncatePlatforms } from '../builder/index.js';
 
 export interface CreateBuilderRequest {
   /** default: a generated `adjective_scientist` */
@@ -57,8 +55,8 @@ export interface DescribedBuilder {
   nodes: NodeInfo[];
 }
 
-async function openBuilders(ctx: BuildersContext): Promise<BuilderStore> {
-  return BuilderStore.open(polyarchRoot(ctx.root, ctx.env, ctx.cwd));
+async function openBuilders(ctx: PolyarchContext): Promise<BuilderStore> {
+  return BuilderStore.open(rootOf(ctx));
 }
 
 /** `--driver-opt a=b,c=d` values as one map (buildx's csvToMap). */
@@ -97,7 +95,7 @@ async function driverFor(builders: BuilderStore, req: CreateBuilderRequest, name
  * Creates a builder, or adds (`append`) or changes (`node`) one of its nodes, as
  * `buildx create` does; answers the builder.
  */
-export async function createBuilder(ctx: BuildersContext, req: CreateBuilderRequest): Promise<Builder> {
+export async function createBuilder(ctx: PolyarchContext, req: CreateBuilderRequest): Promise<Builder> {
   if (req.name === 'default') {
     throw new InvalidArgumentError(
       'default is a reserved name and cannot be used to identify builder instance',
@@ -136,7 +134,7 @@ export async function createBuilder(ctx: BuildersContext, req: CreateBuilderRequ
 }
 
 /** Boots a builder's local node and checks that every node answers. */
-async function bootstrapBuilder(ctx: BuildersContext, builders: BuilderStore, b: Builder): Promise<Builder> {
+async function bootstrapBuilder(ctx: PolyarchContext, builders: BuilderStore, b: Builder): Promise<Builder> {
   const booted = await builders.boot(b.name);
   const nodes = await describeNodes(booted, describeContext(ctx));
   const down = nodes.find((n) => n.error !== undefined);
@@ -150,7 +148,7 @@ async function bootstrapBuilder(ctx: BuildersContext, builders: BuilderStore, b:
 
 /** Removes a node from a builder (`create --leave --name N --node X`). */
 export async function leaveBuilder(
-  ctx: BuildersContext,
+  ctx: PolyarchContext,
   req: { name?: string; node?: string },
 ): Promise<Builder> {
   if (!req.name) throw new InvalidArgumentError('leave requires instance name');
@@ -158,7 +156,7 @@ export async function leaveBuilder(
   return (await openBuilders(ctx)).leave(req.name, req.node);
 }
 
-function describeContext(ctx: BuildersContext): Parameters<typeof describeNodes>[1] {
+function describeContext(ctx: PolyarchContext): Parameters<typeof describeNodes>[1] {
   const host = detectHostPlatform();
   let detected: Platform[] | undefined;
   return {
@@ -173,7 +171,7 @@ function describeContext(ctx: BuildersContext): Parameters<typeof describeNodes>
 
 /** Every builder with its nodes, and the current builder's name (`ls`). */
 export async function listBuilders(
-  ctx: BuildersContext,
+  ctx: PolyarchContext,
 ): Promise<{ current: string; builders: DescribedBuilder[] }> {
   const builders = await openBuilders(ctx);
   const dctx = describeContext(ctx);
@@ -186,11 +184,79 @@ export async function listBuilders(
 
 /** One builder with its nodes (`inspect [NAME] [--bootstrap]`): the named one, else the current one. */
 export async function inspectBuilder(
-  ctx: BuildersContext,
+  ctx: PolyarchContext,
   req: { name?: string; bootstrap?: boolean },
 ): Promise<DescribedBuilder> {
   const builders = await openBuilders(ctx);
   let builder = await builders.resolve(req.name);
   if (req.bootstrap) builder = await bootstrapBuilder(ctx, builders, builder);
   return { builder, nodes: await describeNodes(builder, describeContext(ctx)) };
+}
+
+/** The builder a name means, else the current one; its record, its nodes not asked anything. */
+export async function getBuilder(ctx: PolyarchContext, name?: string): Promise<Builder> {
+  return (await openBuilders(ctx)).resolve(name);
+}
+
+/** Makes a builder the current one (`use`). */
+export async function useBuilder(ctx: PolyarchContext, name: string): Promise<Builder> {
+  return (await openBuilders(ctx)).use(name);
+}
+
+/**
+ * Stops a builder, the named one else the current one (`stop`). A local builder has no
+ * daemon: it is marked stopped and boots again with its next build.
+ */
+export async function stopBuilder(ctx: PolyarchContext, name?: string): Promise<void> {
+  const builders = await openBuilders(ctx);
+  await builders.stop((await builders.resolve(name)).name);
+}
+
+export interface RemoveBuildersRequest {
+  /** the builders to remove (default: the current one); all are checked before any goes */
+  names?: readonly string[];
+  /** keep the build cache (a builder created with the same name uses it) */
+  keepState?: boolean;
+  /** each builder as it is removed */
+  onRemoved?: (name: string) => void;
+  /** running builds are waited for (not with `keepState`): told once, with their number */
+  onWait?: (builds: number) => void;
+}
+
+/**
+ * Removes builders (`rm`) and, unless `keepState`, their build cache: the records and cache
+ * mounts go with the builder's directory, then the snapshots no builder's records name any
+ * more and the blobs only they held. The built-in `default` cannot be removed.
+ */
+export async function removeBuilders(ctx: PolyarchContext, req: RemoveBuildersRequest = {}): Promise<void> {
+  const builders = await openBuilders(ctx);
+  const names = req.names?.length ? req.names : [(await builders.resolve(undefined)).name];
+  const targets: Builder[] = [];
+  for (const n of names) {
+    const b = await builders.get(n);
+    if (b.isDefault) throw new InvalidArgumentError('default is the built-in builder and cannot be removed');
+    targets.push(b);
+  }
+  const keepState = req.keepState ?? false;
+  const removeAll = async () => {
+    for (const b of targets) {
+      await builders.remove(b.name, { keepState });
+      req.onRemoved?.(b.name);
+    }
+  };
+  if (keepState) return removeAll();
+  const root = rootOf(ctx);
+  const content = await openContentStore(rootLayout(root).content);
+  try {
+    const snapshots = await SnapshotStore.open({ root });
+    await builders.exclusiveCache(
+      async () => {
+        await removeAll();
+        await sweepUnreferenced({ builders, snapshots, content });
+      },
+      { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(req.onWait ? { onWait: req.onWait } : {}) },
+    );
+  } finally {
+    await content.close();
+  }
 }

@@ -7,7 +7,7 @@
  */
 import { createBuilder, leaveBuilder } from '../api/builders.js';
 import type { Command } from './command.js';
-import { rootDirOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 export const createCommand: Command = {
   name: 'create',
@@ -38,7 +38,7 @@ export const createCommand: Command = {
     '',
   ].join('\n'),
   async run(ctx, args, flags) {
-    const bctx = { root: rootDirOf(ctx), env: ctx.env, cwd: ctx.cwd };
+    const bctx = apiContext(ctx);
     const name = flags.string('name');
     const node = flags.string('node');
     if (flags.bool('leave')) {

@@ -3,11 +3,10 @@
  * layout (Name, Driver, Last Activity, then per node: Name, Endpoint, Status, BuildKit
  * version, Platforms, Labels). Without NAME: `--builder`, else the current builder.
  */
-import { inspectBuilder } from '../api/builders.js';
-import type { Builder, NodeInfo } from '../builder/index.js';
+import { type Builder, inspectBuilder, type NodeInfo } from '../api/builders.js';
 import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
-import { rootDirOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 /** Go's `time.Time.String()` of a UTC time: `2026-11-28 09:13:05 +0000 UTC` (fraction if any). */
 export function goTimeString(d: Date): string {
@@ -58,10 +57,10 @@ export const inspectCommand: Command = {
   flags: [{ name: 'bootstrap', kind: 'bool', usage: 'Ensure builder has booted before inspecting' }],
   async run(ctx, args, flags) {
     const name = args[0] ?? ctx.globals.string('builder');
-    const { builder, nodes } = await inspectBuilder(
-      { root: rootDirOf(ctx), env: ctx.env, cwd: ctx.cwd },
-      { ...(name ? { name } : {}), bootstrap: flags.bool('bootstrap') },
-    );
+    const { builder, nodes } = await inspectBuilder(apiContext(ctx), {
+      ...(name ? { name } : {}),
+      bootstrap: flags.bool('bootstrap'),
+    });
     ctx.stdout.write(formatInspect(builder, nodes));
     return 0;
   },

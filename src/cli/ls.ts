@@ -11,12 +11,11 @@
  * platforms (marked `*`), then what this host runs natively and through its emulators, folded
  * as buildx folds them unless `--no-trunc`.
  */
-import { type DescribedBuilder, listBuilders } from '../api/builders.js';
-import { type NodeInfo, truncatePlatforms } from '../builder/index.js';
+import { type DescribedBuilder, listBuilders, type NodeInfo, truncatePlatforms } from '../api/builders.js';
 import { InvalidArgumentError } from '../errors.js';
 import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
-import { rootDirOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 const indent = ' \\_ ';
 
@@ -72,7 +71,7 @@ export const lsCommand: Command = {
       throw new InvalidArgumentError(`invalid --format "${format}": expected "table" or "json"`);
     }
     // `*` marks the builder `use` chose (buildx hides --builder for ls)
-    const { current, builders } = await listBuilders({ root: rootDirOf(ctx), env: ctx.env, cwd: ctx.cwd });
+    const { current, builders } = await listBuilders(apiContext(ctx));
     if (format === 'json') {
       for (const { builder, nodes } of builders) {
         ctx.stdout.write(

@@ -3,9 +3,9 @@
  * `buildx stop` does. A local builder has no daemon: it is marked stopped and boots again
  * with its next build.
  */
-import { BuilderStore } from '../builder/index.js';
+import { stopBuilder } from '../api/builders.js';
 import type { Command } from './command.js';
-import { rootDirOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 export const stopCommand: Command = {
   name: 'stop',
@@ -13,9 +13,7 @@ export const stopCommand: Command = {
   short: 'Stop builder instance',
   args: { max: 1 },
   async run(ctx, args) {
-    const builders = await BuilderStore.open(rootDirOf(ctx));
-    const b = await builders.resolve(args[0] ?? ctx.globals.string('builder'));
-    await builders.stop(b.name);
+    await stopBuilder(apiContext(ctx), args[0] ?? ctx.globals.string('builder'));
     return 0;
   },
 };

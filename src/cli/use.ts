@@ -1,7 +1,7 @@
 /** cli/use — `polyarch use NAME`: makes a builder instance the current one, as `buildx use` does. */
-import { BuilderStore } from '../builder/index.js';
+import { useBuilder } from '../api/builders.js';
 import type { Command } from './command.js';
-import { rootDirOf } from './store-env.js';
+import { apiContext } from './context.js';
 
 export const useCommand: Command = {
   name: 'use',
@@ -9,8 +9,7 @@ export const useCommand: Command = {
   short: 'Set the current builder instance',
   args: { min: 1, max: 1 },
   async run(ctx, args) {
-    const builders = await BuilderStore.open(rootDirOf(ctx));
-    await builders.use(args[0]!);
+    await useBuilder(apiContext(ctx), args[0]!);
     return 0;
   },
 };
