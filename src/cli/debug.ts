@@ -1,13 +1,16 @@
 /**
  * cli/debug — `polyarch debug …`: tools to look inside the frontend. `debug parse FILE` prints
- * the Dockerfile's parse tree in BuildKit's dump format, as BuildKit's dockerfile dumper does.
+ * the Dockerfile's parse tree in BuildKit's dump format, as BuildKit's dockerfile dumper does;
+ * `debug check-store` verifies the local store and build cache.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import { checkStore } from '../api/store.js';
 import { dumpNode, parseDockerfile } from '../dockerfile/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Command } from './command.js';
+import { apiContext } from './context.js';
 
 async function readSource(path: string, cwd: string, stdin: NodeJS.ReadableStream): Promise<Buffer> {
   if (path === '-') return buffer(stdin);
@@ -46,27 +49,11 @@ const checkStoreCommand: Command = {
     'Verify the local store: every blob matches its digest, every named image is complete, every cached result exists',
   args: { max: 0 },
   async run(ctx) {
-    const { openWorker } = await import('../worker/worker.js');
-    const root = ctx.globals.string('root');
-    const w = await openWorker({ ...(root ? { root } : {}), env: ctx.env });
-    try {
-      const r = await w.content.check();
-      const problems = [...r.problems];
-      for (const { record } of await w.cache.list()) {
-        for (const l of record.layers) {
-          if (!(await w.snapshots.get(l.snapshot))) {
-            problems.push(`cache record ${record.key} names snapshot ${l.snapshot}, which is missing`);
-          }
-        }
-      }
-      for (const p of problems) ctx.stdout.write(`${p}\n`);
-      if (r.leftovers.length)
-        ctx.stdout.write(`${r.leftovers.length} partial write(s) of interrupted processes (harmless)\n`);
-      ctx.stdout.write(problems.length ? `${problems.length} problem(s)\n` : 'store ok\n');
-      return problems.length ? 1 : 0;
-    } finally {
-      await w.close();
-    }
+    const { problems, leftovers } = await checkStore(apiContext(ctx));
+    for (const p of problems) ctx.stdout.write(`${p}\n`);
+    if (leftovers) ctx.stdout.write(`${leftovers} partial write(s) of interrupted processes (harmless)\n`);
+    ctx.stdout.write(problems.length ? `${problems.length} problem(s)\n` : 'store ok\n');
+    return problems.length ? 1 : 0;
   },
 };
 

@@ -6,22 +6,12 @@
  * blob only the cache holds), snapshots no record names, and its cache mounts; `*` after an
  * ID marks a mutable row (a cache mount), after a SIZE one shared with another builder.
  */
-import {
-  BuilderStore,
-  matchesPruneFilters,
-  parsePruneFilters,
-  readCacheState,
-  type UsageItem,
-  usageItems,
-} from '../builder/index.js';
-import { openContentStore, rootLayout } from '../content/index.js';
-import { nodeDiskUsage } from '../driver/buildkit/usage.js';
-import { SnapshotStore } from '../snapshot/index.js';
+import { diskUsage, parsePruneFilters, type UsageItem } from '../api/store.js';
 import { tabwrite } from '../tabwriter.js';
 import { humanDuration, humanSize } from '../units.js';
 import type { Command } from './command.js';
+import { apiContext } from './context.js';
 import { goTimeString } from './inspect.js';
-import { rootDirOf } from './store-env.js';
 
 /** Go's text/tabwriter as buildx's du and prune use it: padchar '\t', minwidth 1, tabwidth 8, padding 1. */
 export function tabwriteTabs(text: string): string {
@@ -86,27 +76,10 @@ export const duCommand: Command = {
   ],
   async run(ctx, _args, flags) {
     const filters = parsePruneFilters(flags.list('filter'));
-    const root = rootDirOf(ctx);
-    const builders = await BuilderStore.open(root);
-    const b = await builders.resolve(ctx.globals.string('builder'));
-    const content = await openContentStore(rootLayout(root).content);
-    try {
-      const snapshots = await SnapshotStore.open({ root });
-      const state = await readCacheState({ builders, snapshots, content });
-      const now = new Date();
-      const local = b.nodes.some((n) => n.driver === 'local') ? usageItems(state, b.name) : [];
-      // a BuildKit node's cache is the daemon's: asked of it
-      const remote = await Promise.all(
-        b.nodes.filter((n) => n.driver !== 'local').map((n) => nodeDiskUsage(b.name, n)),
-      );
-      const items = [...local, ...remote.flat()]
-        .filter((i) => matchesPruneFilters(i, filters, now))
-        .sort((a, b) => b.size - a.size);
-      ctx.stdout.write(usageListing(items, now, flags.bool('verbose')));
-      if (flags.list('filter').length === 0) ctx.stdout.write(tabwriteTabs(usageSummary(items)));
-    } finally {
-      await content.close();
-    }
+    const now = new Date();
+    const items = await diskUsage(apiContext(ctx), { builder: ctx.globals.string('builder'), filters, now });
+    ctx.stdout.write(usageListing(items, now, flags.bool('verbose')));
+    if (flags.list('filter').length === 0) ctx.stdout.write(tabwriteTabs(usageSummary(items)));
     return 0;
   },
 };

@@ -7,16 +7,14 @@
  * never removes what a named image needs (content GC keeps what names and the remaining cache
  * reach).
  */
-import { BuilderStore, parsePruneFilters, pruneCache } from '../builder/index.js';
-import { openContentStore, rootLayout } from '../content/index.js';
-import { nodePrune } from '../driver/buildkit/usage.js';
+import { getBuilder } from '../api/builders.js';
+import { parsePruneFilters, prune } from '../api/store.js';
 import { parseByteSize } from '../goparse.js';
-import { SnapshotStore } from '../snapshot/index.js';
 import { humanSize } from '../units.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { apiContext, reportWait } from './context.js';
 import { tabwriteTabs, usageListing } from './du.js';
-import { rootDirOf } from './store-env.js';
 
 const normalWarning =
   'WARNING! This will remove all dangling build cache. Are you sure you want to continue?';
@@ -84,9 +82,9 @@ export const pruneCommand: Command = {
       }
       keepBytes = n;
     }
-    const root = rootDirOf(ctx);
-    const builders = await BuilderStore.open(root);
-    const b = await builders.resolve(ctx.globals.string('builder'));
+    // a builder that is not there fails before the question
+    const api = apiContext(ctx);
+    const b = await getBuilder(api, ctx.globals.string('builder'));
     const all = flags.bool('all');
     if (
       !flags.bool('force') &&
@@ -94,37 +92,17 @@ export const pruneCommand: Command = {
     ) {
       return 0;
     }
-    const content = await openContentStore(rootLayout(root).content);
-    try {
-      const snapshots = await SnapshotStore.open({ root });
-      const now = new Date();
-      const prune = { all, ...filters, ...(keepBytes !== undefined ? { keepBytes } : {}), now };
-      const local = b.nodes.some((n) => n.driver === 'local')
-        ? await builders.exclusiveCache(
-            () => pruneCache({ builder: b.name, builders, snapshots, content, prune }),
-            {
-              signal: ctx.signal,
-              onWait: (n) =>
-                ctx.stderr.write(`waiting for ${n} running build${n === 1 ? '' : 's'} to finish\n`),
-            },
-          )
-        : { removed: [], total: 0 };
-      // a BuildKit node prunes its own cache
-      const remote = (
-        await Promise.all(
-          b.nodes.filter((n) => n.driver !== 'local').map((n) => nodePrune(b.name, n, prune, ctx.signal)),
-        )
-      ).flat();
-      const result = {
-        removed: [...local.removed, ...remote],
-        total: local.total + remote.reduce((sum, i) => sum + Math.max(i.size, 0), 0),
-      };
-      if (result.removed.length > 0)
-        ctx.stdout.write(usageListing(result.removed, now, flags.bool('verbose')));
-      ctx.stdout.write(tabwriteTabs(`Total:\t${humanSize(result.total)}\n`));
-    } finally {
-      await content.close();
-    }
+    const now = new Date();
+    const result = await prune(api, {
+      builder: b.name,
+      all,
+      filters,
+      keepBytes,
+      now,
+      onWait: reportWait(ctx),
+    });
+    if (result.removed.length > 0) ctx.stdout.write(usageListing(result.removed, now, flags.bool('verbose')));
+    ctx.stdout.write(tabwriteTabs(`Total:\t${humanSize(result.total)}\n`));
     return 0;
   },
 };
