@@ -22,6 +22,7 @@ import type { BuildOptions } from '../build/options.js';
 import { type BuildRequest, solveOnNodes } from '../build/solve.js';
 import { type BuildNode, openNodes } from '../driver/index.js';
 import type { Definition } from '../driver/types.js';
+import { writeBytesAtomic } from '../exporter/dest.js';
 import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, type ExportResponse, imageID, newBuildRef } from '../exporter/metadata.js';
 import type { StatusSink } from '../progress/events.js';
@@ -30,6 +31,7 @@ import { openWorker, type Worker } from '../worker/worker.js';
 
 export { loadDockerfileSource } from '../build/definition.js';
 export type * from '../build/options.js';
+export { type Annotation, type AnnotationType, parseAnnotation } from '../exporter/annotations.js';
 
 /** What a build needs from its caller: streams, environment, cancellation and where to report. */
 export interface BuildRunContext {
@@ -158,4 +160,18 @@ function resultOf(response: ExportResponse, builder: string | undefined): BuildR
     ...(id ? { imageID: id } : {}),
     metadata: buildMetadata(response, newBuildRef(builder ?? 'default')),
   };
+}
+
+/**
+ * Writes what buildx's `--metadata-file` (the result's metadata as indented JSON) and
+ * `--iidfile` (the image ID, when there is one) get, each whole or not at all.
+ */
+export async function writeBuildFiles(
+  result: BuildResult,
+  files: { metadataFile?: string; iidfile?: string },
+): Promise<void> {
+  if (files.metadataFile) {
+    await writeBytesAtomic(files.metadataFile, `${JSON.stringify(result.metadata, null, 2)}\n`);
+  }
+  if (files.iidfile && result.imageID) await writeBytesAtomic(files.iidfile, result.imageID);
 }

@@ -13,10 +13,12 @@ import {
   type CallSpec,
   type ExportSpec,
   type NetworkMode,
+  parseAnnotation,
   runBuild,
   type SecretSpec,
   type SSHSpec,
   type Ulimit,
+  writeBuildFiles,
 } from '../api/build.js';
 import {
   callBuild,
@@ -36,8 +38,6 @@ import {
 } from '../api/progress.js';
 import { formatExcerpt } from '../dockerfile/index.js';
 import { BuildError, InvalidArgumentError } from '../errors.js';
-import { parseAnnotation } from '../exporter/annotations.js';
-import { writeBytesAtomic } from '../exporter/dest.js';
 import { parseByteSize, parseGoBool } from '../goparse.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import { type Platform, parsePlatformList } from '../platforms/index.js';
@@ -617,14 +617,11 @@ function printWarnings(
 }
 
 async function writeReports(ctx: CommandContext, inv: BuildInvocation, result: BuildResult): Promise<void> {
-  if (inv.metadataFile) {
-    await writeBytesAtomic(
-      resolve(ctx.cwd, inv.metadataFile),
-      `${JSON.stringify(result.metadata, null, 2)}\n`,
-    );
-  }
+  await writeBuildFiles(result, {
+    ...(inv.metadataFile ? { metadataFile: resolve(ctx.cwd, inv.metadataFile) } : {}),
+    ...(inv.iidfile ? { iidfile: resolve(ctx.cwd, inv.iidfile) } : {}),
+  });
   const id = result.imageID;
-  if (inv.iidfile && id) await writeBytesAtomic(resolve(ctx.cwd, inv.iidfile), id);
   if (inv.progress === 'quiet' && id && !inv.options.outputs.some((o) => o.destination === '-')) {
     ctx.stdout.write(`${id}\n`);
   }
