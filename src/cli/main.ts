@@ -4,7 +4,7 @@
  */
 import { type Command, runCommandLine } from './command.js';
 import { commands } from './commands.js';
-import { useBaselineWasm } from './store-env.js';
+import { useBaselineWasm } from './context.js';
 
 export const rootCommand: Command = {
   name: 'polyarch',
