@@ -9,7 +9,7 @@
  *     for (const img of await listImages(ctx)) console.log(img.name, img.platforms.join(', '));
  */
 import { BuilderStore, sweepContent } from '../builder/index.js';
-import { findLocalImages, type ImageRecord, imagePlatformsAndSize } from '../content/index.js';
+import { findLocalImages, type ImageRecord, imagePlatformsAndSize, namedImages } from '../content/index.js';
 import { InvalidArgumentError, NotFoundError, PolyarchError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor, Platform } from '../oci/types.js';
@@ -20,7 +20,6 @@ import {
   formatReference,
   parseImageReference,
   parseReference,
-  type Reference,
   repositoryName,
 } from '../reference/index.js';
 import {
@@ -234,13 +233,7 @@ export async function listImages(
   const filter = req.filter !== undefined ? parseReference(req.filter) : undefined;
   return withStore(ctx, async (store) => {
     const rows: ImageSummary[] = [];
-    for (const rec of await store.listNames()) {
-      let ref: Reference;
-      try {
-        ref = parseReference(rec.name);
-      } catch {
-        continue;
-      }
+    for (const { record: rec, ref } of await namedImages(store)) {
       if (
         filter &&
         (repositoryName(filter) !== repositoryName(ref) ||

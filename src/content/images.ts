@@ -6,7 +6,13 @@ import { NotFoundError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
 import { formatPlatform, normalizePlatform, type PlatformMatcher } from '../platforms/index.js';
-import { formatReference, parseImageReference, repositoryName } from '../reference/index.js';
+import {
+  formatReference,
+  parseImageReference,
+  parseReference,
+  type Reference,
+  repositoryName,
+} from '../reference/index.js';
 import type { ImageRecord, NameStore, Provider } from './interfaces.js';
 import { isAttestation, parseManifest } from './walk.js';
 
@@ -147,6 +153,22 @@ export function selectLocalPlatform(
 export async function readImageConfig(provider: Provider, manifest: ImageManifest): Promise<ImageConfig> {
   const bytes = await provider.readBlob(manifest.config.digest);
   return JSON.parse(bytes.toString('utf8')) as ImageConfig;
+}
+
+/**
+ * The local names that are image references, each with its reference (a name another tool
+ * wrote into the layout that does not parse is left out).
+ */
+export async function namedImages(store: NameStore): Promise<{ record: ImageRecord; ref: Reference }[]> {
+  const out: { record: ImageRecord; ref: Reference }[] = [];
+  for (const record of await store.listNames()) {
+    try {
+      out.push({ record, ref: parseReference(record.name) });
+    } catch {
+      // not a reference
+    }
+  }
+  return out;
 }
 
 /** What `images` shows of a local image: its complete platforms and the bytes it holds. */

@@ -5,14 +5,14 @@
  * with the same digest; blobs mounted when on the same registry). When no such source has
  * them, the error says which platforms are missing and how to get them.
  */
-import { loadImage } from '../content/images.js';
+import { loadImage, namedImages } from '../content/images.js';
 import type { ContentStore } from '../content/interfaces.js';
 import { childrenOf, parseManifest } from '../content/walk.js';
 import { NotFoundError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/types.js';
 import { formatPlatformRaw } from '../platforms/index.js';
-import { formatReference, parseReference, type Reference, repositoryName } from '../reference/index.js';
+import { formatReference, type Reference, repositoryName } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { repositorySource } from './copy.js';
 import { fetchManifests } from './pull.js';
@@ -100,14 +100,9 @@ async function copyMissingManifests(
 ): Promise<Descriptor[]> {
   const { client, store, source, ref } = opts;
   const sources: Reference[] = [];
-  for (const rec of await store.listNames()) {
-    if (rec.target.digest !== source.digest) continue;
-    try {
-      const r = parseReference(rec.name);
-      if (repositoryName(r) !== repositoryName(ref)) sources.push(r);
-    } catch {
-      // not a reference: no registry to copy from
-    }
+  // a name that is not a reference has no registry to copy from
+  for (const { record, ref: r } of await namedImages(store)) {
+    if (record.target.digest === source.digest && repositoryName(r) !== repositoryName(ref)) sources.push(r);
   }
   let left = absent;
   for (const src of sources) {
@@ -142,13 +137,7 @@ async function copyMissingManifests(
  */
 export async function storeSource(store: ContentStore, name: string, domain: string): Promise<ImageSource> {
   const byDigest = new Map<Digest, string[]>();
-  for (const rec of await store.listNames()) {
-    let ref: Reference;
-    try {
-      ref = parseReference(rec.name);
-    } catch {
-      continue;
-    }
+  for (const { record: rec, ref } of await namedImages(store)) {
     if (ref.domain !== domain) continue;
     try {
       const img = await loadImage(store, rec.target, rec.name);
