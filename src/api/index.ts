@@ -32,6 +32,7 @@ export * from './build.js';
 export * from './builders.js';
 export * from './call.js';
 export type { PolyarchContext } from './context.js';
+export * from './emulators.js';
 export * from './images.js';
 export * from './imagetools.js';
 export * from './progress.js';

@@ -11,7 +11,7 @@ import {
   knownPlatforms,
   type PlatformSupport,
   uninstallEmulators,
-} from '../executor/emulation/index.js';
+} from '../api/emulators.js';
 import { tabwrite } from '../tabwriter.js';
 import type { Command, FlagSpec, Flags } from './command.js';
 import { UsageError } from './command.js';

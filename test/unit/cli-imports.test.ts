@@ -1,7 +1,7 @@
 /**
  * The CLI sits on the library: every command calls `api/` and only parses flags and prints, so
  * nothing under src/cli/ may import the layers below the api (content, registry, worker,
- * builder, snapshot, driver, exporter). Each offending import fails with its file:line.
+ * builder, snapshot, driver, exporter, executor). Each offending import fails with its file:line.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { repoRoot } from '../helpers/fixtures.js';
 
 const srcDir = join(repoRoot, 'src');
 const cliDir = join(srcDir, 'cli');
-const below = ['content', 'registry', 'worker', 'builder', 'snapshot', 'driver', 'exporter'];
+const below = ['content', 'registry', 'worker', 'builder', 'snapshot', 'driver', 'exporter', 'executor'];
 
 /** `from '…'`, `import '…'` and `import('…')`: the module specifier of each, with its line. */
 const specifierRe = /(?:\bfrom|\bimport)\s*\(?\s*['"]([^'"]+)['"]/g;
