@@ -20,7 +20,6 @@ import {
   usageItems,
 } from '../builder/index.js';
 import { type ContentStore, openContentStore, rootLayout } from '../content/index.js';
-import { nodeDiskUsage, nodePrune } from '../driver/buildkit/usage.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import { openWorker } from '../worker/worker.js';
 import { type PolyarchContext, rootOf } from './context.js';
@@ -69,6 +68,9 @@ export interface DiskUsageRequest {
   now?: Date;
 }
 
+/** du and prune on BuildKit nodes, loaded only for builders that have them. */
+const buildkitUsage = () => import('../driver/buildkit/usage.js');
+
 /** The rows of a builder's build cache, largest first (buildx `du`). */
 export function diskUsage(ctx: PolyarchContext, req: DiskUsageRequest = {}): Promise<UsageItem[]> {
   return withCache(ctx, req.builder, async ({ builder, builders, snapshots, content }) => {
@@ -77,7 +79,9 @@ export function diskUsage(ctx: PolyarchContext, req: DiskUsageRequest = {}): Pro
     const local = builder.nodes.some(isLocal) ? usageItems(state, builder.name) : [];
     // a BuildKit node's cache is the daemon's: asked of it
     const remote = await Promise.all(
-      builder.nodes.filter((n) => !isLocal(n)).map((n) => nodeDiskUsage(builder.name, n)),
+      builder.nodes
+        .filter((n) => !isLocal(n))
+        .map(async (n) => (await buildkitUsage()).nodeDiskUsage(builder.name, n)),
     );
     return [...local, ...remote.flat()]
       .filter((i) => matchesPruneFilters(i, req.filters ?? { filters: [] }, now))
@@ -121,7 +125,9 @@ export function prune(ctx: PolyarchContext, req: PruneRequest = {}): Promise<Pru
     // a BuildKit node prunes its own cache
     const remote = (
       await Promise.all(
-        builder.nodes.filter((n) => !isLocal(n)).map((n) => nodePrune(builder.name, n, opts, ctx.signal)),
+        builder.nodes
+          .filter((n) => !isLocal(n))
+          .map(async (n) => (await buildkitUsage()).nodePrune(builder.name, n, opts, ctx.signal)),
       )
     ).flat();
     return {

@@ -9,9 +9,10 @@ import { nodeInfo } from '../builder/node.js';
 import type { Platform } from '../platforms/index.js';
 import { parsePlatform } from '../platforms/index.js';
 import type { Worker } from '../worker/worker.js';
-import { buildkitDriver } from './buildkit/driver.js';
 import { localNode } from './local/node.js';
 import type { BuildNode } from './types.js';
+
+type BuildkitKind = 'remote' | 'docker';
 
 export { checkAddress, defaultDockerHost, nodeDriverOpts, nodeEndpoint } from './endpoints.js';
 export type {
@@ -62,10 +63,32 @@ const local: Driver = {
     }),
 };
 
+/**
+ * A BuildKit driver whose code (the gRPC client, the wire messages, the session) is loaded
+ * when a builder first has such a node: `ls`, `du` and builds of the local engine never load it.
+ */
+function buildkit(kind: BuildkitKind): Driver {
+  const load = () => import('./buildkit/driver.js').then((m) => m.buildkitDriver(kind));
+  return {
+    describe: async (b, node, ctx) => (await load()).describe(b, node, ctx),
+    open(node, deps) {
+      const opened = load().then((d) => d.open(node, deps));
+      opened.catch(() => {}); // reported by the first call that needs the node
+      return {
+        name: node.name,
+        configured: node.platforms.map((p) => parsePlatform(p)),
+        workers: async () => (await opened).workers(),
+        plan: async (request, env) => (await opened).plan(request, env),
+        close: () => void opened.then((n) => n.close?.()).catch(() => {}),
+      };
+    },
+  };
+}
+
 const drivers = {
   local,
-  remote: buildkitDriver('remote'),
-  docker: buildkitDriver('docker'),
+  remote: buildkit('remote'),
+  docker: buildkit('docker'),
 } satisfies Record<BuilderDriver, Driver>;
 
 /** The driver of a node. */
