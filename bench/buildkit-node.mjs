@@ -19,19 +19,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fixtures, median, opt, polyarch, repo, timed as timedRun } from './lib.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = process.env.POLYARCH_SHARED ?? resolve(repo, '../shared');
-const fixtures = join(shared, 'fixtures');
-const polyarch = join(repo, 'bin', 'polyarch');
 const platforms = 'linux/amd64,linux/arm64,linux/arm/v7';
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const runs = Number(opt('--runs', '3'));
 
 function which(cmd) {
@@ -47,25 +38,8 @@ const buildxCandidates = [
 ];
 const buildx = buildxCandidates.find((p) => p && existsSync(p));
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Runs a command and answers its seconds; asynchronous, since the registry bridge into the
- * engine's namespace is served by this process. */
-function timed(cmd, argv, env) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c) => {
-      err = (err + c.toString()).slice(-3000);
-    });
-    child.on('close', (code) => {
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code === 0) resolve(s);
-      else reject(new Error(`${cmd} ${argv.join(' ')} failed:\n${err}`));
-    });
-  });
-}
+/** A command's seconds. */
+const timed = async (cmd, argv, env) => (await timedRun(cmd, argv, env)).secs;
 
 /** A fresh buildkitd on a unix socket; resolves when it answers. */
 async function startBuildkitd() {

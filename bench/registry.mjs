@@ -30,17 +30,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
+import { median, opt, polyarch } from './lib.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const polyarch = join(repo, 'bin', 'polyarch');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : def;
-};
 const runs = Number(opt('--runs', '3'));
 const cache = opt('--cache', '/var/tmp/polyarch-bench');
 const MiB = 1024 * 1024;
@@ -232,8 +225,6 @@ function spawnSyncTime(cmd, cmdArgs, env) {
   if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed:\n${r.stderr}`);
   return { stderr: r.stderr };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function forgetSkopeoCache() {
   for (const f of [
