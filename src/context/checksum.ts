@@ -43,30 +43,16 @@ export function entryHeader(e: SourceEntry): string {
   return parts.join(' ');
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping results in order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-const hashConcurrency = 16;
+/** How many lines (and so file reads) may wait to be hashed in order. */
+const window = 32;
 
 /**
  * The digest of everything `sources` select in `fs`. Throws NotFoundError
  * (`"/missing.txt": not found`) for a missing literal source, as BuildKit does when it
  * computes the cache key.
+ *
+ * Streamed: the lines are hashed in walk order as soon as the files before them are, with at
+ * most `window` waiting, so memory stays flat whatever the number of files.
  */
 export async function checksumSources(
   fs: SourceFS,
@@ -74,27 +60,31 @@ export async function checksumSources(
   opts: ChecksumOptions = {},
 ): Promise<Digest> {
   const selected = await selectSources(fs, sources, opts);
-  const lines: string[] = [];
-  const files: { index: number; path: string; entry: SourceEntry }[] = [];
+  const h = createHash('sha256');
+  h.update('polyarch/copy-sources/v1\n');
+  const queue: Promise<string>[] = [];
+  const add = async (line: string | Promise<string>) => {
+    const p = Promise.resolve(line);
+    p.catch(() => {}); // a failed read is thrown where it is awaited, in order
+    queue.push(p);
+    if (queue.length > window) h.update(`${await queue.shift()}\n`);
+  };
   for (const s of selected) {
     // only what is selected counts: `app` and `app/`, or `*.json` and `pkg.json` when they
     // select the same files, copy the same thing
-    lines.push('source');
+    await add('source');
     for (const m of s.matches) {
-      lines.push(`match ${JSON.stringify(m.path)} ${JSON.stringify(m.name)}`);
+      await add(`match ${JSON.stringify(m.path)} ${JSON.stringify(m.name)}`);
       for await (const item of walkMatch(fs, m, s.include, s.exclude)) {
-        if (item.entry.type === 'file')
-          files.push({ index: lines.length, path: item.path, entry: item.entry });
-        lines.push(`${JSON.stringify(item.rel)} ${entryHeader(item.entry)}`);
+        const line = `${JSON.stringify(item.rel)} ${entryHeader(item.entry)}`;
+        await add(
+          item.entry.type === 'file'
+            ? fs.contentDigest(item.path, item.entry).then((d) => `${line} ${d}`)
+            : line,
+        );
       }
     }
   }
-  const digests = await mapLimit(files, hashConcurrency, (f) => fs.contentDigest(f.path, f.entry));
-  files.forEach((f, i) => {
-    lines[f.index] += ` ${digests[i]}`;
-  });
-  const h = createHash('sha256');
-  h.update('polyarch/copy-sources/v1\n');
-  for (const line of lines) h.update(`${line}\n`);
+  for (const line of queue) h.update(`${await line}\n`);
   return `sha256:${h.digest('hex')}` as Digest;
 }

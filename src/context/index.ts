@@ -5,7 +5,7 @@
  * content checksums that go into COPY/ADD cache keys, with a persistent stat cache so that a
  * rebuild only rehashes changed files.
  */
-export { type ChecksumOptions, checksumSources, entryHeader, mapLimit } from './checksum.js';
+export { type ChecksumOptions, checksumSources, entryHeader } from './checksum.js';
 export { parseDockerignore } from './dockerignore.js';
 export {
   type BuildContext,

@@ -2,15 +2,18 @@
  * context/statcache — a persistent map from a context file's stat to its content digest, so
  * that a rebuild hashes only the files that changed (the same idea as git's index).
  *
- * One JSON file per context directory in a caller-given cache directory, keyed by the
- * context's real path. An entry is trusted when size, mtime (ns), inode and ctime (ns) are
+ * One file per context directory in a caller-given cache directory, keyed by the context's
+ * real path: a header line, then a line per file (`size:mtimeNs:ino:ctimeNs:sha256hex`, a tab,
+ * the path with `\` and newlines escaped) — lines, not one JSON object, so that 100,000 files
+ * are read without building a 100,000-property object on the way. An entry is trusted when size, mtime (ns), inode and ctime (ns) are
  * all unchanged. Entries whose mtime or ctime were too close to the moment of hashing are
  * not persisted ("racily clean" in git's words): a write in the same clock tick could have
  * changed the content without changing the times. The file is replaced atomically.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
 
 /** The stat fields that decide whether a cached digest is still valid. */
@@ -21,11 +24,23 @@ export interface StatKey {
   readonly ino: bigint;
 }
 
-interface FileFormat {
-  version: 1;
-  context: string;
-  /** path → "size:mtimeNs:ino:ctimeNs:sha256hex" */
-  entries: Record<string, string>;
+const magic = 'polyarch-statcache-v2';
+
+const escapePath = (p: string) => p.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const unescapePath = (p: string) =>
+  p.includes('\\') ? p.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')) : p;
+
+/** The entries of a cache file for `context`; empty when it is another's, old or unreadable. */
+function parseCacheFile(text: string, context: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  const lines = text.split('\n');
+  if (lines[0] !== `${magic} ${JSON.stringify(context)}`) return entries;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const tab = line.indexOf('\t');
+    if (tab > 0) entries.set(unescapePath(line.slice(tab + 1)), line.slice(0, tab));
+  }
+  return entries;
 }
 
 const fineMarginNs = 50_000_000n; // a few clock ticks of a nanosecond filesystem
@@ -66,15 +81,12 @@ export class StatCache {
   /** Opens (or starts) the cache of `contextDir` in `cacheDir`; an unreadable file is ignored. */
   static async open(cacheDir: string, contextDir: string): Promise<StatCache> {
     const name = createHash('sha256').update(contextDir).digest('hex').slice(0, 32);
-    const file = join(cacheDir, `context-${name}.json`);
-    const loaded = new Map<string, string>();
+    const file = join(cacheDir, `context-${name}.stat`);
+    let loaded = new Map<string, string>();
     try {
-      const data = JSON.parse(await readFile(file, 'utf8')) as FileFormat;
-      if (data.version === 1 && data.context === contextDir) {
-        for (const [k, v] of Object.entries(data.entries)) loaded.set(k, v);
-      }
+      loaded = parseCacheFile(await readFile(file, 'utf8'), contextDir);
     } catch {
-      // missing or corrupt: start empty (a cache, not a source of truth)
+      // missing or unreadable: start empty (a cache, not a source of truth)
     }
     return new StatCache(file, contextDir, loaded);
   }
@@ -100,19 +112,16 @@ export class StatCache {
    */
   async save(keep: (path: string) => boolean): Promise<void> {
     if (!this.dirty) return;
-    const entries: Record<string, string> = {};
-    for (const [k, v] of this.loaded) if (keep(k)) entries[k] = v;
-    for (const [k, v] of this.fresh) if (keep(k)) entries[k] = v;
-    const body: FileFormat = { version: 1, context: this.context, entries };
-    const dir = join(this.file, '..');
-    const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+    const lines = [`${magic} ${JSON.stringify(this.context)}`];
+    for (const [k, v] of this.loaded) if (!this.fresh.has(k) && keep(k)) lines.push(`${v}\t${escapePath(k)}`);
+    for (const [k, v] of this.fresh) if (keep(k)) lines.push(`${v}\t${escapePath(k)}`);
     try {
-      await mkdir(dir, { recursive: true });
-      await writeFile(tmp, JSON.stringify(body));
-      await rename(tmp, this.file);
+      await mkdir(join(this.file, '..'), { recursive: true });
+      await writeFileDurably(this.file, `${lines.join('\n')}\n`);
       this.dirty = false;
+      // the JSON file of the previous format, replaced by this one
+      await rm(this.file.replace(/\.stat$/, '.json'), { force: true });
     } catch (err) {
-      await rm(tmp, { force: true });
       throw new StoreError(`saving the context stat cache ${this.file}: ${messageOf(err)}`, { cause: err });
     }
   }
