@@ -20,13 +20,16 @@ import { loadDefinition } from '../build/definition.js';
 import { buildFailure } from '../build/failure.js';
 import type { BuildOptions } from '../build/options.js';
 import { type BuildRequest, solveOnNodes } from '../build/solve.js';
+import type { Builder } from '../builder/store.js';
+import { exportCaches, loadCacheImports } from '../cache/transfer.js';
 import { type BuildNode, openNodes } from '../driver/index.js';
 import type { Definition } from '../driver/types.js';
+import { UnsupportedError } from '../errors.js';
 import { writeBytesAtomic } from '../exporter/dest.js';
 import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, type ExportResponse, imageID, newBuildRef } from '../exporter/metadata.js';
 import type { StatusSink } from '../progress/events.js';
-import { Progress } from '../progress/writer.js';
+import { Progress, startInternalStep } from '../progress/writer.js';
 import { openWorker, type Worker } from '../worker/worker.js';
 
 export { loadDockerfileSource } from '../build/definition.js';
@@ -97,10 +100,16 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       warn: (m) => ctx.warn?.(m),
     });
     definition = await loadDefinition(options, { ...ctx, progress, buildPlatform: worker.host });
+    refuseRemoteCache(checked, worker.builder);
+    const cacheImports = await loadCacheImports(checked.cacheImports, {
+      registry: worker.registry,
+      ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
+      ...(ctx.warn ? { warn: ctx.warn } : {}),
+    });
     nodes = openNodes(worker.builder, { worker, env: ctx.env });
     const builds = await solveOnNodes(
       nodes,
-      solveRequest(options, checked, definition, platforms),
+      { ...solveRequest(options, checked, definition, platforms), cacheImports },
       { progress, signal: ctx.signal, env: ctx.env },
       ctx.warn,
     );
@@ -115,12 +124,35 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       stdout: ctx.stdout,
       ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
     });
+    if (checked.cacheExports.length) {
+      const step = startInternalStep(progress, 'exporting cache');
+      await exportCaches(checked.cacheExports, builds, {
+        registry: worker.registry,
+        content: worker.content,
+        snapshots: worker.snapshots,
+        exportsDir: join(worker.root, 'cache', 'layer-exports'),
+        ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
+        ...(ctx.warn ? { warn: ctx.warn } : {}),
+      });
+      step.complete();
+    }
     return resultOf(response, options.builder);
   } catch (err) {
     throw buildFailure(err, definition);
   } finally {
     for (const n of nodes) n.close?.();
     await worker?.close();
+  }
+}
+
+/** `--cache-from`/`--cache-to` are polyarch's engine's: a builder with BuildKit nodes is refused them. */
+function refuseRemoteCache(checked: CheckedBuild, builder: Builder): void {
+  if (!checked.cacheExports.length && !checked.cacheImports.length) return;
+  const remote = builder.nodes.find((n) => n.driver !== 'local');
+  if (remote) {
+    throw new UnsupportedError(
+      `--cache-from/--cache-to are not supported yet on builder "${builder.name}": its node ${remote.name} (driver ${remote.driver}) is a BuildKit node`,
+    );
   }
 }
 

@@ -1,11 +1,17 @@
 /**
  * build/check — a build's options checked against the world before anything is opened or
  * built: what polyarch does not do yet, the context and `--build-context` directories, secret
- * files, the outputs, SOURCE_DATE_EPOCH. Each problem is one error naming the flag and value.
+ * files, the outputs, the caches, SOURCE_DATE_EPOCH. Each problem is one error naming the flag and value.
  */
 import { existsSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import {
+  type CacheExport,
+  type CacheImport,
+  resolveCacheExports,
+  resolveCacheImports,
+} from '../cache/spec.js';
 import { parseContextArg } from '../context/index.js';
 import type { NamedContextSource } from '../driver/types.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
@@ -30,6 +36,10 @@ export interface CheckedBuild {
   /** `--secret` with absolute file paths */
   secrets: SecretSpec[];
   sourceDateEpoch?: number;
+  /** `--cache-to` */
+  cacheExports: CacheExport[];
+  /** `--cache-from` */
+  cacheImports: CacheImport[];
 }
 
 export async function checkBuild(ctx: CheckContext, o: BuildOptions): Promise<CheckedBuild> {
@@ -47,7 +57,11 @@ export async function checkBuild(ctx: CheckContext, o: BuildOptions): Promise<Ch
     stdoutIsTTY: ctx.stdoutIsTTY,
   });
   const sourceDateEpoch = sourceDateEpochOf(o, ctx.env);
+  const cacheExports = resolveCacheExports(o.cacheTo, ctx.cwd);
+  const cacheImports = resolveCacheImports(o.cacheFrom, ctx.cwd);
   return {
+    cacheExports,
+    cacheImports,
     ...(contextDir !== undefined ? { contextDir } : {}),
     namedContexts,
     outputs,
@@ -61,9 +75,6 @@ function refuseUnsupported(o: BuildOptions): void {
   const refuse = (what: string, why: string) => {
     throw new UnsupportedError(`${what} is not supported yet: ${why}`);
   };
-  if (o.cacheFrom.length || o.cacheTo.length) {
-    refuse('--cache-from/--cache-to', 'polyarch keeps its build cache under its root (see "polyarch du")');
-  }
   if (o.ssh.length) refuse('--ssh', 'SSH agent forwarding into RUN --mount=type=ssh is not implemented');
   const wanted = o.attests.filter((a) => !a.disabled);
   if (wanted.length) refuse(`--attest type=${wanted[0]!.type}`, 'polyarch does not make attestations');

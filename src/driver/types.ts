@@ -14,6 +14,7 @@
  * further drivers behind the same interface.
  */
 import type { NetworkMode, SecretSpec, Ulimit } from '../build/options.js';
+import type { CacheImports } from '../cache/source.js';
 import type { Dockerfile } from '../dockerfile/index.js';
 import type { PlatformBuild } from '../exporter/assemble.js';
 import type { Platform } from '../platforms/index.js';
@@ -60,6 +61,8 @@ export interface SolveRequest {
   shmSize: number;
   ulimits: readonly Ulimit[];
   sourceDateEpoch?: number;
+  /** `--cache-from`: the imported caches (local nodes look keys up in them; BuildKit nodes get none) */
+  cacheImports?: CacheImports;
 }
 
 /** What a node reports and is cancelled through. */

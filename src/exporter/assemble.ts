@@ -41,7 +41,23 @@ export interface PlatformBuild {
   layers: LayerInfo[];
   /** the base image's `created`, used when the build added no layer */
   baseCreated?: string;
+  /** the cache key of the final step (what `--cache-to mode=min` records) */
+  key?: Digest;
+  /** every step of the solve with a layer chain (what `--cache-to mode=max` records) */
+  steps?: readonly SolvedStep[];
 }
+
+/** A solved step: its cache key and its filesystem. */
+export interface SolvedStep {
+  key: Digest;
+  description: string;
+  layers: LayerInfo[];
+}
+
+export type ExportLayersOptions = Pick<
+  AssembleOptions,
+  'content' | 'snapshots' | 'sourceDateEpoch' | 'gzipLevel' | 'exportsDir'
+>;
 
 export interface AssembleOptions {
   content: ContentStore;
@@ -82,8 +98,8 @@ export interface Assembled {
 }
 
 /** Compresses built layers into the store (once per snapshot) and returns blob + diffID per layer. */
-async function exportLayers(
-  opts: AssembleOptions,
+export async function exportLayers(
+  opts: ExportLayersOptions,
   layers: readonly LayerInfo[],
   memo: Map<string, Promise<ExportLayer>>,
 ): Promise<ExportLayer[]> {
@@ -131,7 +147,7 @@ async function exportLayers(
  * diffed straight from the snapshot's directory (not through the snapshot store, whose record
  * of the layer's blob stays the unclamped one).
  */
-async function clampedLayer(opts: AssembleOptions, snap: Snapshot, epoch: number): Promise<ExportLayer> {
+async function clampedLayer(opts: ExportLayersOptions, snap: Snapshot, epoch: number): Promise<ExportLayer> {
   const memoPath = opts.exportsDir
     ? join(opts.exportsDir, `${snap.id}-${epoch}-${opts.gzipLevel ?? 'default'}.json`)
     : undefined;

@@ -5,7 +5,8 @@
  *
  * A vertex's key is computed from its inputs' keys, never their results, so a build whose
  * final steps are cached needs no base image unpacked and no step run: the no-change rebuild
- * reports every step `CACHED` and does nothing else. Ops are carried out by typed runners
+ * reports every step `CACHED` and does nothing else. A key not in the cache may be found in
+ * an imported cache (`SolverOptions.imported`); only such a hit fetches its layers. Ops are carried out by typed runners
  * (`SolverOptions.runners`), one per op type.
  */
 import { BuildError, CancelledError } from '../errors.js';
@@ -57,6 +58,14 @@ export interface SolverOptions {
    * crash); a record that cannot is dropped and the step runs again. Default: always.
    */
   usable?: (layers: readonly LayerInfo[]) => Promise<boolean>;
+  /**
+   * A key missing from the cache looked up in the imported caches (`--cache-from`): the layer
+   * chain made usable here, which is then recorded in the cache like a result; undefined: not there.
+   */
+  imported?: (
+    key: Digest,
+    signal: AbortSignal,
+  ) => Promise<{ layers: LayerInfo[]; description: string } | undefined>;
   /** ignore cache hits (still writes results) — `--no-cache`; or a predicate per vertex */
   noCache?: boolean | ((v: Vertex) => boolean);
   signal?: AbortSignal;
@@ -79,6 +88,8 @@ export class Solver {
   readonly #keys = new Map<Vertex, Promise<Digest>>();
   readonly #results = new Map<Digest, Promise<Result>>();
   readonly #reported = new Set<Digest>();
+  /** the name of each cached (not `uncached`) step by key */
+  readonly #names = new Map<Digest, string>();
   readonly #slots: Semaphore;
   readonly #abort = new AbortController();
 
@@ -90,6 +101,17 @@ export class Solver {
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  /** Every step solved so far that has a layer chain (cached or run), for `--cache-to`. */
+  async solved(): Promise<{ key: Digest; description: string; layers: LayerInfo[] }[]> {
+    const out: { key: Digest; description: string; layers: LayerInfo[] }[] = [];
+    for (const [key, p] of this.#results) {
+      const r = await p.catch(() => undefined);
+      const name = this.#names.get(key);
+      if (r?.kind === 'layers' && name !== undefined) out.push({ key, description: name, layers: r.layers });
+    }
+    return out;
   }
 
   /** The cache key of `v` (memoised; computing it may read the build context). */
@@ -132,9 +154,13 @@ export class Solver {
   /** The cache record of `key` when its result is still there. */
   async #cached(key: Digest): Promise<CacheRecord | undefined> {
     const hit = await this.#opts.cache.get(key);
-    if (!hit || !this.#opts.usable || (await this.#opts.usable(hit.layers))) return hit;
-    await this.#opts.cache.delete(key);
-    return undefined;
+    if (hit && (!this.#opts.usable || (await this.#opts.usable(hit.layers)))) return hit;
+    if (hit) await this.#opts.cache.delete(key);
+    const imported = await this.#opts.imported?.(key, this.signal);
+    if (!imported) return undefined;
+    const rec: CacheRecord = { key, ...imported, created: new Date().toISOString() };
+    await this.#opts.cache.put(rec);
+    return rec;
   }
 
   #runner(op: Op): OpRunner {
@@ -150,6 +176,7 @@ export class Solver {
     return this.key(v).then((key) => {
       let p = this.#results.get(key);
       if (!p) {
+        if (!this.#runner(v.op).uncached) this.#names.set(key, v.name);
         p = this.#compute(v, key);
         this.#results.set(key, p);
       }

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CacheStore } from '../../src/graph/cache.js';
 import type { ExecOp, LayerInfo, Op, Vertex } from '../../src/graph/ops.js';
-import { type OpRunners, type Result, Solver, VertexError } from '../../src/graph/solver.js';
+import {
+  type OpRunners,
+  type Result,
+  Solver,
+  type SolverOptions,
+  VertexError,
+} from '../../src/graph/solver.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import { Progress, RecordingSink } from '../../src/progress/writer.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -65,7 +71,7 @@ function fakeRunners(opts: { fail?: string; delayMs?: number } = {}) {
 function newSolver(
   runners: OpRunners,
   cacheDir: string,
-  extra: { concurrency?: number; noCache?: boolean } = {},
+  extra: Pick<SolverOptions, 'concurrency' | 'noCache' | 'imported'> = {},
 ) {
   const sink = new RecordingSink();
   const solver = new Solver({
@@ -78,6 +84,29 @@ function newSolver(
 }
 
 describe('Solver', () => {
+  test('a key found in an imported cache is a hit: nothing runs, the step is CACHED and recorded locally', async () => {
+    const b = exec(['b'], exec(['a'], scratch), 'RUN b');
+    const first = newSolver(fakeRunners().runners, tempDir()).solver;
+    await first.solve(b);
+    assert.deepEqual((await first.solved()).map((s) => s.description).sort(), ['RUN a', 'RUN b']);
+    const bKey = await first.key(b);
+    const f = fakeRunners();
+    const asked: Digest[] = [];
+    const layers = [{ snapshot: 'b-unpacked', diffID: digestOf('b') }];
+    const dir = tempDir();
+    const { solver, sink } = newSolver(f.runners, dir, {
+      imported: async (key) => {
+        asked.push(key);
+        return key === bKey ? { layers, description: 'RUN b' } : undefined;
+      },
+    });
+    assert.deepEqual(await solver.solve(b), { kind: 'layers', layers });
+    assert.deepEqual(f.runs, []);
+    assert.deepEqual(asked, [bKey], 'the final step hits: the steps under it are not looked up');
+    assert.ok(await new CacheStore({ dir }).get(bKey), 'recorded in the local cache');
+    assert.ok(sink.batches.some((e) => e.vertexes?.some((v) => v.cached && v.name === 'RUN b')));
+  });
+
   test('equal steps (same key) run once, even when reached from two graphs', async () => {
     const dir = tempDir();
     const f = fakeRunners();

@@ -7,16 +7,18 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { CacheImports } from '../../cache/source.js';
 import { type BuildContext, loadContext } from '../../context/index.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { checkPlatforms, emulationReport, knownPlatforms } from '../../executor/emulation/index.js';
 import type { PlatformBuild } from '../../exporter/assemble.js';
 import type { ConvertResult, HistoryStep } from '../../graph/convert.js';
 import type { Vertex } from '../../graph/ops.js';
-import { Solver } from '../../graph/solver.js';
+import { Solver, type SolverOptions } from '../../graph/solver.js';
 import type { Digest } from '../../oci/digest.js';
 import { type Platform, parsePlatform } from '../../platforms/index.js';
 import { startInternalStep } from '../../progress/writer.js';
+import { materializeImported } from '../../worker/imported.js';
 import { imageResolver } from '../../worker/resolve.js';
 import { createRunners } from '../../worker/runners.js';
 import type { Worker } from '../../worker/worker.js';
@@ -97,10 +99,12 @@ async function solveLocal(
     noCache: request.noCache || noCacheStages(request.noCacheFilter),
     usable: async (layers) =>
       layers.length === 0 || (await w.snapshots.get(layers.at(-1)!.snapshot)) !== undefined,
+    ...(request.cacheImports?.size ? { imported: importedLookup(w, request.cacheImports) } : {}),
     signal: env.signal,
   });
   const results = await Promise.all(graphs.map((g) => solver.solve(g.vertex)));
   (await context('context')).flush?.();
+  const steps = await solver.solved();
   return Promise.all(
     graphs.map(async (g, i) => {
       const r = results[i]!;
@@ -113,9 +117,20 @@ async function solveLocal(
         history: g.history,
         stepKeys,
         layers: r.kind === 'layers' ? r.layers : [],
+        key: await solver.key(g.vertex),
+        steps,
       };
     }),
   );
+}
+
+/** The solver's look-up in the imported caches: a hit is fetched and unpacked here. */
+function importedLookup(w: Worker, imports: CacheImports): NonNullable<SolverOptions['imported']> {
+  return async (key, signal) => {
+    const rec = imports.lookup(key);
+    if (!rec) return undefined;
+    return { layers: await materializeImported(w, rec, signal), description: rec.description };
+  };
 }
 
 /**

@@ -1,0 +1,113 @@
+/**
+ * cache/spec — `--cache-to` and `--cache-from` checked and resolved: which cache, where, and
+ * how much. Paths are made absolute against the working directory; a `dest` that is not a
+ * directory is refused before the build (unless `ignore-error=true`: then the export warns).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CacheSpec } from '../build/options.js';
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { parseImageReference, type Reference } from '../reference/index.js';
+
+export type CacheMode = 'min' | 'max';
+
+/** A `--cache-to`; `name` is how the user wrote it, for messages. */
+export type CacheExport = { mode: CacheMode; ignoreError: boolean; name: string } & (
+  | { type: 'local'; dest: string }
+  | { type: 'registry'; ref: Reference }
+);
+
+/** A `--cache-from` (a bare reference is `type=registry,ref=…`). */
+export type CacheImport = { name: string } & (
+  | { type: 'local'; src: string }
+  | { type: 'registry'; ref: Reference }
+);
+
+const unsupported = new Set(['gha', 's3', 'azblob']);
+
+function checkType(spec: CacheSpec, flag: string): void {
+  if (unsupported.has(spec.type)) {
+    throw new UnsupportedError(
+      `${flag} type=${spec.type} is not supported: polyarch exports and imports caches of type local and registry only`,
+    );
+  }
+  if (spec.type === 'inline') {
+    throw new UnsupportedError(`${flag} type=inline is not supported yet: use type=registry or type=local`);
+  }
+  if (spec.type !== 'local' && spec.type !== 'registry') {
+    throw new InvalidArgumentError(`${flag}: unknown cache type "${spec.type}"`);
+  }
+}
+
+function nameOf(spec: CacheSpec): string {
+  return [`type=${spec.type}`, ...Object.entries(spec.attrs).map(([k, v]) => `${k}=${v}`)].join(',');
+}
+
+function boolAttr(spec: CacheSpec, key: string, flag: string, dflt = false): boolean {
+  const v = spec.attrs[key];
+  if (v === undefined || v === '') return dflt;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new InvalidArgumentError(`${flag}: invalid ${key} "${v}": expected true or false`);
+}
+
+/**
+ * `ref=` of a registry cache, and the attributes that ask for a form polyarch does not write:
+ * its cache is always one OCI image manifest with the images' own (gzip) layer blobs.
+ */
+function registryRef(spec: CacheSpec, flag: string): Reference {
+  const ref = spec.attrs.ref;
+  if (!ref) throw new InvalidArgumentError(`${flag} type=registry: ref is required`);
+  for (const key of ['oci-mediatypes', 'image-manifest']) {
+    if (!boolAttr(spec, key, flag, true)) {
+      throw new UnsupportedError(
+        `${flag} ${key}=false is not supported: polyarch's cache is always an OCI image manifest`,
+      );
+    }
+  }
+  const compression = spec.attrs.compression;
+  if (compression !== undefined && compression !== 'gzip') {
+    throw new UnsupportedError(
+      `${flag} compression=${compression} is not supported: the cache holds the images' gzip layers`,
+    );
+  }
+  try {
+    return parseImageReference(ref);
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag} ${nameOf(spec)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function resolveCacheExports(specs: readonly CacheSpec[], cwd: string): CacheExport[] {
+  return specs.map((spec) => {
+    const flag = '--cache-to';
+    checkType(spec, flag);
+    const mode = spec.attrs.mode ?? 'min';
+    if (mode !== 'min' && mode !== 'max') {
+      throw new InvalidArgumentError(`${flag}: invalid mode "${mode}": expected min or max`);
+    }
+    const ignoreError = boolAttr(spec, 'ignore-error', flag);
+    const name = nameOf(spec);
+    if (spec.type === 'registry')
+      return { type: 'registry', ref: registryRef(spec, flag), mode, ignoreError, name };
+    const dest = spec.attrs.dest;
+    if (!dest) throw new InvalidArgumentError(`${flag} type=local: dest is required`);
+    const path = resolve(cwd, dest);
+    if (!ignoreError && existsSync(path) && !statSync(path).isDirectory()) {
+      throw new InvalidArgumentError(`${flag} ${name}: ${path} is not a directory`);
+    }
+    return { type: 'local', dest: path, mode, ignoreError, name };
+  });
+}
+
+export function resolveCacheImports(specs: readonly CacheSpec[], cwd: string): CacheImport[] {
+  return specs.map((spec) => {
+    const flag = '--cache-from';
+    checkType(spec, flag);
+    const name = nameOf(spec);
+    if (spec.type === 'registry') return { type: 'registry', ref: registryRef(spec, flag), name };
+    const src = spec.attrs.src;
+    if (!src) throw new InvalidArgumentError(`${flag} type=local: src is required`);
+    return { type: 'local', src: resolve(cwd, src), name };
+  });
+}
