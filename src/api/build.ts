@@ -122,6 +122,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       tmpDir: worker.tmpDir,
       exportsDir: join(worker.root, 'cache', 'layer-exports'),
       stdout: ctx.stdout,
+      ...(checked.cacheExports.some((t) => t.type === 'inline') ? { inlineCache: true } : {}),
       ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
     });
     if (checked.cacheExports.length) {

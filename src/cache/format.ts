@@ -11,6 +11,12 @@ export const MediaTypeCacheConfig = 'application/vnd.polyarch.cache.config.v1+js
 /** the manifest's `artifactType` (OCI 1.1), so registries and tools can tell a cache from an image */
 export const ArtifactTypeCache = 'application/vnd.polyarch.cache.v1';
 
+/**
+ * The image config field that carries an image's own cache description (`--cache-to
+ * type=inline`, mode=min), as BuildKit's `moby.buildkit.cache.v0`.
+ */
+export const InlineCacheField = 'polyarch.cache.v1';
+
 /** One layer of the cache: its blob (a manifest layer) and the digest of its uncompressed tar. */
 export interface CacheLayer {
   blob: Descriptor;
@@ -86,6 +92,16 @@ export function cacheConfig(
     layers,
     records: out,
   };
+}
+
+/** Several descriptions as one (the inline caches of an index's images); the first epoch is kept. */
+export function mergeCacheConfigs(cfgs: readonly CacheConfig[]): CacheConfig {
+  return cacheConfig(
+    cfgs.flatMap((c) =>
+      c.records.map((r) => ({ key: r.key, description: r.description, layers: recordChain(c, r) })),
+    ),
+    cfgs[0]?.sourceDateEpoch,
+  );
 }
 
 /** The chain of a record, resolved against the layer table. */

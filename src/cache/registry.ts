@@ -2,16 +2,17 @@
  * cache/registry — `--cache-to type=registry,ref=R` and `--cache-from type=registry,ref=R` (or a
  * bare `R`): the cache manifest of cache/local pushed to a registry like an image — every layer
  * blob first (mounted or skipped when the repository has it), then the description, and the
- * manifest under the tag last, so an export cut short leaves the previous cache in place.
+ * manifest under the tag last, so an export cut short leaves the previous cache in place. An
+ * image whose configs carry inline caches (`--cache-to type=inline`) is read as a cache too.
  */
 import { Readable } from 'node:stream';
 import type { Provider } from '../content/interfaces.js';
 import { NotFoundError } from '../errors.js';
-import { isIndexType } from '../oci/mediatypes.js';
-import type { Descriptor, ImageManifest } from '../oci/types.js';
+import { isConfigType, isIndexType, isManifestType } from '../oci/mediatypes.js';
+import type { Descriptor, ImageIndex, ImageManifest } from '../oci/types.js';
 import { formatReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { CacheConfig } from './format.js';
+import { type CacheConfig, InlineCacheField, mergeCacheConfigs, parseCacheConfig } from './format.js';
 import { cacheBlobs, cacheConfigOf } from './local.js';
 import type { CacheSource } from './source.js';
 
@@ -39,9 +40,22 @@ export async function pushRegistryCache(
 }
 
 /**
- * The cache under `ref`, or undefined when the registry has no such manifest. Something else
- * there (an image, an index, a BuildKit cache) is an Error naming it.
+ * The cache under `ref` (a cache manifest, or an image or index with inline caches), or
+ * undefined when the registry has no such manifest. Something else there (an image without an
+ * inline cache, a BuildKit cache) is an Error naming it.
  */
+/** The inline cache in an image manifest's config (`--cache-to type=inline`), if any. */
+async function inlineCacheOf(
+  manifestBytes: Buffer,
+  read: (d: Descriptor) => Promise<Buffer>,
+): Promise<CacheConfig | undefined> {
+  const m = JSON.parse(manifestBytes.toString('utf8')) as ImageManifest;
+  if (!isConfigType(m.config?.mediaType)) return undefined;
+  const cfg = JSON.parse((await read(m.config)).toString('utf8')) as Record<string, unknown>;
+  const inline = cfg[InlineCacheField];
+  return inline === undefined ? undefined : parseCacheConfig(Buffer.from(JSON.stringify(inline)));
+}
+
 export async function readRegistryCache(
   client: RegistryClient,
   ref: Reference,
@@ -57,11 +71,21 @@ export async function readRegistryCache(
     throw err;
   }
   const what = `${formatReference(ref)} is ${fetched.descriptor.mediaType} ${fetched.descriptor.digest}`;
-  if (isIndexType(fetched.descriptor.mediaType)) throw new Error(`${what}, not a polyarch cache`);
-  const config = await cacheConfigOf(fetched.bytes, (d) => repo.fetchBlob(d));
-  if (!config) {
-    const m = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
-    throw new Error(`${what} (config ${m.config?.mediaType}), not a polyarch cache`);
+  const read = (d: Descriptor) => repo.fetchBlob(d);
+  let config: CacheConfig | undefined;
+  if (isIndexType(fetched.descriptor.mediaType)) {
+    // an image pushed with --cache-to type=inline: every platform's config carries its record
+    const index = JSON.parse(fetched.bytes.toString('utf8')) as ImageIndex;
+    const found: CacheConfig[] = [];
+    for (const m of index.manifests ?? []) {
+      if (!isManifestType(m.mediaType)) continue;
+      const inline = await inlineCacheOf((await repo.getManifest(m.digest)).bytes, read);
+      if (inline) found.push(inline);
+    }
+    config = found.length ? mergeCacheConfigs(found) : undefined;
+  } else {
+    config = (await cacheConfigOf(fetched.bytes, read)) ?? (await inlineCacheOf(fetched.bytes, read));
   }
+  if (!config) throw new Error(`${what}, not a polyarch cache (nor an image with an inline one)`);
   return { name, config, openBlob: (blob) => repo.openBlob(blob) };
 }

@@ -1,6 +1,6 @@
 /**
- * cache/spec — `--cache-to` and `--cache-from` checked and resolved: which cache, where, and
- * how much. Paths are made absolute against the working directory; a `dest` that is not a
+ * cache/spec — `--cache-to` and `--cache-from` checked and resolved: which cache (local,
+ * registry, inline), where, and how much. Paths are made absolute against the working directory; a `dest` that is not a
  * directory is refused before the build (unless `ignore-error=true`: then the export warns).
  */
 import { existsSync, statSync } from 'node:fs';
@@ -15,6 +15,7 @@ export type CacheMode = 'min' | 'max';
 export type CacheExport = { mode: CacheMode; ignoreError: boolean; name: string } & (
   | { type: 'local'; dest: string }
   | { type: 'registry'; ref: Reference }
+  | { type: 'inline' }
 );
 
 /** A `--cache-from` (a bare reference is `type=registry,ref=…`). */
@@ -28,13 +29,13 @@ const unsupported = new Set(['gha', 's3', 'azblob']);
 function checkType(spec: CacheSpec, flag: string): void {
   if (unsupported.has(spec.type)) {
     throw new UnsupportedError(
-      `${flag} type=${spec.type} is not supported: polyarch exports and imports caches of type local and registry only`,
+      `${flag} type=${spec.type} is not supported: polyarch exports and imports caches of type local, registry and inline only`,
     );
   }
-  if (spec.type === 'inline') {
-    throw new UnsupportedError(`${flag} type=inline is not supported yet: use type=registry or type=local`);
+  if (spec.type === 'inline' && flag === '--cache-from') {
+    throw new InvalidArgumentError(`${flag} type=inline: name the image instead (--cache-from reg/app:tag)`);
   }
-  if (spec.type !== 'local' && spec.type !== 'registry') {
+  if (spec.type !== 'local' && spec.type !== 'registry' && spec.type !== 'inline') {
     throw new InvalidArgumentError(`${flag}: unknown cache type "${spec.type}"`);
   }
 }
@@ -90,6 +91,10 @@ export function resolveCacheExports(specs: readonly CacheSpec[], cwd: string): C
     const name = nameOf(spec);
     if (spec.type === 'registry')
       return { type: 'registry', ref: registryRef(spec, flag), mode, ignoreError, name };
+    if (spec.type === 'inline') {
+      if (mode !== 'min') throw new UnsupportedError(`${flag} type=inline supports mode=min only`);
+      return { type: 'inline', mode, ignoreError, name };
+    }
     const dest = spec.attrs.dest;
     if (!dest) throw new InvalidArgumentError(`${flag} type=local: dest is required`);
     const path = resolve(cwd, dest);

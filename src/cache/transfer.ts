@@ -89,6 +89,7 @@ export async function exportCaches(
   const memo = new Map<string, Promise<ExportLayer>>();
   const written: Descriptor[] = [];
   for (const t of targets) {
+    if (t.type === 'inline') continue; // written into the images' configs by the exporter
     try {
       const steps = stepsToExport(builds, t.mode);
       const records = await Promise.all(

@@ -11,13 +11,14 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cacheConfig, InlineCacheField } from '../cache/format.js';
 import type { ContentStore } from '../content/index.js';
 import { writeFileDurably } from '../durable.js';
 import type { HistoryStep } from '../graph/convert.js';
 import type { LayerInfo } from '../graph/ops.js';
 import type { Digest } from '../oci/digest.js';
 import { MediaTypeDockerConfig, MediaTypeImageConfig, MediaTypeImageLayerGzip } from '../oci/mediatypes.js';
-import type { ContainerConfig, Descriptor, History, Platform } from '../oci/types.js';
+import type { ContainerConfig, Descriptor, History, ImageConfig, Platform } from '../oci/types.js';
 import type { VertexHandle } from '../progress/writer.js';
 import { diffUpperDir } from '../snapshot/diff.js';
 import type { Snapshot, SnapshotStore } from '../snapshot/index.js';
@@ -82,6 +83,8 @@ export interface AssembleOptions {
   layerMemo?: Map<string, Promise<ExportLayer>>;
   /** where layers exported with SOURCE_DATE_EPOCH are remembered (`<root>/cache/layer-exports`) */
   exportsDir?: string;
+  /** `--cache-to type=inline`: the config carries the image's cache description (cache/format) */
+  inlineCache?: boolean;
 }
 
 export interface AssembledImage {
@@ -185,6 +188,26 @@ async function clampedLayer(opts: ExportLayersOptions, snap: Snapshot, epoch: nu
   return layer;
 }
 
+/** The image config with its own cache record (the final step's key → the image's layer chain). */
+function withInlineCache(
+  cfg: ImageConfig,
+  b: PlatformBuild,
+  layers: readonly ExportLayer[],
+  opts: AssembleOptions,
+): ImageConfig {
+  const chain = b.layers.map((l, i) => ({
+    blob: layers[i]!.blob,
+    diffID: layers[i]!.diffID,
+    ...(l.producedBy ? { producedBy: l.producedBy } : {}),
+    ...(l.created ? { created: l.created } : {}),
+  }));
+  const description = b.steps?.find((s) => s.key === b.key)?.description ?? '';
+  return {
+    ...cfg,
+    [InlineCacheField]: cacheConfig([{ key: b.key!, description, layers: chain }], opts.sourceDateEpoch),
+  } as ImageConfig;
+}
+
 /** History entries aligned with the layers: a step whose layer is absent is an empty layer. */
 function alignHistory(build: PlatformBuild, created: string): History[] {
   const produced = new Set(build.layers.map((l) => l.producedBy).filter((k): k is Digest => k !== undefined));
@@ -240,7 +263,7 @@ export async function assembleImages(
       created,
       ...(b.author ? { author: b.author } : {}),
     });
-    const cfgBytes = jsonBytes(cfg);
+    const cfgBytes = jsonBytes(opts.inlineCache && b.key ? withInlineCache(cfg, b, layers, opts) : cfg);
     const configDesc = await opts.content.putBlob(cfgBytes, {
       mediaType: opts.oci ? MediaTypeImageConfig : MediaTypeDockerConfig,
     });

@@ -104,6 +104,7 @@ function exportContext(
           ...(format.gzipLevel !== undefined ? { gzipLevel: format.gzipLevel } : {}),
           layerMemo,
           exportsDir: o.exportsDir,
+          ...(o.inlineCache ? { inlineCache: true } : {}),
           progress,
         });
         assemblies.set(key, a);

@@ -89,17 +89,14 @@ describe('--no-cache-filter', () => {
 
 describe('buildx flags polyarch does not do yet', () => {
   for (const [flags, message] of [
-    [
-      ['--cache-to', 'type=inline'],
-      /--cache-to type=inline is not supported yet: use type=registry or type=local/,
-    ],
+    [['--cache-from', 'type=inline'], /--cache-from type=inline: name the image instead/],
     [
       ['--cache-from', 'type=s3,region=x'],
-      /--cache-from type=s3 is not supported: polyarch exports and imports caches of type local and registry only/,
+      /--cache-from type=s3 is not supported: polyarch exports and imports caches of type local, registry and inline only/,
     ],
     [
       ['--cache-to', 'type=gha'],
-      /--cache-to type=gha is not supported: polyarch exports and imports caches of type local and registry only/,
+      /--cache-to type=gha is not supported: polyarch exports and imports caches of type local, registry and inline only/,
     ],
     [
       ['--build-context', 'other=https://example.com/x.tar'],

@@ -261,6 +261,51 @@ describe('--cache-to type=local mode=min, warnings, ignore-error', () => {
   });
 });
 
+describe('--cache-to type=inline', () => {
+  before(() => ensureBaseImages());
+
+  test('the pushed image carries its cache; a fresh root building from it pushes the same index', async () => {
+    const ctx = context('FROM localhost:5000/busybox:1.35\nRUN echo inline > /inline\nRUN echo two > /two\n');
+    const repo = `${registryHost}/polyarch-test/inline-${process.pid}`;
+    const two = 'linux/amd64,linux/arm64';
+    const a = await polyarch(
+      ['build', '--platform', two, '--cache-to', 'type=inline', '--push', '-t', `${repo}:1`, ctx],
+      {
+        root: tempDir(),
+        env,
+      },
+    );
+    assert.equal(a.code, 0, a.stderr.slice(-3000));
+    await buildFromCache(
+      [
+        '--platform',
+        two,
+        '--cache-from',
+        `${repo}:1`,
+        '--cache-to',
+        'type=inline',
+        '--push',
+        '-t',
+        `${repo}:2`,
+      ],
+      ctx,
+    );
+    const digest = (tag: string) =>
+      execFileSync(
+        'curl',
+        [
+          '-sI',
+          '-H',
+          'Accept: application/vnd.oci.image.index.v1+json',
+          `http://${registryHost}/v2/polyarch-test/inline-${process.pid}/manifests/${tag}`,
+        ],
+        { encoding: 'utf8' },
+      ).match(/docker-content-digest: (\S+)/i)?.[1];
+    assert.ok(digest('1'));
+    assert.equal(digest('2'), digest('1'));
+  });
+});
+
 describe('--cache-to / --cache-from type=registry with basic auth', () => {
   let reg: TestRegistry;
   const home = tempDir('polyarch-cache-auth-');

@@ -144,8 +144,15 @@ describe('cache specs', () => {
       );
     }
     assert.throws(
-      () => resolveCacheExports([{ type: 'inline', attrs: {} }], '/'),
-      /type=inline is not supported yet/,
+      () => resolveCacheExports([{ type: 'inline', attrs: { mode: 'max' } }], '/'),
+      /--cache-to type=inline supports mode=min only/,
+    );
+    assert.deepEqual(resolveCacheExports([{ type: 'inline', attrs: {} }], '/'), [
+      { type: 'inline', mode: 'min', ignoreError: false, name: 'type=inline' },
+    ]);
+    assert.throws(
+      () => resolveCacheImports([{ type: 'inline', attrs: {} }], '/'),
+      /--cache-from type=inline: name the image instead/,
     );
     assert.throws(() => resolveCacheImports([{ type: 'registry', attrs: {} }], '/'), /ref is required/);
     assert.throws(

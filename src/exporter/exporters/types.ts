@@ -48,6 +48,8 @@ export interface RunExportsOptions {
   /** `dest=-` */
   stdout: NodeJS.WritableStream;
   sourceDateEpoch?: number;
+  /** `--cache-to type=inline`: each image config carries the cache description of its image */
+  inlineCache?: boolean;
 }
 
 /** What the exports of one build share. */
