@@ -28,8 +28,10 @@ import { UnsupportedError } from '../errors.js';
 import { writeBytesAtomic } from '../exporter/dest.js';
 import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, type ExportResponse, imageID, newBuildRef } from '../exporter/metadata.js';
+import { checkPushAccess } from '../exporter/push.js';
 import type { StatusSink } from '../progress/events.js';
 import { Progress, startInternalStep } from '../progress/writer.js';
+import { formatReference } from '../reference/index.js';
 import { openWorker, type Worker } from '../worker/worker.js';
 
 export { loadDockerfileSource } from '../build/definition.js';
@@ -101,6 +103,11 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     });
     definition = await loadDefinition(options, { ...ctx, progress, buildPlatform: worker.host });
     refuseRemoteCache(checked, worker.builder);
+    // a cache push that would be refused fails now, not after the build (unless ignore-error)
+    for (const t of checked.cacheExports) {
+      if (t.type === 'registry' && !t.ignoreError)
+        await checkPushAccess(worker.registry, formatReference(t.ref));
+    }
     const cacheImports = await loadCacheImports(checked.cacheImports, {
       registry: worker.registry,
       ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),

@@ -99,10 +99,15 @@ export async function writeLocalCache(dir: string, cfg: CacheConfig, store: Prov
 }
 
 /**
- * The cache in the layout at `dir`, or undefined when there is none (no `index.json`). A
- * layout that holds no polyarch cache is an Error naming what it holds.
+ * The cache in the layout at `dir` (the manifest `digest` when given: buildx's `digest=`), or
+ * undefined when there is none (no `index.json`). A layout that holds no polyarch cache (or not
+ * that one) is an Error naming what it holds.
  */
-export async function readLocalCache(dir: string, name: string): Promise<CacheSource | undefined> {
+export async function readLocalCache(
+  dir: string,
+  name: string,
+  digest?: Digest,
+): Promise<CacheSource | undefined> {
   let indexText: string;
   try {
     indexText = await readFile(join(dir, 'index.json'), 'utf8');
@@ -125,9 +130,12 @@ export async function readLocalCache(dir: string, name: string): Promise<CacheSo
     return createReadStream(path);
   };
   for (const m of index.manifests ?? []) {
-    if (m.mediaType !== MediaTypeImageManifest) continue;
+    if (m.mediaType !== MediaTypeImageManifest || (digest && m.digest !== digest)) continue;
     const config = await cacheConfigOf(await read(m.digest), (d) => read(d.digest));
     if (config) return { name, config, openBlob };
+  }
+  if (digest && !index.manifests?.some((m) => m.digest === digest)) {
+    throw new Error(`its index names no manifest ${digest}`);
   }
   const first = index.manifests?.[0];
   throw new Error(

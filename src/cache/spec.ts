@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CacheSpec } from '../build/options.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { type Digest, isDigest } from '../oci/digest.js';
 import { parseImageReference, type Reference } from '../reference/index.js';
 
 export type CacheMode = 'min' | 'max';
@@ -20,7 +21,7 @@ export type CacheExport = { mode: CacheMode; ignoreError: boolean; name: string 
 
 /** A `--cache-from` (a bare reference is `type=registry,ref=…`). */
 export type CacheImport = { name: string } & (
-  | { type: 'local'; src: string }
+  | { type: 'local'; src: string; digest?: Digest }
   | { type: 'registry'; ref: Reference }
 );
 
@@ -113,6 +114,10 @@ export function resolveCacheImports(specs: readonly CacheSpec[], cwd: string): C
     if (spec.type === 'registry') return { type: 'registry', ref: registryRef(spec, flag), name };
     const src = spec.attrs.src;
     if (!src) throw new InvalidArgumentError(`${flag} type=local: src is required`);
-    return { type: 'local', src: resolve(cwd, src), name };
+    const digest = spec.attrs.digest;
+    if (digest !== undefined && !isDigest(digest)) {
+      throw new InvalidArgumentError(`${flag} ${name}: invalid digest "${digest}"`);
+    }
+    return { type: 'local', src: resolve(cwd, src), name, ...(digest ? { digest } : {}) };
   });
 }

@@ -34,7 +34,7 @@ export async function loadCacheImports(
     try {
       source =
         im.type === 'local'
-          ? await readLocalCache(im.src, im.name)
+          ? await readLocalCache(im.src, im.name, im.digest)
           : await readRegistryCache(opts.registry, im.ref, im.name);
     } catch (err) {
       opts.warn?.(`cache ${im.name} not used: ${(err as Error).message}`);

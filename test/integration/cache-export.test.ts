@@ -327,7 +327,7 @@ describe('--cache-to / --cache-from type=registry with basic auth', () => {
   });
   after(() => reg?.stop());
 
-  test('credentials from config.json push and pull the cache; without them: an error, a warning with ignore-error, a warning for --cache-from', async () => {
+  test('credentials from config.json push and pull the cache; without them: an error before the build, a warning with ignore-error, a warning for --cache-from', async () => {
     const ctx = context(df);
     const ref = `${reg.host}/app:buildcache`;
     const a = await polyarch(['build', '--cache-to', `type=registry,ref=${ref}`, ctx], {
@@ -352,6 +352,7 @@ describe('--cache-to / --cache-from type=registry with basic auth', () => {
     });
     assert.notEqual(denied.code, 0);
     assert.match(denied.stderr, new RegExp(reg.host));
+    assert.doesNotMatch(denied.stderr, /RUN echo auth/, 'refused before the build');
     const ignored = await polyarch(
       ['build', '--cache-to', `type=registry,ref=${ref},ignore-error=true`, ctx],
       {

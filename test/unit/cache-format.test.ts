@@ -84,6 +84,30 @@ describe('local cache layout', () => {
     );
   });
 
+  test('an export cut short (a blob it cannot copy) leaves the previous cache readable', async () => {
+    const store = tempDir();
+    const provider = { blobPath: (d: Digest) => join(store, digestHex(d)) } as Provider;
+    writeFileSync(join(store, digestHex(digestOf('base'))), 'base');
+    const dest = join(tempDir(), 'cache');
+    const old = cacheConfig([{ key: k('old'), description: 'old', layers: chain('base') }]);
+    await writeLocalCache(dest, old, provider);
+    const next = cacheConfig([{ key: k('new'), description: 'new', layers: chain('base', 'absent') }]);
+    await assert.rejects(writeLocalCache(dest, next, provider), /ENOENT/);
+    assert.deepEqual((await readLocalCache(dest, 'x'))?.config, old);
+  });
+
+  test('digest= picks that manifest; a digest the layout does not name is an error saying so', async () => {
+    const dest = join(tempDir(), 'cache');
+    const cfg = cacheConfig([]);
+    const m = await writeLocalCache(dest, cfg, {} as Provider);
+    assert.deepEqual((await readLocalCache(dest, 'x', m.digest))?.config, cfg);
+    await assert.rejects(readLocalCache(dest, 'x', digestOf('other')), /its index names no manifest sha256:/);
+    assert.throws(
+      () => resolveCacheImports([{ type: 'local', attrs: { src: '/c', digest: 'sha256:nope' } }], '/'),
+      /invalid digest "sha256:nope"/,
+    );
+  });
+
   test('no index.json: no cache; an image layout: an error naming what it holds', async () => {
     assert.equal(await readLocalCache(tempDir(), 'x'), undefined);
     const dir = tempDir();
