@@ -6,8 +6,8 @@
  * A vertex's key is computed from its inputs' keys, never their results, so a build whose
  * final steps are cached needs no base image unpacked and no step run: the no-change rebuild
  * reports every step `CACHED` and does nothing else. A key not in the cache may be found in
- * an imported cache (`SolverOptions.imported`); only such a hit fetches its layers. Ops are carried out by typed runners
- * (`SolverOptions.runners`), one per op type.
+ * an imported cache (`SolverOptions.imported`); only such a hit fetches its layers. Ops are
+ * carried out by typed runners (`SolverOptions.runners`), one per op type.
  */
 import { BuildError, CancelledError } from '../errors.js';
 import { type Digest, digestOf } from '../oci/digest.js';
@@ -88,8 +88,6 @@ export class Solver {
   readonly #keys = new Map<Vertex, Promise<Digest>>();
   readonly #results = new Map<Digest, Promise<Result>>();
   readonly #reported = new Set<Digest>();
-  /** the name of each cached (not `uncached`) step by key */
-  readonly #names = new Map<Digest, string>();
   readonly #slots: Semaphore;
   readonly #abort = new AbortController();
 
@@ -103,15 +101,33 @@ export class Solver {
     return this.#abort.signal;
   }
 
-  /** Every step solved so far that has a layer chain (cached or run), for `--cache-to`. */
-  async solved(): Promise<{ key: Digest; description: string; layers: LayerInfo[] }[]> {
-    const out: { key: Digest; description: string; layers: LayerInfo[] }[] = [];
-    for (const [key, p] of this.#results) {
-      const r = await p.catch(() => undefined);
-      const name = this.#names.get(key);
-      if (r?.kind === 'layers' && name !== undefined) out.push({ key, description: name, layers: r.layers });
-    }
-    return out;
+  /**
+   * Every cached step under `roots` with its layer chain, for `--cache-to mode=max`: what this
+   * solve made or hit, and what the cache holds for the steps under a hit (which the solve never
+   * reached). A step whose result is gone (pruned) is left out.
+   */
+  async steps(
+    roots: readonly Vertex[],
+  ): Promise<{ key: Digest; description: string; layers: LayerInfo[] }[]> {
+    const out = new Map<Digest, { key: Digest; description: string; layers: LayerInfo[] }>();
+    const seen = new Set<Vertex>();
+    const visit = async (v: Vertex): Promise<void> => {
+      if (seen.has(v)) return;
+      seen.add(v);
+      await Promise.all(v.inputs.map(visit));
+      if (this.#runner(v.op).uncached) return;
+      const key = await this.key(v);
+      if (out.has(key)) return;
+      const solved = await this.#results.get(key)?.catch(() => undefined);
+      let layers = solved?.kind === 'layers' ? solved.layers : undefined;
+      if (!solved) {
+        const rec = await this.#opts.cache.get(key);
+        if (rec && (!this.#opts.usable || (await this.#opts.usable(rec.layers)))) layers = rec.layers;
+      }
+      if (layers) out.set(key, { key, description: v.name, layers });
+    };
+    await Promise.all(roots.map(visit));
+    return [...out.values()];
   }
 
   /** The cache key of `v` (memoised; computing it may read the build context). */
@@ -176,7 +192,6 @@ export class Solver {
     return this.key(v).then((key) => {
       let p = this.#results.get(key);
       if (!p) {
-        if (!this.#runner(v.op).uncached) this.#names.set(key, v.name);
         p = this.#compute(v, key);
         this.#results.set(key, p);
       }

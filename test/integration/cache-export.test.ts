@@ -195,18 +195,20 @@ describe('--cache-to type=local mode=min, warnings, ignore-error', () => {
 
   before(() => ensureBaseImages());
 
-  test('mode=min (the default) records the final image only; a fresh root finds it', async () => {
+  test('mode=min (the default) records the final image only, mode=max every step; a fresh root finds it', async () => {
     const ctx = context(df);
     const cache = join(tempDir(), 'min');
-    const a = await polyarch(['build', '--cache-to', `type=local,dest=${cache}`, ctx], { root: tempDir() });
+    const rootA = tempDir();
+    const a = await polyarch(['build', '--cache-to', `type=local,dest=${cache}`, ctx], { root: rootA });
     assert.equal(a.code, 0, a.stderr.slice(-3000));
     assert.deepEqual(
       cacheDescription(cache).records.map((r) => r.description.replace(/^\[[^\]]*\] /, '')),
       ['RUN echo b > /b'],
     );
+    // a no-change rebuild (the top step hits) still exports the steps under it with mode=max
     const max = join(tempDir(), 'max');
     const m = await polyarch(['build', '--cache-to', `type=local,dest=${max},mode=max`, ctx], {
-      root: tempDir(),
+      root: rootA,
     });
     assert.equal(m.code, 0, m.stderr.slice(-3000));
     assert.equal(cacheDescription(max).records.length, 2);

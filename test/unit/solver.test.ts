@@ -84,11 +84,27 @@ function newSolver(
 }
 
 describe('Solver', () => {
+  test('steps(): what a rebuild hit at the top, and what the cache holds under it (for --cache-to mode=max)', async () => {
+    const dir = tempDir();
+    const b = exec(['b'], exec(['a'], scratch), 'RUN b');
+    await newSolver(fakeRunners().runners, dir).solver.solve(b);
+    const f = fakeRunners();
+    const again = newSolver(f.runners, dir).solver;
+    await again.solve(b);
+    assert.deepEqual(f.runs, []);
+    const steps = await again.steps([b]);
+    assert.deepEqual(steps.map((s) => s.description).sort(), ['RUN a', 'RUN b']);
+    assert.deepEqual(
+      steps.find((s) => s.description === 'RUN a')?.layers.map((l) => l.snapshot),
+      ['a'],
+    );
+  });
+
   test('a key found in an imported cache is a hit: nothing runs, the step is CACHED and recorded locally', async () => {
     const b = exec(['b'], exec(['a'], scratch), 'RUN b');
     const first = newSolver(fakeRunners().runners, tempDir()).solver;
     await first.solve(b);
-    assert.deepEqual((await first.solved()).map((s) => s.description).sort(), ['RUN a', 'RUN b']);
+    assert.deepEqual((await first.steps([b])).map((s) => s.description).sort(), ['RUN a', 'RUN b']);
     const bKey = await first.key(b);
     const f = fakeRunners();
     const asked: Digest[] = [];

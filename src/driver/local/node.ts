@@ -104,7 +104,7 @@ async function solveLocal(
   });
   const results = await Promise.all(graphs.map((g) => solver.solve(g.vertex)));
   (await context('context')).flush?.();
-  const steps = await solver.solved();
+  const steps = await solver.steps(graphs.map((g) => g.vertex));
   return Promise.all(
     graphs.map(async (g, i) => {
       const r = results[i]!;
