@@ -23,10 +23,10 @@ describe('context stat cache', () => {
     const dir = mkdtempSync(join(tmpdir(), 'statcache-'));
     const paths = ['a.txt', 'dir/b c.txt', 'back\\slash', 'new\nline', 'tab\there', 'ends\\', 'ünï'];
     const c = await StatCache.open(dir, '/ctx');
-    paths.forEach((p, i) => c.record(p, old(i), hex(i), nowNs()));
+    for (const [i, p] of paths.entries()) c.record(p, old(i), hex(i), nowNs());
     await c.save(() => true);
     const again = await StatCache.open(dir, '/ctx');
-    paths.forEach((p, i) => assert.equal(again.lookup(p, old(i)), hex(i), JSON.stringify(p)));
+    for (const [i, p] of paths.entries()) assert.equal(again.lookup(p, old(i)), hex(i), JSON.stringify(p));
     assert.equal(again.lookup('a.txt', { ...old(0), size: 99 }), undefined);
     assert.equal(again.lookup('a.txt', { ...old(0), ctimeNs: 1n }), undefined);
     assert.equal(again.lookup('missing', old(0)), undefined);
