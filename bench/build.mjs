@@ -28,9 +28,8 @@ import {
   ensure,
   fixtures,
   flag,
-  median,
   opt,
-  phases,
+  phaseRows,
   polyarch,
   report,
   sh,
@@ -64,17 +63,7 @@ async function main() {
         skipBuildkit || plats !== onePlatform
           ? undefined
           : await benchBuildkit(src, label, runs, plats, edit);
-      for (const phase of phases) {
-        rows.push({
-          build: seed,
-          plats,
-          phase,
-          polyarch: median(p[phase]),
-          buildah: b ? median(b[phase]) : Number.NaN,
-          buildkit: k ? median(k[phase]) : Number.NaN,
-          rssMB: p.rss / 1024,
-        });
-      }
+      rows.push(...phaseRows(seed, plats, p, b, k));
     }
   }
   report(rows, runs);

@@ -16,17 +16,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  benchBuildah,
-  benchBuildkit,
-  benchPolyarch,
-  ensure,
-  flag,
-  median,
-  opt,
-  phases,
-  report,
-} from './lib.mjs';
+import { benchBuildah, benchBuildkit, benchPolyarch, ensure, flag, opt, phaseRows, report } from './lib.mjs';
 
 const files = Number(opt('--files', '100000'));
 const runs = Number(opt('--runs', '3'));
@@ -71,15 +61,7 @@ async function main() {
     const p = await benchPolyarch(src, label, runs, ['--platform', platform, '-t', 'bench/context'], edit);
     const b = skipBuildah ? undefined : await benchBuildah(src, label, runs, platform, edit);
     const k = skipBuildkit ? undefined : await benchBuildkit(src, label, runs, platform, edit);
-    const rows = phases.map((phase) => ({
-      build: `${files} files`,
-      plats: platform,
-      phase,
-      polyarch: median(p[phase]),
-      buildah: b ? median(b[phase]) : Number.NaN,
-      buildkit: k ? median(k[phase]) : Number.NaN,
-      rssMB: p.rss / 1024,
-    }));
+    const rows = phaseRows(`${files} files`, platform, p, b, k);
     report(rows, runs);
   } finally {
     rmSync(src, { recursive: true, force: true });

@@ -187,6 +187,19 @@ export async function benchBuildkit(src, label, runs, platform, edit) {
   return all;
 }
 
+/** A row per phase: the medians of polyarch (`p`), buildah (`b`) and BuildKit (`k`), when run. */
+export function phaseRows(build, plats, p, b, k) {
+  return phases.map((phase) => ({
+    build,
+    plats,
+    phase,
+    polyarch: median(p[phase]),
+    buildah: b ? median(b[phase]) : Number.NaN,
+    buildkit: k ? median(k[phase]) : Number.NaN,
+    rssMB: p.rss / 1024,
+  }));
+}
+
 /** Prints rows of {build, platforms, phase, polyarch, buildah, buildkit, rssMB} with ratios. */
 export function report(rows, runs) {
   const f = (x) => (Number.isNaN(x) ? '-' : x.toFixed(2));
