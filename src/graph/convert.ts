@@ -25,12 +25,7 @@ import { type Conversion, Sources } from './dispatch/index.js';
 import { convertStage } from './dispatch/stage.js';
 import type { ConvertOptions, ConvertResult, StageState } from './dispatch/types.js';
 
-export {
-  localRootfs,
-  namedContextKey,
-  normalizeWorkdir,
-  scratchVertex,
-} from './dispatch/index.js';
+export { namedContextKey, scratchVertex } from './dispatch/index.js';
 export type {
   ConvertOptions,
   ConvertResult,

@@ -31,7 +31,7 @@ export function dispatchEnv(d: Step<EnvInstruction>): void {
 }
 
 /** `KEY=value` replaced where KEY is set, appended otherwise. */
-export function setEnv(env: readonly string[], key: string, value: string): string[] {
+function setEnv(env: readonly string[], key: string, value: string): string[] {
   const out = [...env];
   const i = out.findIndex((e) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e) === key);
   if (i >= 0) out[i] = `${key}=${value}`;

@@ -81,7 +81,7 @@ function copyHistory(cmd: CopyInstruction | AddInstruction): string {
 }
 
 /** BuildKit's NormalizeWorkdir: relative paths join the current one; the result is clean and absolute. */
-export function normalizeWorkdir(current: string, requested: string): string {
+function normalizeWorkdir(current: string, requested: string): string {
   if (requested === '') return current || '/';
   const joined = requested.startsWith('/') ? requested : `${current || '/'}/${requested}`;
   return cleanPath(joined);

@@ -38,8 +38,6 @@ export function dispatch(d: Step): void | Promise<void> {
   return fn(d);
 }
 
-export { normalizeWorkdir } from './files.js';
-export { countSteps, StageNamer } from './naming.js';
-export { localRootfs, namedContextKey, Sources, scratchVertex } from './sources.js';
+export { namedContextKey, Sources, scratchVertex } from './sources.js';
 export { type Conversion, Step } from './step.js';
 export type * from './types.js';

@@ -9,7 +9,7 @@ import type { ExecMount, Vertex } from '../ops.js';
 import { runCommandString } from './history.js';
 import type { Step } from './step.js';
 
-export const defaultShell = ['/bin/sh', '-c'];
+const defaultShell = ['/bin/sh', '-c'];
 
 export async function dispatchRun(d: Step<RunInstruction>): Promise<void> {
   const { cmd, state, opts } = d;
