@@ -13,6 +13,7 @@
  * polyarch's own engine is the `local` driver (driver/local); BuildKit daemons come in as
  * further drivers behind the same interface.
  */
+import type { SBOMRequest } from '../attest/types.js';
 import type { NetworkMode, SecretSpec, Ulimit } from '../build/options.js';
 import type { CacheImports } from '../cache/source.js';
 import type { Dockerfile } from '../dockerfile/index.js';
@@ -63,6 +64,8 @@ export interface SolveRequest {
   sourceDateEpoch?: number;
   /** `--cache-from`: the imported caches (local nodes look keys up in them; BuildKit nodes get none) */
   cacheImports?: CacheImports;
+  /** `--sbom`: each platform's image is scanned and its statements returned in PlatformBuild.sbom */
+  sbom?: SBOMRequest;
 }
 
 /** What a node reports and is cancelled through. */

@@ -11,6 +11,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Attestation } from '../attest/types.js';
 import { cacheConfig, InlineCacheField } from '../cache/format.js';
 import type { ContentStore } from '../content/index.js';
 import { writeFileDurably } from '../durable.js';
@@ -46,6 +47,8 @@ export interface PlatformBuild {
   key?: Digest;
   /** every step of the solve with a layer chain (what `--cache-to mode=max` records) */
   steps?: readonly SolvedStep[];
+  /** what the node's SBOM scan of this platform wrote (subjects are filled in at export) */
+  sbom?: readonly Attestation[];
 }
 
 /** A solved step: its cache key and its filesystem. */
