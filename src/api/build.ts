@@ -15,6 +15,7 @@
  * `--iidfile` and `--quiet` need.
  */
 import { join } from 'node:path';
+import { attestationSource } from '../build/attest.js';
 import { type CheckedBuild, checkBuild } from '../build/check.js';
 import { loadDefinition } from '../build/definition.js';
 import { buildFailure } from '../build/failure.js';
@@ -25,10 +26,12 @@ import { exportCaches, loadCacheImports } from '../cache/transfer.js';
 import { type BuildNode, openNodes } from '../driver/index.js';
 import type { Definition } from '../driver/types.js';
 import { UnsupportedError } from '../errors.js';
+import type { AttestationSource } from '../exporter/assemble.js';
 import { writeBytesAtomic } from '../exporter/dest.js';
 import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, type ExportResponse, imageID, newBuildRef } from '../exporter/metadata.js';
 import { checkPushAccess } from '../exporter/push.js';
+import type { Platform } from '../platforms/index.js';
 import type { StatusSink } from '../progress/events.js';
 import { Progress, startInternalStep } from '../progress/writer.js';
 import { formatReference } from '../reference/index.js';
@@ -81,6 +84,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     options,
   );
   const progress = new Progress(ctx.progress ?? { write() {} });
+  const startedOn = new Date();
   let worker: Worker | undefined;
   let definition: Definition | undefined;
   let nodes: BuildNode[] = [];
@@ -103,6 +107,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     });
     definition = await loadDefinition(options, { ...ctx, progress, buildPlatform: worker.host });
     refuseRemoteCache(checked, worker.builder);
+    refuseRemoteAttestations(checked, worker.builder);
     // a cache push that would be refused fails now, not after the build (unless ignore-error)
     for (const t of checked.cacheExports) {
       if (t.type === 'registry' && !t.ignoreError)
@@ -131,6 +136,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       stdout: ctx.stdout,
       ...(checked.cacheExports.some((t) => t.type === 'inline') ? { inlineCache: true } : {}),
       ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
+      ...attestationsOf(checked, options, definition, worker.host, startedOn),
     });
     if (checked.cacheExports.length) {
       const step = startInternalStep(progress, 'exporting cache');
@@ -164,6 +170,37 @@ function refuseRemoteCache(checked: CheckedBuild, builder: Builder): void {
   }
 }
 
+/** Attestations are made by polyarch's engine: a builder with BuildKit nodes is refused them. */
+function refuseRemoteAttestations(checked: CheckedBuild, builder: Builder): void {
+  if (!checked.attest.provenance && !checked.attest.sbom) return;
+  const remote = builder.nodes.find((n) => n.driver !== 'local');
+  if (remote) {
+    throw new UnsupportedError(
+      `--provenance/--sbom/--attest are not supported yet on builder "${builder.name}": its node ${remote.name} (driver ${remote.driver}) is a BuildKit node`,
+    );
+  }
+}
+
+/** The exporter's attestation source, when the build asked for any. */
+function attestationsOf(
+  checked: CheckedBuild,
+  options: BuildOptions,
+  definition: Definition,
+  host: Platform,
+  startedOn: Date,
+): { attestations?: AttestationSource } {
+  const names = [...new Set(checked.outputs.flatMap((o) => ('names' in o ? o.names : [])))];
+  const source = attestationSource({
+    request: checked.attest,
+    options,
+    definition,
+    builderPlatform: host,
+    startedOn,
+    names,
+  });
+  return source ? { attestations: source } : {};
+}
+
 /** What every node is asked to build. */
 function solveRequest(
   o: BuildOptions,
@@ -190,6 +227,8 @@ function solveRequest(
     shmSize: o.shmSize,
     ulimits: o.ulimits,
     ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
+    ...(checked.attest.sbom ? { sbom: checked.attest.sbom } : {}),
+    ...(checked.attest.provenance ? { provenance: true } : {}),
   };
 }
 

@@ -8,6 +8,7 @@
  *     await createImage(ctx, { sources: ['localhost:5000/app:amd64', 'localhost:5000/app:arm64'],
  *                              tags: ['localhost:5000/app:1'] });
  */
+import { type ReadAttestations, readAttestations } from '../attest/read.js';
 import { findLocalImages, isAttestation, platformOfConfig } from '../content/index.js';
 import { parseManifest } from '../content/walk.js';
 import { parseAnnotation } from '../exporter/annotations.js';
@@ -26,6 +27,8 @@ import {
 } from '../registry/index.js';
 import { type PolyarchContext, withClient, withStore } from './context.js';
 
+export type { ProvenanceStub, ReadAttestations, SBOMStub } from '../attest/read.js';
+export { isAttestation } from '../content/index.js';
 export type { CombinedIndex, Inspection } from '../registry/index.js';
 
 export interface InspectImageRequest {
@@ -35,6 +38,8 @@ export interface InspectImageRequest {
   local?: boolean;
   /** also read the image config of every platform (buildx's `{{json .Image}}`) */
   configs?: boolean;
+  /** also read the attestations of every platform (buildx's `.Provenance` and `.SBOM`) */
+  attestations?: boolean;
 }
 
 export interface ImageInspection extends Inspection {
@@ -42,6 +47,8 @@ export interface ImageInspection extends Inspection {
   ref: Reference;
   /** with `configs`: each platform's image config, by platform as the index writes it */
   configs?: Record<string, ImageConfig>;
+  /** with `attestations`: each platform's provenance and SBOM predicates */
+  attestations?: ReadAttestations;
 }
 
 /** Reads an image's index or manifest (and with `configs`, its image configs). */
@@ -63,21 +70,47 @@ export async function inspectImage(ctx: PolyarchContext, req: InspectImageReques
         manifests: parsed.kind === 'index' ? parsed.index.manifests : undefined,
       };
       const read = (d: Descriptor) => store.readBlob(d.digest);
-      return { ...ins, ref, ...(req.configs ? { configs: await imageConfigs(ins, read, read) } : {}) };
+      const has = (d: Descriptor) => store.has(d.digest);
+      return { ...ins, ref, ...(await details(req, ins, read, read, has)) };
     });
   }
   const ref = parseImageReference(req.image);
   return withClient(ctx, async (client) => {
     const ins = await inspectRemote(client, ref);
-    if (!req.configs) return { ...ins, ref };
     const repo = client.repository(ref);
-    const configs = await imageConfigs(
-      ins,
-      async (d) => (await repo.getManifest(d.digest, `inspecting ${ins.name}`)).bytes,
-      (d) => repo.fetchBlob(d, `inspecting ${ins.name}: config ${d.digest}`),
-    );
-    return { ...ins, ref, configs };
+    return {
+      ...ins,
+      ref,
+      ...(await details(
+        req,
+        ins,
+        async (d) => (await repo.getManifest(d.digest, `inspecting ${ins.name}`)).bytes,
+        (d) => repo.fetchBlob(d, `inspecting ${ins.name}: blob ${d.digest}`),
+      )),
+    };
   });
+}
+
+/** What an inspection reads beyond the index: the configs and the attestations, when asked. */
+async function details(
+  req: InspectImageRequest,
+  ins: Inspection,
+  readManifest: (d: Descriptor) => Promise<Buffer>,
+  readBlob: (d: Descriptor) => Promise<Buffer>,
+  has?: (d: Descriptor) => Promise<boolean>,
+): Promise<Pick<ImageInspection, 'configs' | 'attestations'>> {
+  return {
+    ...(req.configs ? { configs: await imageConfigs(ins, readManifest, readBlob) } : {}),
+    ...(req.attestations
+      ? {
+          attestations: await readAttestations(ins.manifests ?? [], {
+            manifest: readManifest,
+            blob: readBlob,
+            ...(has ? { has } : {}),
+          }),
+        }
+      : {}),
+  };
 }
 
 /** The image config of every image manifest (attestations left out), by platform. */

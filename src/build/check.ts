@@ -6,6 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { resolveAttests } from '../attest/request.js';
+import type { AttestRequest } from '../attest/types.js';
 import {
   type CacheExport,
   type CacheImport,
@@ -40,6 +42,8 @@ export interface CheckedBuild {
   cacheExports: CacheExport[];
   /** `--cache-from` */
   cacheImports: CacheImport[];
+  /** `--provenance`, `--sbom`, `--attest` */
+  attest: AttestRequest;
 }
 
 export async function checkBuild(ctx: CheckContext, o: BuildOptions): Promise<CheckedBuild> {
@@ -56,10 +60,13 @@ export async function checkBuild(ctx: CheckContext, o: BuildOptions): Promise<Ch
     cwd: ctx.cwd,
     stdoutIsTTY: ctx.stdoutIsTTY,
   });
+  const attest = resolveAttests(o.attests, o.buildArgs);
+  checkAttestOutputs(attest, outputs);
   const sourceDateEpoch = sourceDateEpochOf(o, ctx.env);
   const cacheExports = resolveCacheExports(o.cacheTo, ctx.cwd);
   const cacheImports = resolveCacheImports(o.cacheFrom, ctx.cwd);
   return {
+    attest,
     cacheExports,
     cacheImports,
     ...(contextDir !== undefined ? { contextDir } : {}),
@@ -76,8 +83,18 @@ function refuseUnsupported(o: BuildOptions): void {
     throw new UnsupportedError(`${what} is not supported yet: ${why}`);
   };
   if (o.ssh.length) refuse('--ssh', 'SSH agent forwarding into RUN --mount=type=ssh is not implemented');
-  const wanted = o.attests.filter((a) => !a.disabled);
-  if (wanted.length) refuse(`--attest type=${wanted[0]!.type}`, 'polyarch does not make attestations');
+}
+
+/** Attestations live in an index next to the images: Docker schema 2 outputs cannot hold them (as BuildKit). */
+function checkAttestOutputs(attest: AttestRequest, outputs: readonly Output[]): void {
+  if (!attest.provenance && !attest.sbom) return;
+  for (const out of outputs) {
+    if ('format' in out && !out.format.oci) {
+      throw new InvalidArgumentError(
+        `output type=${out.type === 'load' ? 'docker' : out.type}: cannot export attestations with "oci-mediatypes=false"`,
+      );
+    }
+  }
 }
 
 /** The context argument: a directory, or `-` (a Dockerfile on stdin and no context, as buildx takes it). */

@@ -114,7 +114,12 @@ const flags: Command['flags'] = [
       'Set type of progress output ("auto", "quiet", "plain", "tty", "rawjson"). Use plain to show container output',
     default: 'auto',
   },
-  { name: 'provenance', kind: 'string', usage: 'Shorthand for "--attest=type=provenance"' },
+  {
+    name: 'provenance',
+    kind: 'string',
+    usage:
+      'Shorthand for "--attest=type=provenance" (none unless asked: polyarch adds no default attestation, so BUILDX_NO_DEFAULT_ATTESTATIONS changes nothing)',
+  },
   { name: 'pull', kind: 'bool', usage: 'Always attempt to pull all referenced images' },
   { name: 'push', kind: 'bool', usage: 'Shorthand for "--output=type=registry"' },
   {

@@ -9,7 +9,13 @@
  *   into one index, copies what the sources hold into the target repository and pushes it.
  *   A SOURCE may be a bare digest when all references name one repository.
  */
-import { createImage, type ImageInspection, type Inspection, inspectImage } from '../api/imagetools.js';
+import {
+  createImage,
+  type ImageInspection,
+  type Inspection,
+  inspectImage,
+  isAttestation,
+} from '../api/imagetools.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isIndexType } from '../oci/mediatypes.js';
 import { formatPlatformRaw } from '../platforms/index.js';
@@ -17,6 +23,7 @@ import { formatReference, type Reference, withDigest } from '../reference/index.
 import { tabwrite } from '../tabwriter.js';
 import type { Command } from './command.js';
 import { apiContext } from './context.js';
+import { executeTemplate, goJSONIndent } from './template.js';
 
 /** buildx's human layout of an inspection (printers.go). */
 export function formatInspection(ins: Inspection, ref: Reference): string {
@@ -86,46 +93,79 @@ const inspectCommand: Command = {
     {
       name: 'format',
       kind: 'string',
-      usage: 'Format the output: "json" (also "{{json .}}", "{{json .Manifest}}")',
+      usage:
+        'Format the output using the given Go template (fields: .Name, .Manifest, .Image, .Provenance, .SBOM; funcs: json, index)',
     },
     { name: 'local', kind: 'bool', usage: 'Inspect the image in the local store instead of the registry' },
   ],
   async run(ctx, args, flags) {
     const arg = args[0]!;
     const format = flags.string('format');
-    const jsonMode = format === undefined ? undefined : jsonFormat(format);
     if (flags.bool('raw') && format !== undefined)
       throw new InvalidArgumentError('--format and --raw cannot be used together');
+    const f = format?.trim();
     const ins = await inspectImage(apiContext(ctx), {
       image: arg,
       local: flags.bool('local'),
-      configs: jsonMode === 'all',
+      configs: f === 'json' || (f !== undefined && /\.Image\b|\{\{\s*json\s+\.\s*\}\}/.test(f)),
+      attestations: f !== undefined && /\.(Provenance|SBOM)\b/.test(f),
     });
     if (flags.bool('raw')) {
       ctx.stdout.write(ins.raw);
       return 0;
     }
-    if (jsonMode === undefined) {
+    if (f === undefined || /^\{\{\s*\.Manifest\s*\}\}$/.test(f)) {
       ctx.stdout.write(formatInspection(ins, ins.ref));
       return 0;
     }
-    const manifest = manifestJSON(ins);
-    if (jsonMode === 'manifest') {
-      ctx.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+    const input = templateInput(arg, ins);
+    if (f === 'json') {
+      ctx.stdout.write(
+        `${goJSONIndent({ name: input.Name, manifest: input.Manifest, image: input.Image })}\n`,
+      );
       return 0;
     }
-    const image = imageJSON(ins);
-    ctx.stdout.write(`${JSON.stringify({ name: arg, manifest, ...(image ? { image } : {}) }, null, 2)}\n`);
+    ctx.stdout.write(
+      executeTemplate(
+        format!,
+        input,
+        platformCount(ins) > 1 ? 'imagetools.tplInputs' : 'imagetools.tplInput',
+      ),
+    );
     return 0;
   },
 };
 
-function jsonFormat(format: string): 'all' | 'manifest' {
-  const f = format.trim();
-  if (f === 'json' || f === '{{json .}}') return 'all';
-  if (f === '{{json .Manifest}}') return 'manifest';
-  throw new InvalidArgumentError(
-    `unsupported --format "${format}": use "json", "{{json .}}" or "{{json .Manifest}}"`,
+/** The images of an inspection that are platforms (attestation manifests are not). */
+function platformCount(ins: Inspection): number {
+  return ins.manifests ? ins.manifests.filter((m) => !isAttestation(m)).length : 1;
+}
+
+/**
+ * buildx's template input: Name, Manifest, Image, Provenance and SBOM — per platform when the
+ * index has several, else the one value. Provenance and SBOM are decoded as Go's `any`, so
+ * their keys print sorted.
+ */
+function templateInput(name: string, ins: ImageInspection): Record<string, unknown> {
+  const many = platformCount(ins) > 1;
+  const one = <T>(m: Record<string, T> | undefined): unknown =>
+    many ? sortDeep(m ?? {}) : sortDeep(Object.values(m ?? {})[0] ?? {});
+  const input: Record<string, unknown> = { Name: name, Manifest: manifestJSON(ins) };
+  const image = imageJSON(ins);
+  if (image) input.Image = image;
+  input.Provenance = one(ins.attestations?.provenance);
+  input.SBOM = one(ins.attestations?.sbom);
+  return input;
+}
+
+/** A value decoded into Go's `any`: every object's keys in sorted order. */
+function sortDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortDeep);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]),
   );
 }
 

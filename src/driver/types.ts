@@ -66,6 +66,8 @@ export interface SolveRequest {
   cacheImports?: CacheImports;
   /** `--sbom`: each platform's image is scanned and its statements returned in PlatformBuild.sbom */
   sbom?: SBOMRequest;
+  /** `--provenance`: each platform's graph is captured in PlatformBuild.provenance */
+  provenance?: boolean;
 }
 
 /** What a node reports and is cancelled through. */

@@ -11,6 +11,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Capture } from '../attest/capture.js';
+import { AttestationPlatform, statementOf, subjectsFor, writeAttestationManifest } from '../attest/layout.js';
 import type { Attestation } from '../attest/types.js';
 import { cacheConfig, InlineCacheField } from '../cache/format.js';
 import type { ContentStore } from '../content/index.js';
@@ -49,6 +51,8 @@ export interface PlatformBuild {
   steps?: readonly SolvedStep[];
   /** what the node's SBOM scan of this platform wrote (subjects are filled in at export) */
   sbom?: readonly Attestation[];
+  /** what provenance records of this platform's graph (when the build asked for provenance) */
+  provenance?: Capture;
 }
 
 /** A solved step: its cache key and its filesystem. */
@@ -88,6 +92,18 @@ export interface AssembleOptions {
   exportsDir?: string;
   /** `--cache-to type=inline`: the config carries the image's cache description (cache/format) */
   inlineCache?: boolean;
+  /** the attestations to attach to each platform's image (attest/) */
+  attestations?: AttestationSource;
+  /** `oci-artifact=true`: attestation manifests in the OCI 1.1 artifact form (with `subject`) */
+  attestationArtifacts?: boolean;
+}
+
+/** What is attached to each platform's image (BuildKit's attestations of a result). */
+export interface AttestationSource {
+  /** the image names the statements' subjects carry */
+  names: readonly string[];
+  /** the attestations of one platform's image, once its layers are exported */
+  of(build: PlatformBuild, layers: readonly ExportLayer[]): Attestation[];
 }
 
 export interface AssembledImage {
@@ -95,6 +111,8 @@ export interface AssembledImage {
   manifest: Descriptor;
   config: Descriptor;
   layers: ExportLayer[];
+  /** the attestation manifest about this image, as the index lists it */
+  attestation?: Descriptor;
 }
 
 export interface Assembled {
@@ -211,6 +229,27 @@ function withInlineCache(
   } as ImageConfig;
 }
 
+/** The platform's attestations as a manifest in the store (BuildKit's layout), when it has any. */
+async function attachAttestations(
+  b: PlatformBuild,
+  layers: readonly ExportLayer[],
+  manifest: Descriptor,
+  opts: AssembleOptions,
+): Promise<Descriptor | undefined> {
+  const atts = opts.attestations?.of(b, layers) ?? [];
+  if (!atts.length) return undefined;
+  const subject = subjectsFor(opts.attestations!.names, b.platform, manifest);
+  const desc = await writeAttestationManifest({
+    content: opts.content,
+    target: manifest,
+    statements: atts.map((a) => statementOf(a, subject)),
+    oci: opts.oci,
+    artifact: opts.attestationArtifacts ?? false,
+  });
+  opts.progress?.status(`exporting attestation manifest ${desc.digest}`).done();
+  return desc;
+}
+
 /** History entries aligned with the layers: a step whose layer is absent is an empty layer. */
 function alignHistory(build: PlatformBuild, created: string): History[] {
   const produced = new Set(build.layers.map((l) => l.producedBy).filter((k): k is Digest => k !== undefined));
@@ -288,13 +327,24 @@ export async function assembleImages(
     ms?.done();
     const cs = opts.progress?.status(`exporting config ${configDesc.digest}`);
     cs?.done();
-    images.push({ platform: b.platform, manifest: manifestDesc, config: configDesc, layers });
+    const attestation = await attachAttestations(b, layers, manifestDesc, opts);
+    images.push({
+      platform: b.platform,
+      manifest: manifestDesc,
+      config: configDesc,
+      layers,
+      ...(attestation ? { attestation } : {}),
+    });
   }
-  if (images.length === 1 && !opts.forceIndex) {
+  const attested = images.filter((im) => im.attestation);
+  if (images.length === 1 && !opts.forceIndex && !attested.length) {
     return { top: images[0]!.manifest, images };
   }
   const index = imageIndex(
-    images.map((im) => ({ descriptor: im.manifest, platform: im.platform })),
+    [
+      ...images.map((im) => ({ descriptor: im.manifest, platform: im.platform })),
+      ...attested.map((im) => ({ descriptor: im.attestation!, platform: AttestationPlatform })),
+    ],
     { oci: opts.oci, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
   );
   const indexDesc = await opts.content.putBlob(jsonBytes(index), { mediaType: index.mediaType! });

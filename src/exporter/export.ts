@@ -105,6 +105,8 @@ function exportContext(
           layerMemo,
           exportsDir: o.exportsDir,
           ...(o.inlineCache ? { inlineCache: true } : {}),
+          ...(o.attestations ? { attestations: o.attestations } : {}),
+          ...(format.ociArtifact ? { attestationArtifacts: true } : {}),
           progress,
         });
         assemblies.set(key, a);

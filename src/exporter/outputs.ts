@@ -32,6 +32,8 @@ export interface ImageFormat {
   annotations: Annotation[];
   /** `compression-level` */
   gzipLevel?: number;
+  /** `oci-artifact=true`: attestation manifests in the OCI 1.1 artifact form (with `subject`) */
+  ociArtifact?: boolean;
 }
 
 export type Destination = { kind: 'file'; path: string } | { kind: 'dir'; path: string } | { kind: 'stdout' };
@@ -107,6 +109,7 @@ const imageAttrs = {
     'insecure',
     'registry.insecure',
     'oci-mediatypes',
+    'oci-artifact',
     'store',
     'compression',
     'compression-level',
@@ -119,12 +122,11 @@ const imageAttrs = {
     'dangling-name-prefix',
     'name-canonical',
     'rewrite-timestamp',
-    'oci-artifact',
   ],
 };
 const archiveAttrs = {
-  known: ['name', 'tar', 'oci-mediatypes', 'compression', 'compression-level', 'context'],
-  ignored: ['force-compression', 'buildinfo', 'buildinfo-attrs', 'rewrite-timestamp', 'oci-artifact'],
+  known: ['name', 'tar', 'oci-mediatypes', 'oci-artifact', 'compression', 'compression-level', 'context'],
+  ignored: ['force-compression', 'buildinfo', 'buildinfo-attrs', 'rewrite-timestamp'],
 };
 const filesAttrs = { known: ['platform-split'], ignored: [] as string[] };
 
@@ -198,7 +200,15 @@ function formatOf(
         ? defaultOCI
         : attrs['oci-mediatypes'] === '' || parseBoolAttr(type, 'oci-mediatypes', attrs['oci-mediatypes']),
     annotations,
+    ...(attrs['oci-artifact'] !== undefined && parseBoolAttr(type, 'oci-artifact', attrs['oci-artifact'])
+      ? { ociArtifact: true }
+      : {}),
   };
+  if (f.ociArtifact && !f.oci) {
+    throw new InvalidArgumentError(
+      `output type=${type}: "oci-artifact=true" conflicts with "oci-mediatypes=false"`,
+    );
+  }
   const level = attrs['compression-level'];
   if (level !== undefined) {
     if (!/^\d$/.test(level)) {
@@ -211,7 +221,7 @@ function formatOf(
 
 /** The key that decides which outputs can share one assembled image. */
 export function formatKey(f: ImageFormat): string {
-  return `${f.oci ? 'oci' : 'docker'} ${f.gzipLevel ?? ''} ${annotationsKey(f.annotations)}`;
+  return `${f.oci ? 'oci' : 'docker'}${f.ociArtifact ? '+artifact' : ''} ${f.gzipLevel ?? ''} ${annotationsKey(f.annotations)}`;
 }
 
 function destinationOf(

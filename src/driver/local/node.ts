@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { type Capture, captureGraph } from '../../attest/capture.js';
 import type { CacheImports } from '../../cache/source.js';
 import { type BuildContext, loadContext } from '../../context/index.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -119,9 +120,22 @@ async function solveLocal(
         layers: r.kind === 'layers' ? r.layers : [],
         key: await solver.key(g.vertex),
         steps,
+        ...(request.provenance ? { provenance: await captureWithKeys(g.vertex, solver) } : {}),
       };
     }),
   );
+}
+
+/** The graph's provenance capture, each step named with its cache key. */
+async function captureWithKeys(root: Vertex, solver: Solver): Promise<Capture> {
+  const keys = new Map<Vertex, Digest>();
+  const walk = async (v: Vertex): Promise<void> => {
+    if (keys.has(v)) return;
+    keys.set(v, await solver.key(v));
+    for (const i of v.inputs) await walk(i);
+  };
+  await walk(root);
+  return captureGraph(root, (v) => keys.get(v));
 }
 
 /** The solver's look-up in the imported caches: a hit is fetched and unpacked here. */

@@ -11,7 +11,7 @@ import type { Progress, VertexHandle } from '../../progress/writer.js';
 import type { RegistryClient } from '../../registry/client.js';
 import type { SnapshotStore } from '../../snapshot/index.js';
 import type { AnnotationSet } from '../annotations.js';
-import type { Assembled, PlatformBuild } from '../assemble.js';
+import type { Assembled, AttestationSource, PlatformBuild } from '../assemble.js';
 import type { DockerEngine } from '../docker-engine.js';
 import type { PlatformTree } from '../filesystem.js';
 import type { ImageFormat, Output } from '../outputs.js';
@@ -50,6 +50,8 @@ export interface RunExportsOptions {
   sourceDateEpoch?: number;
   /** `--cache-to type=inline`: each image config carries the cache description of its image */
   inlineCache?: boolean;
+  /** `--provenance`/`--sbom`: what each platform's image gets attached */
+  attestations?: AttestationSource;
 }
 
 /** What the exports of one build share. */
