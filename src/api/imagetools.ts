@@ -8,6 +8,12 @@
  *     await createImage(ctx, { sources: ['localhost:5000/app:amd64', 'localhost:5000/app:arm64'],
  *                              tags: ['localhost:5000/app:1'] });
  */
+import {
+  AnnotationReferenceDigest,
+  AnnotationReferenceType,
+  AttestationManifestArtifactType,
+  ReferenceTypeAttestation,
+} from '../attest/layout.js';
 import { type ReadAttestations, readAttestations } from '../attest/read.js';
 import { findLocalImages, isAttestation, platformOfConfig } from '../content/index.js';
 import { parseManifest } from '../content/walk.js';
@@ -22,6 +28,7 @@ import {
   createIndex,
   type Inspection,
   inspectRemote,
+  listReferrers,
   sourceWithRepository,
   type TransferEvent,
 } from '../registry/index.js';
@@ -86,6 +93,8 @@ export async function inspectImage(ctx: PolyarchContext, req: InspectImageReques
         ins,
         async (d) => (await repo.getManifest(d.digest, `inspecting ${ins.name}`)).bytes,
         (d) => repo.fetchBlob(d, `inspecting ${ins.name}: blob ${d.digest}`),
+        undefined,
+        (subject) => listReferrers(repo, subject),
       )),
     };
   });
@@ -98,12 +107,13 @@ async function details(
   readManifest: (d: Descriptor) => Promise<Buffer>,
   readBlob: (d: Descriptor) => Promise<Buffer>,
   has?: (d: Descriptor) => Promise<boolean>,
+  referrers?: (subject: Digest) => Promise<Descriptor[]>,
 ): Promise<Pick<ImageInspection, 'configs' | 'attestations'>> {
   return {
     ...(req.configs ? { configs: await imageConfigs(ins, readManifest, readBlob) } : {}),
     ...(req.attestations
       ? {
-          attestations: await readAttestations(ins.manifests ?? [], {
+          attestations: await readAttestations(await withReferrers(ins, referrers), {
             manifest: readManifest,
             blob: readBlob,
             ...(has ? { has } : {}),
@@ -111,6 +121,34 @@ async function details(
         }
       : {}),
   };
+}
+
+/**
+ * The index's entries, and for each image without an attestation entry, the attestation
+ * manifests that refer to it (OCI 1.1 referrers), as if the index listed them.
+ */
+async function withReferrers(
+  ins: Inspection,
+  referrers: ((subject: Digest) => Promise<Descriptor[]>) | undefined,
+): Promise<Descriptor[]> {
+  const entries = ins.manifests ?? [{ ...ins.descriptor }];
+  if (!referrers) return entries;
+  const attested = new Set(entries.filter(isAttestation).map((a) => a.annotations?.[AnnotationReferenceDigest]));
+  const out = [...entries];
+  for (const image of entries.filter((m) => !isAttestation(m) && !attested.has(m.digest))) {
+    for (const r of await referrers(image.digest as Digest)) {
+      if (r.artifactType !== AttestationManifestArtifactType) continue;
+      out.push({
+        ...r,
+        annotations: {
+          ...r.annotations,
+          [AnnotationReferenceDigest]: image.digest,
+          [AnnotationReferenceType]: ReferenceTypeAttestation,
+        },
+      });
+    }
+  }
+  return out;
 }
 
 /** The image config of every image manifest (attestations left out), by platform. */

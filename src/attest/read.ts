@@ -40,8 +40,9 @@ export async function readAttestations(
   const out: ReadAttestations = { provenance: {}, sbom: {} };
   for (const att of manifests.filter(isAttestation)) {
     const target = manifests.find((m) => m.digest === att.annotations?.[AnnotationReferenceDigest]);
-    if (!target?.platform || (read.has && !(await read.has(att)))) continue;
-    const key = formatPlatform(target.platform);
+    if (!target || (read.has && !(await read.has(att)))) continue;
+    // a lone manifest (no index) has no platform here: its one entry is what buildx prints
+    const key = target.platform ? formatPlatform(target.platform) : 'unknown';
     const m = JSON.parse((await read.manifest(att)).toString('utf8')) as ImageManifest;
     for (const layer of m.layers ?? []) {
       const type = layer.annotations?.[AnnotationPredicateType] ?? '';

@@ -12,7 +12,13 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Capture } from '../attest/capture.js';
-import { AttestationPlatform, statementOf, subjectsFor, writeAttestationManifest } from '../attest/layout.js';
+import {
+  AttestationManifestArtifactType,
+  AttestationPlatform,
+  statementOf,
+  subjectsFor,
+  writeAttestationManifest,
+} from '../attest/layout.js';
 import type { Attestation } from '../attest/types.js';
 import { cacheConfig, InlineCacheField } from '../cache/format.js';
 import type { ContentStore } from '../content/index.js';
@@ -96,6 +102,8 @@ export interface AssembleOptions {
   attestations?: AttestationSource;
   /** `oci-artifact=true`: attestation manifests in the OCI 1.1 artifact form (with `subject`) */
   attestationArtifacts?: boolean;
+  /** `attestation-storage=referrers`: attestation manifests left out of the index, kept as referrers */
+  attestationReferrers?: boolean;
 }
 
 /** What is attached to each platform's image (BuildKit's attestations of a result). */
@@ -119,6 +127,8 @@ export interface Assembled {
   /** the index for several platforms, else the one manifest */
   top: Descriptor;
   images: AssembledImage[];
+  /** with `attestation-storage=referrers`: each attestation manifest and the image it is about */
+  referrers?: { subject: Descriptor; manifest: Descriptor }[];
 }
 
 /** Compresses built layers into the store (once per snapshot) and returns blob + diffID per layer. */
@@ -244,7 +254,7 @@ async function attachAttestations(
     target: manifest,
     statements: atts.map((a) => statementOf(a, subject)),
     oci: opts.oci,
-    artifact: opts.attestationArtifacts ?? false,
+    artifact: (opts.attestationArtifacts || opts.attestationReferrers) ?? false,
   });
   opts.progress?.status(`exporting attestation manifest ${desc.digest}`).done();
   return desc;
@@ -336,9 +346,10 @@ export async function assembleImages(
       ...(attestation ? { attestation } : {}),
     });
   }
-  const attested = images.filter((im) => im.attestation);
+  const referrers = opts.attestationReferrers ? referrersOf(images) : undefined;
+  const attested = opts.attestationReferrers ? [] : images.filter((im) => im.attestation);
   if (images.length === 1 && !opts.forceIndex && !attested.length) {
-    return { top: images[0]!.manifest, images };
+    return { top: images[0]!.manifest, images, ...(referrers ? { referrers } : {}) };
   }
   const index = imageIndex(
     [
@@ -349,5 +360,20 @@ export async function assembleImages(
   );
   const indexDesc = await opts.content.putBlob(jsonBytes(index), { mediaType: index.mediaType! });
   opts.progress?.status(`exporting manifest list ${indexDesc.digest}`).done();
-  return { top: indexDesc, images };
+  return { top: indexDesc, images, ...(referrers ? { referrers } : {}) };
+}
+
+/** The attestation manifests as referrers of their images (the referrers index's entries). */
+function referrersOf(images: readonly AssembledImage[]): NonNullable<Assembled['referrers']> {
+  return images
+    .filter((im) => im.attestation)
+    .map((im) => ({
+      subject: im.manifest,
+      manifest: {
+        mediaType: im.attestation!.mediaType,
+        digest: im.attestation!.digest,
+        size: im.attestation!.size,
+        artifactType: AttestationManifestArtifactType,
+      },
+    }));
 }

@@ -107,6 +107,7 @@ function exportContext(
           ...(o.inlineCache ? { inlineCache: true } : {}),
           ...(o.attestations ? { attestations: o.attestations } : {}),
           ...(format.ociArtifact ? { attestationArtifacts: true } : {}),
+          ...(format.referrers ? { attestationReferrers: true } : {}),
           progress,
         });
         assemblies.set(key, a);

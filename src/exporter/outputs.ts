@@ -34,6 +34,8 @@ export interface ImageFormat {
   gzipLevel?: number;
   /** `oci-artifact=true`: attestation manifests in the OCI 1.1 artifact form (with `subject`) */
   ociArtifact?: boolean;
+  /** `attestation-storage=referrers`: attestations pushed as OCI 1.1 referrers, not in the index */
+  referrers?: boolean;
 }
 
 export type Destination = { kind: 'file'; path: string } | { kind: 'dir'; path: string } | { kind: 'stdout' };
@@ -110,6 +112,7 @@ const imageAttrs = {
     'registry.insecure',
     'oci-mediatypes',
     'oci-artifact',
+    'attestation-storage',
     'store',
     'compression',
     'compression-level',
@@ -204,6 +207,20 @@ function formatOf(
       ? { ociArtifact: true }
       : {}),
   };
+  const storage = attrs['attestation-storage'];
+  if (storage !== undefined && storage !== 'index' && storage !== 'referrers') {
+    throw new InvalidArgumentError(
+      `output type=${type}: attestation-storage=${storage}: expected index (as BuildKit) or referrers (OCI 1.1)`,
+    );
+  }
+  if (storage === 'referrers') {
+    if (!f.oci) {
+      throw new InvalidArgumentError(
+        `output type=${type}: attestation-storage=referrers needs OCI media types`,
+      );
+    }
+    f.referrers = true;
+  }
   if (f.ociArtifact && !f.oci) {
     throw new InvalidArgumentError(
       `output type=${type}: "oci-artifact=true" conflicts with "oci-mediatypes=false"`,
@@ -221,7 +238,7 @@ function formatOf(
 
 /** The key that decides which outputs can share one assembled image. */
 export function formatKey(f: ImageFormat): string {
-  return `${f.oci ? 'oci' : 'docker'}${f.ociArtifact ? '+artifact' : ''} ${f.gzipLevel ?? ''} ${annotationsKey(f.annotations)}`;
+  return `${f.oci ? 'oci' : 'docker'}${f.ociArtifact ? '+artifact' : ''}${f.referrers ? '+referrers' : ''} ${f.gzipLevel ?? ''} ${annotationsKey(f.annotations)}`;
 }
 
 function destinationOf(

@@ -16,6 +16,7 @@ import { formatReference, parseReference, type Reference, withDigest } from '../
 import { repositoryScope } from '../registry/challenge.js';
 import type { RegistryClient } from '../registry/client.js';
 import { pushImage } from '../registry/push.js';
+import { addReferrers, referrersTag } from '../registry/referrers.js';
 
 export interface PushBuiltOptions {
   client: RegistryClient;
@@ -25,6 +26,8 @@ export interface PushBuiltOptions {
   names: readonly string[];
   /** `push-by-digest`: the manifest goes up under its digest only, no tag */
   byDigest?: boolean;
+  /** manifests pushed after the image as OCI 1.1 referrers of theirs (`attestation-storage=referrers`) */
+  referrers?: readonly { subject: Descriptor; manifest: Descriptor }[];
   progress?: VertexHandle;
 }
 
@@ -41,9 +44,32 @@ export async function pushBuilt(opts: PushBuiltOptions): Promise<string[]> {
     layers?.done();
     const full = formatReference(withDigest(ref, opts.top.digest));
     opts.progress?.status(`pushing manifest for ${full}`).done();
+    if (opts.referrers?.length) await pushReferrers(opts, name, opts.referrers);
     pushed.push(full);
   }
   return pushed;
+}
+
+/**
+ * Pushes each referrer by digest, then records it for its subject: the registry's referrers
+ * API does that itself; without one, the `sha256-<hex>` fallback tag is updated.
+ */
+async function pushReferrers(
+  opts: PushBuiltOptions,
+  name: string,
+  referrers: readonly { subject: Descriptor; manifest: Descriptor }[],
+): Promise<void> {
+  const named = parseReference(name);
+  const repo = opts.client.repository(named);
+  for (const r of referrers) {
+    const ref: Reference = { domain: named.domain, path: named.path, digest: r.manifest.digest };
+    await pushImage({ client: opts.client, store: opts.store, source: r.manifest, sourceName: name, ref });
+    const how = await addReferrers(repo, r.subject.digest, [r.manifest]);
+    const where = how === 'api' ? 'referrers API' : `tag ${referrersTag(r.subject.digest)}`;
+    opts.progress
+      ?.status(`pushing attestation ${r.manifest.digest} for ${r.subject.digest} (${where})`)
+      .done();
+  }
 }
 
 /**

@@ -23,6 +23,7 @@ export * from './imagetools.js';
 export * from './limit.js';
 export * from './pull.js';
 export * from './push.js';
+export * from './referrers.js';
 export * from './repository.js';
 export * from './retry.js';
 export * from './select.js';

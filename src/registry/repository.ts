@@ -15,7 +15,11 @@ import type { BlobWriter } from '../content/interfaces.js';
 import { parseManifest } from '../content/walk.js';
 import { DigestMismatchError, NotFoundError, RegistryError } from '../errors.js';
 import { type Digest, digestAlgorithm, isDigest } from '../oci/digest.js';
-import { MediaTypeDockerManifestV1Signed, manifestAcceptTypes } from '../oci/mediatypes.js';
+import {
+  MediaTypeDockerManifestV1Signed,
+  MediaTypeImageIndex,
+  manifestAcceptTypes,
+} from '../oci/mediatypes.js';
 import type { Descriptor, TagList } from '../oci/types.js';
 import { repositoryScope } from './challenge.js';
 import { describeErrorResponse } from './errors.js';
@@ -224,6 +228,34 @@ export class Repository {
       throw new DigestMismatchError(`${w}: the registry stored it as ${announced}, expected ${digest}`);
     }
     return digest;
+  }
+
+  /**
+   * The OCI 1.1 referrers API: the manifests whose `subject` is `digest` (an index's
+   * `manifests`), or undefined when the registry has no such API (it answers 404, as
+   * registries before distribution-spec 1.1 do).
+   */
+  async getReferrers(
+    digest: Digest,
+    what = `listing the referrers of ${this.name}@${digest}`,
+  ): Promise<Descriptor[] | undefined> {
+    const res = await this.#send({
+      method: 'GET',
+      path: `/v2/${this.path}/referrers/${digest}`,
+      headers: { accept: MediaTypeImageIndex },
+      scopes: this.#pull(),
+      retry: true,
+      what,
+    });
+    if (res.status === 404) {
+      await res.body.dump();
+      return undefined;
+    }
+    if (res.status !== 200) await this.#fail(res, what);
+    const bytes = await readCapped(res.body, maxManifestBytes, what);
+    const type = (header(res, 'content-type') ?? '').split(';')[0]!.trim();
+    if (type !== MediaTypeImageIndex) return undefined; // not the API: some other page
+    return (JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
   }
 
   // ------------------------------------------------------------ blobs

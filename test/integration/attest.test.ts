@@ -321,6 +321,106 @@ describe('attestations (provenance) on the seed-hello-xx build', () => {
   });
 });
 
+describe('attestations as OCI 1.1 referrers (attestation-storage=referrers)', () => {
+  const root = tempDir();
+  const ctx = tempDir();
+  const env = { POLYARCH_ROOT: root, DOCKER_CONFIG: tempDir('polyarch-attest-config-') };
+  const repo = 'attest/referrers';
+
+  before(() => {
+    ensureBaseImages();
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM localhost:5000/busybox:1.35\nRUN echo built > /built\n');
+  });
+
+  test('the index lists only images; each attestation is pushed with a subject and found through the fallback tag', async () => {
+    const name = `localhost:5000/${repo}:1`;
+    const r = await polyarch(
+      [
+        'build',
+        '--progress',
+        'plain',
+        '--platform',
+        platforms,
+        '--provenance=mode=min',
+        '-o',
+        `type=image,name=${name},push=true,attestation-storage=referrers`,
+        ctx,
+      ],
+      { env },
+    );
+    assert.equal(r.code, 0, r.stderr.slice(-4000));
+    const index = JSON.parse(raw(name).toString()) as { manifests: Desc[] };
+    assert.deepEqual(
+      index.manifests.map((m) => m.platform?.architecture),
+      ['amd64', 'arm64'],
+      'no unknown/unknown entries',
+    );
+    for (const image of index.manifests) {
+      // Debian's docker-registry has no referrers API: the tag schema is what holds them
+      const tag = `sha256-${image.digest.slice(7)}`;
+      assert.match(r.stderr, new RegExp(`for ${image.digest} \\(tag ${tag}\\)`));
+      const fallback = JSON.parse(raw(`localhost:5000/${repo}:${tag}`).toString());
+      assert.equal(fallback.mediaType, 'application/vnd.oci.image.index.v1+json');
+      assert.equal(fallback.manifests.length, 1);
+      const entry = fallback.manifests[0] as Desc & { artifactType: string };
+      assert.equal(entry.artifactType, 'application/vnd.docker.attestation.manifest.v1+json');
+      const att = JSON.parse(raw(`localhost:5000/${repo}@${entry.digest}`).toString());
+      assert.deepEqual(att.subject, { mediaType: image.mediaType, digest: image.digest, size: image.size });
+      const st = JSON.parse(blob(repo, att.layers[0].digest).toString()) as Statement;
+      assert.equal(st.subject[0]!.digest.sha256, image.digest.slice(7));
+    }
+    const inspect = await polyarch(['imagetools', 'inspect', name, '--format', '{{json .Provenance}}'], {
+      env,
+    });
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const byPlatform = JSON.parse(inspect.stdout);
+    assert.deepEqual(Object.keys(byPlatform), ['linux/amd64', 'linux/arm64']);
+    assert.equal(byPlatform['linux/amd64'].SLSA.buildType, 'https://mobyproject.org/buildkit@v1');
+  });
+
+  test('a later push adds to the fallback tag and keeps what it listed', async () => {
+    const name = `localhost:5000/${repo}:2`;
+    const args = [
+      'build',
+      '--progress',
+      'plain',
+      '--platform',
+      'linux/amd64',
+      '--provenance=mode=min,reproducible=true',
+      '-o',
+      `type=image,name=${name},push=true,attestation-storage=referrers`,
+      ctx,
+    ];
+    const first = await polyarch(args, { env });
+    assert.equal(first.code, 0, first.stderr.slice(-3000));
+    const top = JSON.parse(raw(name).toString()) as Desc & { config?: Desc };
+    assert.ok(top.config, 'one platform: the manifest itself, no index');
+    const digest = sha(raw(name));
+    const before = JSON.parse(raw(`localhost:5000/${repo}:sha256-${digest.slice(7)}`).toString());
+    const second = await polyarch(args, { env });
+    assert.equal(second.code, 0, second.stderr.slice(-3000));
+    const after = JSON.parse(raw(`localhost:5000/${repo}:sha256-${digest.slice(7)}`).toString());
+    // the image is the first test's amd64 image: its attestation is already listed, and stays
+    assert.ok(before.manifests.length >= 1);
+    // a rebuild makes a new provenance (new times): it is added after those already there, none twice
+    assert.deepEqual(after.manifests.slice(0, before.manifests.length), before.manifests);
+    assert.equal(after.manifests.length, before.manifests.length + 1);
+    assert.equal(new Set(after.manifests.map((m: Desc) => m.digest)).size, after.manifests.length);
+  });
+
+  test('without push it is refused before the build', async () => {
+    const r = await polyarch(
+      ['build', '--provenance=true', '-o', 'type=image,name=x/y:1,attestation-storage=referrers', ctx],
+      { env },
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /attestation-storage=referrers keeps attestations in a registry: it needs push=true/,
+    );
+  });
+});
+
 describe('a Docker engine reads an image with attestations', () => {
   const missing = dockerMissing();
   let dockerd: Dockerd | undefined;

@@ -41,6 +41,11 @@ function naming(ctx: ExportContext, names: readonly string[], image: Assembled, 
 export const imageExporter: Exporter<ImageOutput> = {
   stepName,
   async prepare(out, ctx) {
+    if (out.format.referrers && !out.push) {
+      throw new InvalidArgumentError(
+        'output type=image: attestation-storage=referrers keeps attestations in a registry: it needs push=true (or --push)',
+      );
+    }
     if (!out.push) return;
     const insecureHosts = parseInsecureList(ctx.env[insecureRegistriesEnv]);
     for (const n of out.names) {
@@ -70,6 +75,7 @@ export const imageExporter: Exporter<ImageOutput> = {
             top: image.top,
             names: out.names,
             byDigest: out.pushByDigest,
+            ...(image.referrers ? { referrers: image.referrers } : {}),
             progress: v,
           });
         },
