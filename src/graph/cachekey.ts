@@ -35,6 +35,7 @@ export function opDefinition(op: Op): unknown {
         platform: formatPlatform(op.platform),
         hostname: op.hostname,
         extraHosts: op.extraHosts,
+        output: op.output,
       };
     case 'file':
       return {

@@ -92,6 +92,12 @@ export interface ExecOp {
   platform: Platform;
   hostname?: string;
   extraHosts?: string[];
+  /**
+   * The op's result is what the process writes under this path (an empty writable directory,
+   * BuildKit's output mount on scratch) rather than its root filesystem, whose changes are then
+   * thrown away. An SBOM scan's `/run/out`.
+   */
+  output?: string;
 }
 
 /** COPY/ADD options, BuildKit's FileActionCopy. */

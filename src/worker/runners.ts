@@ -133,103 +133,156 @@ async function runExec(opts: RunnerOptions, op: ExecOp, ctx: RunContext): Promis
   const w = opts.worker;
   const mounts = new StepMounts(w);
   try {
-    const runtimeMounts: RuntimeMount[] = [];
     const env = [...op.env, ...(op.proxyEnv ?? [])];
-    for (const m of op.mounts) {
-      switch (m.type) {
-        case 'bind': {
-          const root = await mounts.view(ctx.inputs[m.input]!);
-          runtimeMounts.push({
-            type: 'bind',
-            source: join(root, m.source),
-            target: m.target,
-            readonly: m.readonly,
-          });
-          break;
-        }
-        case 'cache': {
-          const dir = join(w.cacheMountsDir, digestHex(digestOf(m.id)));
-          try {
-            await stat(dir);
-          } catch {
-            await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
-            if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
-          }
-          runtimeMounts.push({ type: 'bind', source: dir, target: m.target, readonly: m.readonly });
-          break;
-        }
-        case 'tmpfs':
-          runtimeMounts.push({ type: 'tmpfs', target: m.target, ...(m.size ? { size: m.size } : {}) });
-          break;
-        case 'secret': {
-          const data = await secretData(opts, m.id);
-          if (!data) {
-            if (m.required)
-              throw new BuildError(`secret ${m.id}: not found (pass it with --secret id=${m.id},src=FILE)`);
-            break;
-          }
-          if (m.env) env.push(`${m.env}=${data.toString()}`);
-          const dir = await mounts.scratch();
-          const file = join(dir, 'secret');
-          await writeFile(file, data, { mode: m.mode });
-          await chown(file, m.uid, m.gid);
-          runtimeMounts.push({ type: 'bind', source: file, target: m.target, readonly: true });
-          break;
-        }
-        case 'ssh':
-          if (m.required)
-            throw new BuildError(`ssh mount ${m.id}: SSH agent forwarding (--ssh) is not supported yet`);
-          break;
-        case 'files': {
-          const dir = await mounts.files(m.files);
-          runtimeMounts.push({ type: 'bind', source: dir, target: m.target, readonly: true });
-          break;
-        }
-      }
-    }
+    const runtimeMounts = await execMounts(opts, op, ctx, mounts, env);
     if (opts.shmSize)
       runtimeMounts.push({ type: 'tmpfs', target: '/dev/shm', size: opts.shmSize, mode: 0o1777 });
-    return await onOverlay(w, ctx, async (active) => {
-      const result = await w.executor
-        .run({
-          ...(opts.ulimits?.length ? { ulimits: opts.ulimits } : {}),
-          rootfs: active.merged,
-          args: op.args,
-          env,
-          cwd: op.cwd,
-          ...(op.user ? { user: op.user } : {}),
-          mounts: runtimeMounts,
-          network: op.network === 'none' ? 'none' : 'host',
-          security: op.security,
-          ...(op.extraHosts?.length
-            ? {
-                extraHosts: op.extraHosts.map((h) => {
-                  const i = h.lastIndexOf(':');
-                  return { host: h.slice(0, i), ip: h.slice(i + 1) };
-                }),
-              }
-            : {}),
-          platform: formatPlatform(op.platform),
-          stdout: (b) => ctx.progress.log(1, b),
-          stderr: (b) => ctx.progress.log(2, b),
-          signal: ctx.signal,
-        })
-        .catch((err: unknown) => {
-          // the runtime could not start the process: BuildKit's wording, without our paths
-          if (!(err instanceof ExecError)) throw err;
-          throw new BuildError(
-            `process ${goQuote(op.args.join(' '))} did not complete successfully: ${err.reason}`,
-            { cause: err },
-          );
-        });
-      if (result.exitCode !== 0) {
-        throw new BuildError(
-          `process ${goQuote(op.args.join(' '))} did not complete successfully: exit code: ${result.exitCode}`,
-        );
-      }
-    });
+    const run = (rootfs: string, extra: RuntimeMount[] = []) =>
+      runProcess(opts, op, ctx, { rootfs, env, mounts: [...runtimeMounts, ...extra] });
+    if (op.output !== undefined) {
+      const target = op.output;
+      return await intoOutput(w, ctx, (rootfs, out) =>
+        run(rootfs, [{ type: 'bind', source: out, target, readonly: false }]),
+      );
+    }
+    return await onOverlay(w, ctx, (active) => run(active.merged));
   } finally {
     await mounts.release();
+  }
+}
+
+/**
+ * An exec op with an output mount: the process runs on a throw-away overlay of its root and
+ * the result is what it wrote into a fresh directory (nothing when it wrote nothing).
+ */
+async function intoOutput(
+  w: Worker,
+  ctx: RunContext,
+  fn: (rootfs: string, out: string) => Promise<void>,
+): Promise<Result> {
+  const out = await w.snapshots.prepare(undefined, { mount: false });
+  try {
+    const root = await w.snapshots.prepare(await topOf(w, ctx.inputs[0]!));
+    try {
+      await fn(root.merged, out.upper);
+    } finally {
+      await w.snapshots.discard(root).catch(() => undefined);
+    }
+    return await finish(w, ctx, out, { kind: 'layers', layers: [] }, false);
+  } catch (err) {
+    await w.snapshots.discard(out).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The exec op's mounts as the runtime takes them; a secret with `env` adds to `env`. */
+async function execMounts(
+  opts: RunnerOptions,
+  op: ExecOp,
+  ctx: RunContext,
+  mounts: StepMounts,
+  env: string[],
+): Promise<RuntimeMount[]> {
+  const w = opts.worker;
+  const runtimeMounts: RuntimeMount[] = [];
+  for (const m of op.mounts) {
+    switch (m.type) {
+      case 'bind': {
+        const root = await mounts.view(ctx.inputs[m.input]!);
+        runtimeMounts.push({
+          type: 'bind',
+          source: join(root, m.source),
+          target: m.target,
+          readonly: m.readonly,
+        });
+        break;
+      }
+      case 'cache': {
+        const dir = join(w.cacheMountsDir, digestHex(digestOf(m.id)));
+        try {
+          await stat(dir);
+        } catch {
+          await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
+          if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
+        }
+        runtimeMounts.push({ type: 'bind', source: dir, target: m.target, readonly: m.readonly });
+        break;
+      }
+      case 'tmpfs':
+        runtimeMounts.push({ type: 'tmpfs', target: m.target, ...(m.size ? { size: m.size } : {}) });
+        break;
+      case 'secret': {
+        const data = await secretData(opts, m.id);
+        if (!data) {
+          if (m.required)
+            throw new BuildError(`secret ${m.id}: not found (pass it with --secret id=${m.id},src=FILE)`);
+          break;
+        }
+        if (m.env) env.push(`${m.env}=${data.toString()}`);
+        const dir = await mounts.scratch();
+        const file = join(dir, 'secret');
+        await writeFile(file, data, { mode: m.mode });
+        await chown(file, m.uid, m.gid);
+        runtimeMounts.push({ type: 'bind', source: file, target: m.target, readonly: true });
+        break;
+      }
+      case 'ssh':
+        if (m.required)
+          throw new BuildError(`ssh mount ${m.id}: SSH agent forwarding (--ssh) is not supported yet`);
+        break;
+      case 'files': {
+        const dir = await mounts.files(m.files);
+        runtimeMounts.push({ type: 'bind', source: dir, target: m.target, readonly: true });
+        break;
+      }
+    }
+  }
+  return runtimeMounts;
+}
+
+/** Runs the op's process on `rootfs`; a non-zero exit is a BuildError worded as BuildKit's. */
+async function runProcess(
+  opts: RunnerOptions,
+  op: ExecOp,
+  ctx: RunContext,
+  p: { rootfs: string; env: string[]; mounts: RuntimeMount[] },
+): Promise<void> {
+  const result = await opts.worker.executor
+    .run({
+      ...(opts.ulimits?.length ? { ulimits: opts.ulimits } : {}),
+      rootfs: p.rootfs,
+      args: op.args,
+      env: p.env,
+      cwd: op.cwd,
+      ...(op.user ? { user: op.user } : {}),
+      mounts: p.mounts,
+      network: op.network === 'none' ? 'none' : 'host',
+      security: op.security,
+      ...(op.extraHosts?.length
+        ? {
+            extraHosts: op.extraHosts.map((h) => {
+              const i = h.lastIndexOf(':');
+              return { host: h.slice(0, i), ip: h.slice(i + 1) };
+            }),
+          }
+        : {}),
+      platform: formatPlatform(op.platform),
+      stdout: (b) => ctx.progress.log(1, b),
+      stderr: (b) => ctx.progress.log(2, b),
+      signal: ctx.signal,
+    })
+    .catch((err: unknown) => {
+      // the runtime could not start the process: BuildKit's wording, without our paths
+      if (!(err instanceof ExecError)) throw err;
+      throw new BuildError(
+        `process ${goQuote(op.args.join(' '))} did not complete successfully: ${err.reason}`,
+        { cause: err },
+      );
+    });
+  if (result.exitCode !== 0) {
+    throw new BuildError(
+      `process ${goQuote(op.args.join(' '))} did not complete successfully: exit code: ${result.exitCode}`,
+    );
   }
 }
 
