@@ -22,6 +22,7 @@ import {
 } from '../dockerfile/index.js';
 import { normalizePlatform } from '../platforms/index.js';
 import { type Conversion, Sources } from './dispatch/index.js';
+import { sbomTargets } from './dispatch/sbom.js';
 import { convertStage } from './dispatch/stage.js';
 import type { ConvertOptions, ConvertResult, StageState } from './dispatch/types.js';
 
@@ -32,6 +33,7 @@ export type {
   HistoryStep,
   NamedContext,
   ResolvedImage,
+  SBOMTargets,
 } from './dispatch/types.js';
 
 /**
@@ -44,7 +46,10 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
   const plan = await planWithTriggers(opts, sources);
   const conv: Conversion = { opts, plan, sources };
   for (const planned of plan.needed) states.set(planned.index, await convertStage(conv, planned));
-  return imageOf(opts, states.get(plan.target.index)!);
+  return {
+    ...imageOf(opts, states.get(plan.target.index)!),
+    sbom: sbomTargets(plan, states, opts.context, opts.buildPlatform),
+  };
 }
 
 /**
@@ -93,7 +98,7 @@ async function triggersOf(
 }
 
 /** The target stage as an image config for the target platform, with `--label`s. */
-function imageOf(opts: ConvertOptions, target: StageState): ConvertResult {
+function imageOf(opts: ConvertOptions, target: StageState): Omit<ConvertResult, 'sbom'> {
   const config = structuredClone(target.config);
   if (Object.keys(opts.labels).length) config.Labels = { ...(config.Labels ?? {}), ...opts.labels };
   if (config.OnBuild && config.OnBuild.length === 0) delete config.OnBuild;

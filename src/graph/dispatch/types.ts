@@ -53,6 +53,16 @@ export interface ConvertResult {
   history: HistoryStep[];
   /** the platform the image is for (the target's, whatever platform its last stage ran on) */
   platform: Platform;
+  /** what an SBOM scan looks at besides `vertex` (BUILDKIT_SBOM_SCAN_CONTEXT / _STAGE) */
+  sbom: SBOMTargets;
+}
+
+/** BuildKit's SBOMTargets: the extra filesystems scanned with the target, by name. */
+export interface SBOMTargets {
+  /** the build context as a filesystem, when BUILDKIT_SBOM_SCAN_CONTEXT is on for the target */
+  context?: Vertex;
+  /** the other stages the target needs with BUILDKIT_SBOM_SCAN_STAGE on, by stage name */
+  stages: ReadonlyMap<string, Vertex>;
 }
 
 /** One stage as its instructions leave it. */
