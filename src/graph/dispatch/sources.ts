@@ -85,7 +85,8 @@ export class Sources {
   }
 }
 
-function imageVertex(resolved: ResolvedImage, platform: Platform, name: string): Vertex {
+/** The vertex reading a resolved image (scratch when it has no layers). */
+export function imageVertex(resolved: ResolvedImage, platform: Platform, name: string): Vertex {
   if (resolved.config.rootfs.diff_ids.length === 0) return scratchVertex;
   return {
     op: {
