@@ -48,7 +48,7 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
   for (const planned of plan.needed) states.set(planned.index, await convertStage(conv, planned));
   return {
     ...imageOf(opts, states.get(plan.target.index)!),
-    sbom: sbomTargets(plan, states, opts.context, opts.buildPlatform),
+    sbom: sbomTargets(plan, states, opts),
   };
 }
 

@@ -13,7 +13,7 @@ import { GrpcCode, GrpcError } from '../../buildkit/grpc.js';
 import type { SessionOptions } from '../../buildkit/session.js';
 import { parseAddress } from '../../buildkit/transport.js';
 import type { WorkerRecordMsg } from '../../buildkit/wire.js';
-import { BuildError, messageOf } from '../../errors.js';
+import { BuildError, messageOf, UnsupportedError } from '../../errors.js';
 import type { PlatformBuild } from '../../exporter/assemble.js';
 import { DockerEngine } from '../../exporter/docker-engine.js';
 import { formatPlatform, type Platform, platformMatcher } from '../../platforms/index.js';
@@ -77,6 +77,12 @@ export function buildkitNode(o: BuildkitNodeOptions): BuildNode & { close(): voi
       return { native: all.slice(0, 1), emulated: all.slice(1) };
     },
     async plan(request, env): Promise<NodePlan> {
+      if (request.sbom) {
+        // polyarch reads a node's SBOM from its scan; BuildKit's attest:sbom result is not read back yet
+        throw new UnsupportedError(
+          `SBOM attestations are not supported yet on ${where}: a BuildKit node does not return its scan to polyarch; build on a local node`,
+        );
+      }
       const bk = await connect();
       const share = { bk, request, env, ...(await shareDirs(o.worker, request)) };
       return { platforms: request.platforms, solve: () => solveShare(o, share) };

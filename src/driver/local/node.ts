@@ -25,6 +25,7 @@ import { createRunners } from '../../worker/runners.js';
 import type { Worker } from '../../worker/worker.js';
 import type { BuildNode, NodeEnv, NodePlan, SolveRequest, WorkerPlatforms } from '../types.js';
 import { planGraphs } from './graphs.js';
+import { type PlannedScan, planScans, solveScans } from './sbom.js';
 
 export interface LocalNodeOptions {
   /** the node's name (`default`, `mybuilder0`) */
@@ -59,21 +60,25 @@ async function planLocal(w: Worker, request: SolveRequest, env: NodeEnv): Promis
   const contextDir = request.contextDir ?? (await emptyContextDir(w));
   const context = contextLoader(w, request, contextDir, env);
   await context('context');
+  const resolveImage = imageResolver(w, {
+    pull: request.pull,
+    progress: env.progress,
+    multiPlatform: request.multiPlatform,
+    signal: env.signal,
+  });
   const graphs = await planGraphs({
     request,
     buildPlatform: w.host,
     contextDir,
-    resolveImage: imageResolver(w, {
-      pull: request.pull,
-      progress: env.progress,
-      multiPlatform: request.multiPlatform,
-      signal: env.signal,
-    }),
+    resolveImage,
     checkPlatforms,
   });
+  const scans = request.sbom
+    ? await planScans(request.sbom, graphs, { buildPlatform: w.host, resolveImage })
+    : undefined;
   return {
     platforms: request.platforms,
-    solve: () => solveLocal(w, request, env, graphs, context),
+    solve: () => solveLocal(w, request, env, { graphs, scans }, context),
   };
 }
 
@@ -81,9 +86,10 @@ async function solveLocal(
   w: Worker,
   request: SolveRequest,
   env: NodeEnv,
-  graphs: readonly ConvertResult[],
+  plan: { graphs: readonly ConvertResult[]; scans: readonly PlannedScan[] | undefined },
   context: (name: string) => Promise<BuildContext>,
 ): Promise<PlatformBuild[]> {
+  const { graphs, scans } = plan;
   const solver = new Solver({
     cache: w.cache,
     runners: createRunners({
@@ -103,7 +109,10 @@ async function solveLocal(
     ...(request.cacheImports?.size ? { imported: importedLookup(w, request.cacheImports) } : {}),
     signal: env.signal,
   });
-  const results = await Promise.all(graphs.map((g) => solver.solve(g.vertex)));
+  const [results, sboms] = await Promise.all([
+    Promise.all(graphs.map((g) => solver.solve(g.vertex))),
+    scans && request.sbom ? solveScans(w, solver, request.sbom, scans) : undefined,
+  ]);
   (await context('context')).flush?.();
   const steps = await solver.steps(graphs.map((g) => g.vertex));
   return Promise.all(
@@ -121,6 +130,7 @@ async function solveLocal(
         key: await solver.key(g.vertex),
         steps,
         ...(request.provenance ? { provenance: await captureWithKeys(g.vertex, solver) } : {}),
+        ...(sboms ? { sbom: sboms[i]! } : {}),
       };
     }),
   );

@@ -10,10 +10,9 @@
  * list of stage names.
  */
 import type { BuildPlan, Scope } from '../../dockerfile/index.js';
-import type { Platform } from '../../oci/types.js';
 import type { Vertex } from '../ops.js';
 import { localRootfs } from './sources.js';
-import type { SBOMTargets, StageState } from './types.js';
+import type { ConvertOptions, SBOMTargets, StageState } from './types.js';
 
 export const sbomScanContextArg = 'BUILDKIT_SBOM_SCAN_CONTEXT';
 export const sbomScanStageArg = 'BUILDKIT_SBOM_SCAN_STAGE';
@@ -46,20 +45,22 @@ export function scanArgOn(
 }
 
 /**
- * The extra scan targets of a converted target. `context` is the build context's vertex; it is
+ * The extra scan targets of a converted target. `opts.context` is the build context's vertex; it is
  * scanned as a filesystem (its files, .dockerignore applied, copied onto scratch once for every
  * target platform: the copy runs on the build platform).
  */
 export function sbomTargets(
   plan: BuildPlan,
   states: ReadonlyMap<number, StageState>,
-  context: Vertex,
-  buildPlatform: Platform,
+  opts: Pick<ConvertOptions, 'context' | 'buildPlatform' | 'sbomScanAll'>,
 ): SBOMTargets {
   const stageState = (index: number) => states.get(index)!;
   const target = plan.target;
+  const globals = new Map(plan.globalArgs);
+  if (opts.sbomScanAll?.context && !globals.has(sbomScanContextArg)) globals.set(sbomScanContextArg, 'true');
+  if (opts.sbomScanAll?.stages && !globals.has(sbomScanStageArg)) globals.set(sbomScanStageArg, 'true');
   const on = (arg: string, index: number, name: string) =>
-    scanArgOn(arg, name, plan.globalArgs, stageState(index).scope);
+    scanArgOn(arg, name, globals, stageState(index).scope);
   const stages = new Map<string, Vertex>();
   for (const p of plan.needed) {
     if (p.index === target.index || !on(sbomScanStageArg, p.index, p.displayName)) continue;
@@ -69,7 +70,7 @@ export function sbomTargets(
     ...(on(sbomScanContextArg, target.index, target.displayName)
       ? {
           context: {
-            ...localRootfs(context, buildPlatform, '[internal] load build context for sbom'),
+            ...localRootfs(opts.context, opts.buildPlatform, '[internal] load build context for sbom'),
             hidden: true,
           },
         }
