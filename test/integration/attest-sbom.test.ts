@@ -1,0 +1,328 @@
+/**
+ * SBOM scans on the local engine (issue 11), with real parts: a scanner image speaking BuildKit's
+ * protocol is built from the fixture busybox and pushed to the fixture registry with polyarch,
+ * then builds with an SBOM request run it (runc, overlayfs, QEMU for arm64) through the local
+ * node, and what each platform's scan wrote is checked field by field.
+ *
+ * The build is driven at the node level (driver/local): the `--sbom` flag and the attestation
+ * layout in the exported index are the lead's part of the issue.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import type { Attestation, SBOMRequest } from '../../src/attest/types.js';
+import { readDockerfile } from '../../src/dockerfile/index.js';
+import { localNode } from '../../src/driver/local/node.js';
+import type { SolveRequest } from '../../src/driver/types.js';
+import type { PlatformBuild } from '../../src/exporter/assemble.js';
+import { parsePlatform } from '../../src/platforms/index.js';
+import type { Vertex } from '../../src/progress/events.js';
+import { Progress } from '../../src/progress/writer.js';
+import { openWorker } from '../../src/worker/worker.js';
+import { polyarch } from '../helpers/cli.js';
+import { ensureBaseImages, tempDir } from '../helpers/fixtures.js';
+
+/** Lists the files of each filesystem it is given, and records how it was run. */
+const scanScript = `#!/bin/sh
+set -eu
+list_files() {
+  (cd "$1" && find . \\( -type f -o -type l \\) | sed 's|^\\.||' | sort) |
+    awk 'BEGIN { printf "[" } { printf "%s{\\"fileName\\":\\"%s\\"}", (NR > 1 ? "," : ""), $0 } END { printf "]" }'
+}
+elf_machine() {
+  if [ -f "$1/bin/busybox" ]; then od -An -tx1 -j18 -N2 "$1/bin/busybox" | tr -d ' \\n'; fi
+}
+statement() {
+  printf '{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document",'
+  printf '"predicate":{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"%s",' "$1"
+  printf '"packages":[{"name":"busybox","elfMachine":"%s"}],"files":%s,' "$(elf_machine "$2")" "$(list_files "$2")"
+  printf '"scan":{"sourceReadOnly":%s,"tmpFs":"%s","cwd":"%s","env":{"source":"%s","destination":"%s","extras":"%s","mode":"%s","image":"%s"}}}}\\n' \\
+    "$ro" "$tmpfs" "$(pwd)" "$BUILDKIT_SCAN_SOURCE" "$BUILDKIT_SCAN_DESTINATION" \\
+    "\${BUILDKIT_SCAN_SOURCE_EXTRAS:-}" "\${BUILDKIT_SCAN_MODE:-}" "\${SCANNER_IMAGE_ENV:-}"
+}
+if touch "$BUILDKIT_SCAN_SOURCE/.scanner-was-here" 2>/dev/null; then ro=false; else ro=true; fi
+tmpfs=$(awk '$2 == "/tmp" { print $3 }' /proc/mounts)
+case "\${BUILDKIT_SCAN_MODE:-}" in
+  fail) echo "scanner failing on purpose" >&2; exit 3 ;;
+  empty) exit 0 ;;
+  invalid) echo '{"predicateType": ' > "$BUILDKIT_SCAN_DESTINATION/sbom.spdx.json"; exit 0 ;;
+esac
+statement sbom "$BUILDKIT_SCAN_SOURCE" > "$BUILDKIT_SCAN_DESTINATION/sbom.spdx.json"
+if [ -n "\${BUILDKIT_SCAN_SOURCE_EXTRAS:-}" ]; then
+  for dir in "$BUILDKIT_SCAN_SOURCE_EXTRAS"/*; do
+    statement "$(basename "$dir")" "$dir" > "$BUILDKIT_SCAN_DESTINATION/$(basename "$dir").spdx.json"
+  done
+fi
+`;
+
+const scanner = 'localhost:5000/polyarch-test/sbom-scanner:1';
+
+/** What the test scanner puts in each predicate. */
+interface TestPredicate {
+  spdxVersion: string;
+  name: string;
+  packages: { name: string; elfMachine: string }[];
+  files: { fileName: string }[];
+  scan: {
+    sourceReadOnly: boolean;
+    tmpFs: string;
+    cwd: string;
+    env: { source: string; destination: string; extras: string; mode: string; image: string };
+  };
+}
+
+function contextDir(files: Record<string, string>): string {
+  const dir = tempDir();
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  return dir;
+}
+
+before(async () => {
+  ensureBaseImages();
+  const dir = contextDir({
+    'scan.sh': scanScript,
+    Dockerfile: [
+      'FROM localhost:5000/busybox:1.35',
+      'ENV SCANNER_IMAGE_ENV=from-config',
+      'COPY scan.sh /scan.sh',
+      'WORKDIR /work',
+      'ENTRYPOINT ["/bin/sh"]',
+      'CMD ["/scan.sh"]',
+      '',
+    ].join('\n'),
+  });
+  const r = await polyarch(['build', '--platform', 'linux/amd64', '-t', scanner, '--push', dir], {
+    root: tempDir(),
+  });
+  assert.equal(r.code, 0, r.stderr);
+});
+
+interface ScanRun {
+  builds?: PlatformBuild[];
+  error?: unknown;
+  /** the last state of every progress vertex, by name */
+  vertexes: Map<string, Vertex>;
+}
+
+/** Plans and solves a build with an SBOM request on the local node, in a fresh root unless given. */
+async function scanBuild(opts: {
+  dockerfile: string;
+  files?: Record<string, string>;
+  platforms: string[];
+  sbom: Partial<SBOMRequest>;
+  root?: string;
+}): Promise<ScanRun> {
+  const dir = contextDir({ Dockerfile: opts.dockerfile, ...opts.files });
+  const vertexes = new Map<string, Vertex>();
+  const progress = new Progress({
+    write: (s) => {
+      for (const v of s.vertexes ?? []) vertexes.set(v.name, { ...v });
+    },
+  });
+  const worker = await openWorker({ root: opts.root ?? tempDir(), env: process.env, build: true });
+  const platforms = opts.platforms.map((p) => parsePlatform(p));
+  const request: SolveRequest = {
+    definition: {
+      name: 'Dockerfile',
+      path: join(dir, 'Dockerfile'),
+      source: Buffer.from(opts.dockerfile),
+      parsed: readDockerfile(opts.dockerfile),
+    },
+    contextDir: dir,
+    namedContexts: new Map(),
+    platforms,
+    multiPlatform: platforms.length > 1,
+    buildArgs: {},
+    labels: {},
+    network: 'default',
+    addHosts: [],
+    noCache: false,
+    noCacheFilter: [],
+    pull: false,
+    secrets: [],
+    allow: [],
+    shmSize: 0,
+    ulimits: [],
+    sbom: { generator: scanner, scanContext: false, scanStages: false, params: {}, ...opts.sbom },
+  };
+  try {
+    const node = localNode({ name: 'default', configured: [], worker });
+    const plan = await node.plan(request, {
+      progress,
+      signal: new AbortController().signal,
+      env: process.env,
+    });
+    return { builds: await plan.solve(), vertexes };
+  } catch (error) {
+    return { error, vertexes };
+  } finally {
+    await worker.close();
+  }
+}
+
+function predicateOf(a: Attestation | undefined): TestPredicate {
+  assert.ok(a, 'a statement');
+  return a.predicate as TestPredicate;
+}
+
+function fileNames(p: TestPredicate): string[] {
+  return p.files.map((f) => f.fileName);
+}
+
+const twoPlatformDockerfile = `ARG BUILDKIT_SBOM_SCAN_CONTEXT=true
+FROM localhost:5000/busybox:1.35 AS tools
+ARG BUILDKIT_SBOM_SCAN_STAGE=true
+RUN echo tool > /tool-marker
+FROM localhost:5000/busybox:1.35 AS unused
+ARG BUILDKIT_SBOM_SCAN_STAGE=true
+RUN echo never > /never
+FROM localhost:5000/busybox:1.35
+ARG TARGETARCH
+COPY --from=tools /tool-marker /from-tools
+RUN echo $TARGETARCH > /only-$TARGETARCH
+`;
+
+describe('an SBOM scan of a two-platform build', () => {
+  let run: ScanRun;
+  const root = tempDir();
+  before(async () => {
+    run = await scanBuild({
+      dockerfile: twoPlatformDockerfile,
+      files: { 'ctx-marker.txt': 'context file\n' },
+      platforms: ['linux/amd64', 'linux/arm64'],
+      sbom: { params: { MODE: 'ok' } },
+      root,
+    });
+    assert.equal(run.error, undefined, String(run.error));
+  });
+
+  test("each platform's core statement lists that platform's files, core first", () => {
+    const builds = run.builds!;
+    assert.deepEqual(
+      builds.map((b) => `${b.platform.os}/${b.platform.architecture}`),
+      ['linux/amd64', 'linux/arm64'],
+    );
+    const machine = { amd64: '3e00', arm64: 'b700' } as const;
+    for (const b of builds) {
+      const arch = b.platform.architecture as 'amd64' | 'arm64';
+      const other = arch === 'amd64' ? 'arm64' : 'amd64';
+      const sbom = b.sbom!;
+      assert.equal(sbom[0]!.path, 'sbom.spdx.json');
+      assert.equal(sbom[0]!.predicateType, 'https://spdx.dev/Document');
+      const core = predicateOf(sbom[0]);
+      assert.equal(core.spdxVersion, 'SPDX-2.3');
+      assert.equal(core.name, 'sbom');
+      const files = fileNames(core);
+      assert.ok(files.includes(`/only-${arch}`), `${arch} has /only-${arch}`);
+      assert.ok(!files.includes(`/only-${other}`), `${arch} lacks /only-${other}`);
+      assert.ok(files.includes('/from-tools'));
+      assert.ok(files.includes('/bin/busybox'));
+      assert.equal(core.packages[0]!.elfMachine, machine[arch], `the busybox binary scanned for ${arch}`);
+    }
+  });
+
+  test('the scanner ran as the protocol says: read-only source, tmpfs /tmp, image env and workdir', () => {
+    for (const b of run.builds!) {
+      const { scan, files } = predicateOf(b.sbom![0]);
+      assert.equal(scan.sourceReadOnly, true, 'writing into BUILDKIT_SCAN_SOURCE failed');
+      assert.ok(!files.some((f) => f.fileName === '/.scanner-was-here'));
+      assert.equal(scan.tmpFs, 'tmpfs');
+      assert.equal(scan.cwd, '/work');
+      assert.deepEqual(scan.env, {
+        source: '/run/src/core/sbom',
+        destination: '/run/out/',
+        extras: '/run/src/extras',
+        mode: 'ok',
+        image: 'from-config',
+      });
+    }
+  });
+
+  test('BUILDKIT_SBOM_SCAN_CONTEXT and _STAGE add the context and the stages built, under the extras', () => {
+    for (const b of run.builds!) {
+      const sbom = b.sbom!;
+      assert.deepEqual(
+        sbom.map((a) => a.path),
+        ['sbom.spdx.json', 'sbom-context.spdx.json', 'sbom-tools.spdx.json'],
+        'the unused stage is not built, so not scanned',
+      );
+      const context = predicateOf(sbom[1]);
+      assert.equal(context.name, 'sbom-context');
+      assert.deepEqual(fileNames(context), ['/Dockerfile', '/ctx-marker.txt']);
+      const tools = predicateOf(sbom[2]);
+      assert.ok(fileNames(tools).includes('/tool-marker'));
+      assert.ok(!fileNames(tools).includes('/from-tools'));
+    }
+  });
+
+  test('the scan is a step of the build, named as BuildKit names it, and cached on a rebuild', async () => {
+    for (const p of ['linux/amd64', 'linux/arm64']) {
+      const v = run.vertexes.get(`[${p}] generating sbom using ${scanner}`);
+      assert.ok(v, `a progress step for ${p}: ${[...run.vertexes.keys()].join(' | ')}`);
+      assert.ok(v.completed && !v.error && !v.cached);
+    }
+    const again = await scanBuild({
+      dockerfile: twoPlatformDockerfile,
+      files: { 'ctx-marker.txt': 'context file\n' },
+      platforms: ['linux/amd64', 'linux/arm64'],
+      sbom: { params: { MODE: 'ok' } },
+      root,
+    });
+    assert.equal(again.error, undefined, String(again.error));
+    assert.equal(again.vertexes.get(`[linux/arm64] generating sbom using ${scanner}`)?.cached, true);
+    assert.deepEqual(
+      again.builds!.map((b) => b.sbom),
+      run.builds!.map((b) => b.sbom),
+    );
+  });
+});
+
+describe('an SBOM scan of a single-platform build', () => {
+  const dockerfile = 'FROM localhost:5000/busybox:1.35\nRUN echo one > /one\n';
+
+  test('without the scan ARGs there are no extras', async () => {
+    const r = await scanBuild({ dockerfile, platforms: ['linux/amd64'], sbom: {} });
+    assert.equal(r.error, undefined, String(r.error));
+    const sbom = r.builds![0]!.sbom!;
+    assert.deepEqual(
+      sbom.map((a) => a.path),
+      ['sbom.spdx.json'],
+    );
+    const core = predicateOf(sbom[0]);
+    assert.equal(core.scan.env.extras, '');
+    assert.ok(fileNames(core).includes('/one'));
+    assert.ok(r.vertexes.has(`[linux/amd64] generating sbom using ${scanner}`));
+  });
+
+  const failures: [string, Partial<SBOMRequest>, RegExp][] = [
+    [
+      'a generator image that does not exist',
+      { generator: 'localhost:5000/polyarch-test/no-such-scanner:1' },
+      /^generating sbom using localhost:5000\/polyarch-test\/no-such-scanner:1 for linux\/amd64: .*(not found|unknown)/i,
+    ],
+    [
+      'a generator that exits non-zero',
+      { params: { MODE: 'fail' } },
+      /^generating sbom using localhost:5000\/polyarch-test\/sbom-scanner:1 for linux\/amd64: process .* did not complete successfully: exit code: 3$/,
+    ],
+    [
+      'a generator that writes nothing',
+      { params: { MODE: 'empty' } },
+      /^generating sbom using localhost:5000\/polyarch-test\/sbom-scanner:1 for linux\/amd64: the scanner wrote no in-toto statement to \/run\/out$/,
+    ],
+    [
+      'a generator that writes invalid JSON',
+      { params: { MODE: 'invalid' } },
+      /^generating sbom using localhost:5000\/polyarch-test\/sbom-scanner:1 for linux\/amd64: sbom\.spdx\.json: cannot decode in-toto statement: /,
+    ],
+  ];
+  for (const [what, sbom, message] of failures) {
+    test(`${what} fails the build with one message naming the generator and the platform`, async () => {
+      const r = await scanBuild({ dockerfile, platforms: ['linux/amd64'], sbom });
+      assert.ok(r.error instanceof Error, 'the build failed');
+      assert.match(r.error.message, message);
+      assert.equal(r.error.message.split('\n').length, 1, 'one line');
+    });
+  }
+});
