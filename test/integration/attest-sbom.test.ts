@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { Attestation, SBOMRequest } from '../../src/attest/types.js';
 import { readDockerfile } from '../../src/dockerfile/index.js';
+import { buildkitNode } from '../../src/driver/buildkit/node.js';
 import { localNode } from '../../src/driver/local/node.js';
 import type { SolveRequest } from '../../src/driver/types.js';
+import { UnsupportedError } from '../../src/errors.js';
 import type { PlatformBuild } from '../../src/exporter/assemble.js';
 import { parsePlatform } from '../../src/platforms/index.js';
 import type { Vertex } from '../../src/progress/events.js';
@@ -105,29 +107,20 @@ interface ScanRun {
   vertexes: Map<string, Vertex>;
 }
 
-/** Plans and solves a build with an SBOM request on the local node, in a fresh root unless given. */
-async function scanBuild(opts: {
-  dockerfile: string;
-  files?: Record<string, string>;
-  platforms: string[];
-  sbom: Partial<SBOMRequest>;
-  root?: string;
-}): Promise<ScanRun> {
-  const dir = contextDir({ Dockerfile: opts.dockerfile, ...opts.files });
-  const vertexes = new Map<string, Vertex>();
-  const progress = new Progress({
-    write: (s) => {
-      for (const v of s.vertexes ?? []) vertexes.set(v.name, { ...v });
-    },
-  });
-  const worker = await openWorker({ root: opts.root ?? tempDir(), env: process.env, build: true });
-  const platforms = opts.platforms.map((p) => parsePlatform(p));
-  const request: SolveRequest = {
+/** A node's share of a build with an SBOM request, as build/solve hands it over. */
+function solveRequest(
+  dir: string,
+  dockerfile: string,
+  names: string[],
+  sbom: Partial<SBOMRequest>,
+): SolveRequest {
+  const platforms = names.map((p) => parsePlatform(p));
+  return {
     definition: {
       name: 'Dockerfile',
       path: join(dir, 'Dockerfile'),
-      source: Buffer.from(opts.dockerfile),
-      parsed: readDockerfile(opts.dockerfile),
+      source: Buffer.from(dockerfile),
+      parsed: readDockerfile(dockerfile),
     },
     contextDir: dir,
     namedContexts: new Map(),
@@ -144,8 +137,27 @@ async function scanBuild(opts: {
     allow: [],
     shmSize: 0,
     ulimits: [],
-    sbom: { generator: scanner, scanContext: false, scanStages: false, params: {}, ...opts.sbom },
+    sbom: { generator: scanner, scanContext: false, scanStages: false, params: {}, ...sbom },
   };
+}
+
+/** Plans and solves a build with an SBOM request on the local node, in a fresh root unless given. */
+async function scanBuild(opts: {
+  dockerfile: string;
+  files?: Record<string, string>;
+  platforms: string[];
+  sbom: Partial<SBOMRequest>;
+  root?: string;
+}): Promise<ScanRun> {
+  const dir = contextDir({ Dockerfile: opts.dockerfile, ...opts.files });
+  const vertexes = new Map<string, Vertex>();
+  const progress = new Progress({
+    write: (s) => {
+      for (const v of s.vertexes ?? []) vertexes.set(v.name, { ...v });
+    },
+  });
+  const worker = await openWorker({ root: opts.root ?? tempDir(), env: process.env, build: true });
+  const request = solveRequest(dir, opts.dockerfile, opts.platforms, opts.sbom);
   try {
     const node = localNode({ name: 'default', configured: [], worker });
     const plan = await node.plan(request, {
@@ -323,6 +335,43 @@ describe('an SBOM scan of a single-platform build', () => {
       assert.ok(r.error instanceof Error, 'the build failed');
       assert.match(r.error.message, message);
       assert.equal(r.error.message.split('\n').length, 1, 'one line');
+      if (sbom.generator) {
+        const ran = [...r.vertexes.values()].filter((v) => v.name.includes('RUN') && v.started);
+        assert.deepEqual(ran, [], 'a missing generator stops the build before any step runs');
+      }
     });
   }
+});
+
+describe('an SBOM request on a BuildKit node', () => {
+  test('is refused at plan time with one error naming the node, before connecting to it', async () => {
+    const worker = await openWorker({ root: tempDir(), env: process.env });
+    try {
+      const node = buildkitNode({
+        builder: 'mixed',
+        name: 'mixed1',
+        configured: [],
+        endpoint: { driver: 'remote', address: 'unix:///nonexistent/buildkitd.sock' },
+        worker,
+        env: process.env,
+      });
+      const dir = contextDir({ Dockerfile: 'FROM localhost:5000/busybox:1.35\n' });
+      const request = solveRequest(dir, 'FROM localhost:5000/busybox:1.35\n', ['linux/amd64'], {});
+      await assert.rejects(
+        node.plan(request, {
+          progress: new Progress({ write() {} }),
+          signal: new AbortController().signal,
+          env: process.env,
+        }),
+        (err: Error) =>
+          err instanceof UnsupportedError &&
+          /^SBOM attestations are not supported yet on builder mixed, node mixed1 \(unix:\/\/\/nonexistent\/buildkitd\.sock\)/.test(
+            err.message,
+          ),
+      );
+      node.close();
+    } finally {
+      await worker.close();
+    }
+  });
 });
