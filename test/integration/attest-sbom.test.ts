@@ -274,6 +274,10 @@ describe('an SBOM scan of a two-platform build', () => {
       assert.ok(v, `a progress step for ${p}: ${[...run.vertexes.keys()].join(' | ')}`);
       assert.ok(v.completed && !v.error && !v.cached);
     }
+    assert.ok(
+      run.vertexes.get(`[internal] load metadata for ${scanner}`)?.completed,
+      'the scanner resolved once',
+    );
     const again = await scanBuild({
       dockerfile: twoPlatformDockerfile,
       files: { 'ctx-marker.txt': 'context file\n' },

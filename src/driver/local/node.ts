@@ -60,21 +60,20 @@ async function planLocal(w: Worker, request: SolveRequest, env: NodeEnv): Promis
   const contextDir = request.contextDir ?? (await emptyContextDir(w));
   const context = contextLoader(w, request, contextDir, env);
   await context('context');
-  const resolveImage = imageResolver(w, {
-    pull: request.pull,
-    progress: env.progress,
-    multiPlatform: request.multiPlatform,
-    signal: env.signal,
-  });
+  const resolveOptions = { pull: request.pull, progress: env.progress, signal: env.signal };
   const graphs = await planGraphs({
     request,
     buildPlatform: w.host,
     contextDir,
-    resolveImage,
+    resolveImage: imageResolver(w, { ...resolveOptions, multiPlatform: request.multiPlatform }),
     checkPlatforms,
   });
+  // the scanner is no target's: BuildKit names its `[internal] load metadata for …` without a platform
   const scans = request.sbom
-    ? await planScans(request.sbom, graphs, { buildPlatform: w.host, resolveImage })
+    ? await planScans(request.sbom, graphs, {
+        buildPlatform: w.host,
+        resolveImage: imageResolver(w, { ...resolveOptions, multiPlatform: false }),
+      })
     : undefined;
   return {
     platforms: request.platforms,
