@@ -8,7 +8,7 @@
  * layout in the exported index are the lead's part of the issue.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { Attestation, SBOMRequest } from '../../src/attest/types.js';
@@ -74,8 +74,14 @@ interface TestPredicate {
   };
 }
 
+/** One temporary directory for the file (removed at exit), a fresh subdirectory per use. */
+const base = tempDir('polyarch-sbom-');
+function freshDir(): string {
+  return mkdtempSync(join(base, 'd-'));
+}
+
 function contextDir(files: Record<string, string>): string {
-  const dir = tempDir();
+  const dir = freshDir();
   for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
   return dir;
 }
@@ -95,7 +101,7 @@ before(async () => {
     ].join('\n'),
   });
   const r = await polyarch(['build', '--platform', 'linux/amd64', '-t', scanner, '--push', dir], {
-    root: tempDir(),
+    root: freshDir(),
   });
   assert.equal(r.code, 0, r.stderr);
 });
@@ -156,7 +162,7 @@ async function scanBuild(opts: {
       for (const v of s.vertexes ?? []) vertexes.set(v.name, { ...v });
     },
   });
-  const worker = await openWorker({ root: opts.root ?? tempDir(), env: process.env, build: true });
+  const worker = await openWorker({ root: opts.root ?? freshDir(), env: process.env, build: true });
   const request = solveRequest(dir, opts.dockerfile, opts.platforms, opts.sbom);
   try {
     const node = localNode({ name: 'default', configured: [], worker });
@@ -197,7 +203,7 @@ RUN echo $TARGETARCH > /only-$TARGETARCH
 
 describe('an SBOM scan of a two-platform build', () => {
   let run: ScanRun;
-  const root = tempDir();
+  const root = freshDir();
   before(async () => {
     run = await scanBuild({
       dockerfile: twoPlatformDockerfile,
@@ -349,7 +355,7 @@ describe('an SBOM scan of a single-platform build', () => {
 
 describe('an SBOM request on a BuildKit node', () => {
   test('is refused at plan time with one error naming the node, before connecting to it', async () => {
-    const worker = await openWorker({ root: tempDir(), env: process.env });
+    const worker = await openWorker({ root: freshDir(), env: process.env });
     try {
       const node = buildkitNode({
         builder: 'mixed',
