@@ -44,7 +44,7 @@ const contextVertex: Vertex = {
   name: 'ctx',
 };
 
-async function convert(dockerfile: string, buildArgs: Record<string, string> = {}, scanAll?: boolean) {
+async function convert(dockerfile: string, buildArgs: Record<string, string> = {}) {
   return convertDockerfile({
     dockerfile: readDockerfile(dockerfile),
     targetPlatform: arm64,
@@ -56,7 +56,6 @@ async function convert(dockerfile: string, buildArgs: Record<string, string> = {
     network: 'default',
     extraHosts: [],
     labels: {},
-    ...(scanAll !== undefined ? { sbomScanAll: { context: scanAll, stages: scanAll } } : {}),
   });
 }
 
@@ -137,19 +136,6 @@ COPY --from=1 /x /x
     assert.equal(r.sbom.stages.size, 0);
     const withStages = await convert(`ARG BUILDKIT_SBOM_SCAN_STAGE=true\n${df}`);
     assert.deepEqual([...withStages.sbom.stages.keys()].sort(), ['base', 'stage-1']);
-  });
-
-  test('SBOMRequest.scanContext/scanStages act as a global ARG …=true', async () => {
-    const df = 'FROM busybox AS a\nRUN echo a\nFROM busybox\nCOPY --from=a /a /a\n';
-    const r = await convert(df, {}, true);
-    assert.ok(r.sbom.context);
-    assert.deepEqual([...r.sbom.stages.keys()], ['a']);
-    const off = await convert(
-      `FROM busybox AS a\nARG BUILDKIT_SBOM_SCAN_STAGE=false\nRUN echo a\nFROM busybox\nCOPY --from=a /a /a\n`,
-      {},
-      true,
-    );
-    assert.equal(off.sbom.stages.size, 0, "a stage's own ARG still turns it off");
   });
 });
 

@@ -77,7 +77,6 @@ export async function planGraphs(input: GraphPlanInput): Promise<ConvertResult[]
         extraHosts: r.addHosts.map((h) => `${h.host}:${h.ip}`),
         labels: { ...r.labels },
         namedContexts: named,
-        ...(r.sbom ? { sbomScanAll: { context: r.sbom.scanContext, stages: r.sbom.scanStages } } : {}),
       }),
     ),
   );

@@ -4,6 +4,10 @@
  * step runs), one scan step per target platform solved with the build, and what each wrote
  * read back as that platform's statements. Every failure is one message naming the generator
  * and the platform (attest/sbom scanFailure).
+ *
+ * What is scanned besides the target comes from the conversion (graph/dispatch/sbom), which
+ * reads BUILDKIT_SBOM_SCAN_CONTEXT / _STAGE where BuildKit does: SBOMRequest.scanContext and
+ * scanStages are not read here (a `--build-arg` that no ARG declares changes nothing in BuildKit).
  */
 import { sbomScanner, scanFailure, scanVertex } from '../../attest/sbom.js';
 import { readBundle } from '../../attest/sbombundle.js';

@@ -6,8 +6,8 @@
  *
  * As in BuildKit's dockerfile2llb, the two are ARGs that only count where declared: a global ARG
  * (for every stage) or an ARG of the stage (or of a stage it is built FROM), with `--build-arg`
- * overriding the declared value. The value is a boolean (`true`, `1`, `false`, …) or a comma
- * list of stage names.
+ * overriding the declared value; a `--build-arg` alone, never declared, turns nothing on. The
+ * value is a boolean (`true`, `1`, `false`, …) or a comma list of stage names.
  */
 import type { BuildPlan, Scope } from '../../dockerfile/index.js';
 import type { Vertex } from '../ops.js';
@@ -52,15 +52,12 @@ export function scanArgOn(
 export function sbomTargets(
   plan: BuildPlan,
   states: ReadonlyMap<number, StageState>,
-  opts: Pick<ConvertOptions, 'context' | 'buildPlatform' | 'sbomScanAll'>,
+  opts: Pick<ConvertOptions, 'context' | 'buildPlatform'>,
 ): SBOMTargets {
   const stageState = (index: number) => states.get(index)!;
   const target = plan.target;
-  const globals = new Map(plan.globalArgs);
-  if (opts.sbomScanAll?.context && !globals.has(sbomScanContextArg)) globals.set(sbomScanContextArg, 'true');
-  if (opts.sbomScanAll?.stages && !globals.has(sbomScanStageArg)) globals.set(sbomScanStageArg, 'true');
   const on = (arg: string, index: number, name: string) =>
-    scanArgOn(arg, name, globals, stageState(index).scope);
+    scanArgOn(arg, name, plan.globalArgs, stageState(index).scope);
   const stages = new Map<string, Vertex>();
   for (const p of plan.needed) {
     if (p.index === target.index || !on(sbomScanStageArg, p.index, p.displayName)) continue;

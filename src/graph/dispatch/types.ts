@@ -36,11 +36,6 @@ export interface ConvertOptions {
   labels: Record<string, string>;
   /** `--build-context`, keyed by `namedContextKey` */
   namedContexts?: ReadonlyMap<string, NamedContext>;
-  /**
-   * SBOMRequest.scanContext / scanStages: BUILDKIT_SBOM_SCAN_CONTEXT / _STAGE on for every
-   * stage, as a global `ARG …=true` would be, unless the Dockerfile declares it globally
-   */
-  sbomScanAll?: { context: boolean; stages: boolean };
 }
 
 /** An entry of the image history and, when it may add a layer, the step that makes it. */
