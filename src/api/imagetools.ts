@@ -133,7 +133,9 @@ async function withReferrers(
 ): Promise<Descriptor[]> {
   const entries = ins.manifests ?? [{ ...ins.descriptor }];
   if (!referrers) return entries;
-  const attested = new Set(entries.filter(isAttestation).map((a) => a.annotations?.[AnnotationReferenceDigest]));
+  const attested = new Set(
+    entries.filter(isAttestation).map((a) => a.annotations?.[AnnotationReferenceDigest]),
+  );
   const out = [...entries];
   for (const image of entries.filter((m) => !isAttestation(m) && !attested.has(m.digest))) {
     for (const r of await referrers(image.digest as Digest)) {

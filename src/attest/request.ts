@@ -17,15 +17,12 @@ import {
 } from './types.js';
 
 /** The attestations asked for; throws naming the attribute that is wrong. */
-export function resolveAttests(
-  specs: readonly AttestSpec[],
-  buildArgs: Readonly<Record<string, string>> = {},
-): AttestRequest {
+export function resolveAttests(specs: readonly AttestSpec[]): AttestRequest {
   const out: AttestRequest = {};
   for (const s of specs) {
     if (s.disabled) continue;
     if (s.type === 'provenance') out.provenance = provenanceRequest(s.attrs);
-    else if (s.type === 'sbom') out.sbom = sbomRequest(s.attrs, buildArgs);
+    else if (s.type === 'sbom') out.sbom = sbomRequest(s.attrs);
     else
       throw new InvalidArgumentError(
         `--attest: unknown attestation type "${s.type}" (expected provenance or sbom)`,
@@ -65,18 +62,8 @@ function provenanceRequest(attrs: Record<string, string>): ProvenanceRequest {
   };
 }
 
-/** The scanner, its parameters, and the build args that widen the scan (BUILDKIT_SBOM_SCAN_*). */
-function sbomRequest(
-  attrs: Record<string, string>,
-  buildArgs: Readonly<Record<string, string>>,
-): SBOMRequest {
+/** The scanner and its parameters (keys as given, as BuildKit passes them). */
+function sbomRequest(attrs: Record<string, string>): SBOMRequest {
   const { generator, ...rest } = attrs;
-  const params: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rest)) params[k.toUpperCase().replace(/-/g, '_')] = v;
-  return {
-    generator: generator || DefaultSBOMGenerator,
-    scanContext: parseGoBool(buildArgs.BUILDKIT_SBOM_SCAN_CONTEXT ?? '') ?? false,
-    scanStages: parseGoBool(buildArgs.BUILDKIT_SBOM_SCAN_STAGE ?? '') ?? false,
-    params,
-  };
+  return { generator: generator || DefaultSBOMGenerator, params: { ...rest } };
 }

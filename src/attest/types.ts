@@ -41,11 +41,11 @@ export interface Attestation {
 export interface SBOMRequest {
   /** the scanner image (default: DefaultSBOMGenerator) */
   generator: string;
-  /** BUILDKIT_SBOM_SCAN_CONTEXT: scan the build context too */
-  scanContext: boolean;
-  /** BUILDKIT_SBOM_SCAN_STAGE: scan the intermediate stages too */
-  scanStages: boolean;
-  /** other `--attest type=sbom` attributes, passed to the scanner as BUILDKIT_SCAN_<KEY> */
+  /**
+   * other `--attest type=sbom` attributes, passed to the scanner as BUILDKIT_SCAN_<key> (keys
+   * as given). What else is scanned (the context, stages) the Dockerfile's
+   * BUILDKIT_SBOM_SCAN_CONTEXT/_STAGE ARGs say, read by the conversion.
+   */
   params: Record<string, string>;
 }
 

@@ -60,7 +60,7 @@ export async function checkBuild(ctx: CheckContext, o: BuildOptions): Promise<Ch
     cwd: ctx.cwd,
     stdoutIsTTY: ctx.stdoutIsTTY,
   });
-  const attest = resolveAttests(o.attests, o.buildArgs);
+  const attest = resolveAttests(o.attests);
   checkAttestOutputs(attest, outputs);
   const sourceDateEpoch = sourceDateEpochOf(o, ctx.env);
   const cacheExports = resolveCacheExports(o.cacheTo, ctx.cwd);

@@ -43,11 +43,11 @@ statement() {
   printf '"packages":[{"name":"busybox","elfMachine":"%s"}],"files":%s,' "$(elf_machine "$2")" "$(list_files "$2")"
   printf '"scan":{"sourceReadOnly":%s,"tmpFs":"%s","cwd":"%s","env":{"source":"%s","destination":"%s","extras":"%s","mode":"%s","image":"%s"}}}}\\n' \\
     "$ro" "$tmpfs" "$(pwd)" "$BUILDKIT_SCAN_SOURCE" "$BUILDKIT_SCAN_DESTINATION" \\
-    "\${BUILDKIT_SCAN_SOURCE_EXTRAS:-}" "\${BUILDKIT_SCAN_MODE:-}" "\${SCANNER_IMAGE_ENV:-}"
+    "\${BUILDKIT_SCAN_SOURCE_EXTRAS:-}" "\${BUILDKIT_SCAN_mode:-}" "\${SCANNER_IMAGE_ENV:-}"
 }
 if touch "$BUILDKIT_SCAN_SOURCE/.scanner-was-here" 2>/dev/null; then ro=false; else ro=true; fi
 tmpfs=$(awk '$2 == "/tmp" { print $3 }' /proc/mounts)
-case "\${BUILDKIT_SCAN_MODE:-}" in
+case "\${BUILDKIT_SCAN_mode:-}" in
   fail) echo "scanner failing on purpose" >&2; exit 3 ;;
   empty) exit 0 ;;
   invalid) echo '{"predicateType": ' > "$BUILDKIT_SCAN_DESTINATION/sbom.spdx.json"; exit 0 ;;
@@ -145,7 +145,7 @@ function solveRequest(
     allow: [],
     shmSize: 0,
     ulimits: [],
-    sbom: { generator: scanner, scanContext: false, scanStages: false, params: {}, ...sbom },
+    sbom: { generator: scanner, params: {}, ...sbom },
   };
 }
 
@@ -211,7 +211,7 @@ describe('an SBOM scan of a two-platform build', () => {
       dockerfile: twoPlatformDockerfile,
       files: { 'ctx-marker.txt': 'context file\n' },
       platforms: ['linux/amd64', 'linux/arm64'],
-      sbom: { params: { MODE: 'ok' } },
+      sbom: { params: { mode: 'ok' } },
       root,
     });
     assert.equal(run.error, undefined, String(run.error));
@@ -290,7 +290,7 @@ describe('an SBOM scan of a two-platform build', () => {
       dockerfile: twoPlatformDockerfile,
       files: { 'ctx-marker.txt': 'context file\n' },
       platforms: ['linux/amd64', 'linux/arm64'],
-      sbom: { params: { MODE: 'ok' } },
+      sbom: { params: { mode: 'ok' } },
       root,
     });
     assert.equal(again.error, undefined, String(again.error));
@@ -327,17 +327,17 @@ describe('an SBOM scan of a single-platform build', () => {
     ],
     [
       'a generator that exits non-zero',
-      { params: { MODE: 'fail' } },
+      { params: { mode: 'fail' } },
       /^generating sbom using localhost:5000\/polyarch-test\/sbom-scanner:1 for linux\/amd64: process .* did not complete successfully: exit code: 3$/,
     ],
     [
       'a generator that writes nothing',
-      { params: { MODE: 'empty' } },
+      { params: { mode: 'empty' } },
       /^generating sbom using localhost:5000\/polyarch-test\/sbom-scanner:1 for linux\/amd64: the scanner wrote no in-toto statement to \/run\/out$/,
     ],
     [
       'a generator that writes invalid JSON',
-      { params: { MODE: 'invalid' } },
+      { params: { mode: 'invalid' } },
       /^generating sbom using localhost:5000\/polyarch-test\/sbom-scanner:1 for linux\/amd64: sbom\.spdx\.json: cannot decode in-toto statement: /,
     ],
   ];

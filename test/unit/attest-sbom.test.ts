@@ -140,7 +140,7 @@ COPY --from=1 /x /x
 });
 
 describe('the scan op (attest/sbom)', () => {
-  const request = { generator: 'localhost:5000/scanner', scanContext: false, scanStages: false, params: {} };
+  const request = { generator: 'localhost:5000/scanner', params: {} };
   const core: Vertex = { op: { type: 'scratch' }, inputs: [], name: 'core' };
   const stage: Vertex = { op: { type: 'scratch' }, inputs: [], name: 'stage' };
 

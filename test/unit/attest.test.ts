@@ -46,19 +46,14 @@ describe('refToPURL', () => {
 
 describe('resolveAttests', () => {
   test('BuildKit defaults: provenance mode=max, SLSA v0.2; the SBOM generator buildx uses', () => {
-    const r = resolveAttests(
-      [
-        { type: 'provenance', disabled: false, attrs: {} },
-        { type: 'sbom', disabled: false, attrs: { 'scan-mode': 'all' } },
-      ],
-      { BUILDKIT_SBOM_SCAN_CONTEXT: 'true' },
-    );
+    const r = resolveAttests([
+      { type: 'provenance', disabled: false, attrs: {} },
+      { type: 'sbom', disabled: false, attrs: { 'scan-mode': 'all' } },
+    ]);
     assert.deepEqual(r.provenance, { mode: 'max', version: 'v0.2' });
     assert.deepEqual(r.sbom, {
       generator: DefaultSBOMGenerator,
-      scanContext: true,
-      scanStages: false,
-      params: { SCAN_MODE: 'all' },
+      params: { 'scan-mode': 'all' },
     });
   });
 
