@@ -429,6 +429,25 @@ async function fileChecksums(
   return out;
 }
 
+/**
+ * The content checksums an exec op's key needs: what each `RUN --mount` binds from a build
+ * context (its `source`, or the whole context), as BuildKit's content checksum of a mount's
+ * selector. Without it a changed file under a bind mount would still hit the cache.
+ */
+async function execChecksums(opts: RunnerOptions, op: ExecOp, inputs: readonly Vertex[]): Promise<(string | undefined)[]> {
+  const out: (string | undefined)[] = inputs.map(() => undefined);
+  for (const m of op.mounts) {
+    if (m.type !== 'bind' && m.type !== 'cache') continue;
+    if (m.input === undefined) continue;
+    const input = inputs[m.input];
+    if (input?.op.type !== 'context') continue;
+    const ctx = await opts.context(input.op.name);
+    const d = await checksumSources(ctx.source, [m.source || '/'], { followSymlinks: true });
+    out[m.input] = out[m.input] === undefined ? d : `${out[m.input]},${d}`;
+  }
+  return out;
+}
+
 /** The runners of this worker, keyed by op type. */
 export function createRunners(opts: RunnerOptions): OpRunners {
   const w = opts.worker;
@@ -470,6 +489,7 @@ export function createRunners(opts: RunnerOptions): OpRunners {
     },
     exec: {
       heavy: true,
+      checksums: (op: ExecOp, inputs) => execChecksums(opts, op, inputs),
       run: (op: ExecOp, ctx) => runExec(opts, op, ctx),
     },
     file: {

@@ -325,6 +325,36 @@ describe('proxy build args', () => {
   });
 });
 
+describe('RUN --mount=type=bind from the build context', () => {
+  test('what the mount binds is in the cache key: an edit under it runs the step again, one elsewhere does not', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'f'), 'v1\n');
+    writeFileSync(join(dir, 'elsewhere'), 'a\n');
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35\nRUN --mount=type=bind,source=sub,target=/src cat /src/f > /out\n',
+    );
+    const build = () => polyarch(['build', '--progress', 'rawjson', '-t', 'bound', dir], { root });
+    assert.equal((await build()).code, 0);
+    assert.equal(await sh('bound', 'cat /out'), 'v1\n');
+    writeFileSync(join(dir, 'elsewhere'), 'b\n');
+    const other = await build();
+    assert.ok(
+      steps(other.stderr, /RUN --mount/).every((s) => s.cached),
+      'an edit outside the mount leaves the step cached',
+    );
+    writeFileSync(join(dir, 'sub', 'f'), 'v2\n');
+    const edited = await build();
+    assert.equal(edited.code, 0, edited.stderr.slice(-3000));
+    assert.ok(
+      steps(edited.stderr, /RUN --mount/).every((s) => !s.cached),
+      'the step ran again',
+    );
+    assert.equal(await sh('bound', 'cat /out'), 'v2\n');
+  });
+});
+
 describe('COPY --chmod and the directories it creates', () => {
   test('a numeric mode applies to the directories the copy creates, as in BuildKit v0.24; the build check says so', async () => {
     const dir = tempDir();
