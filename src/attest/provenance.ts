@@ -49,8 +49,9 @@ export interface ProvenanceInput {
 /** The provenance attestation of one platform's image. */
 export function makeProvenance(input: ProvenanceInput): Attestation {
   const v02 = predicateV02(input);
-  if (input.request.version === 'v1') return { predicateType: PredicateSLSAv1, predicate: toV1(v02) };
-  return { predicateType: PredicateSLSAv02, predicate: v02 };
+  const path = input.request.filename ?? 'provenance.json';
+  if (input.request.version === 'v1') return { predicateType: PredicateSLSAv1, predicate: toV1(v02), path };
+  return { predicateType: PredicateSLSAv02, predicate: v02, path };
 }
 
 interface PredicateV02 {

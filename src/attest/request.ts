@@ -59,6 +59,7 @@ function provenanceRequest(attrs: Record<string, string>): ProvenanceRequest {
     ...(attrs['builder-id'] ? { builderId: attrs['builder-id'] } : {}),
     ...(reproducible !== undefined ? { reproducible } : {}),
     ...(inlineOnly !== undefined ? { inlineOnly } : {}),
+    ...(attrs.filename ? { filename: attrs.filename } : {}),
   };
 }
 

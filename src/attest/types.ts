@@ -59,6 +59,8 @@ export interface ProvenanceRequest {
   reproducible?: boolean;
   /** `inline-only=true`: only for outputs that can hold attestations inline */
   inlineOnly?: boolean;
+  /** `filename=`: its file in `type=local`/`type=tar` outputs (default provenance.json) */
+  filename?: string;
 }
 
 /** The attestations a build makes; absent members are not made. */

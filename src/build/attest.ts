@@ -89,7 +89,7 @@ function stepLayers(build: PlatformBuild, layers: readonly ExportLayer[]): StepL
   const chain = build.layers.map((l) => l.snapshot);
   for (const [id, key] of Object.entries(capture.keys)) {
     const step = build.steps.find((s) => s.key === key);
-    if (!step?.layers.length || step.layers.length > chain.length) continue;
+    if (!step?.layers.length || step.layers.length > Math.min(chain.length, layers.length)) continue;
     if (!step.layers.every((l, n) => l.snapshot === chain[n])) continue;
     out[`${id}:0`] = [step.layers.map((_, n) => layerDescriptor(layers[n]!.blob, true))];
   }

@@ -7,11 +7,13 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Attestation } from '../attest/types.js';
 import type { Platform } from '../oci/types.js';
 import { formatPlatform } from '../platforms/index.js';
 import { upperDirEntries } from '../snapshot/diff.js';
 import type { SnapshotStore } from '../snapshot/index.js';
 import type { TarWriteEntry } from '../tar/index.js';
+import { writeAttestationFiles } from './attestfiles.js';
 
 /** One platform's result: its layer chain's top snapshot (undefined for an empty `FROM scratch`). */
 export interface PlatformTree {
@@ -33,19 +35,31 @@ export function splitDirs(trees: readonly PlatformTree[], split: boolean | undef
   return trees.map((t) => (on ? platformDirName(t.platform) : ''));
 }
 
-/** Flattens every platform's tree into `dir` (laid out by `splitDirs`). */
+/** Each platform's attestations, by its index in the trees (exporter/attestfiles writes them). */
+export type TreeAttestations = (index: number) => readonly Attestation[];
+
+/**
+ * Flattens every platform's tree into `dir` (laid out by `splitDirs`), each followed by its
+ * attestation files (named with the platform when the trees share one directory).
+ */
 export async function writeTrees(
   snapshots: SnapshotStore,
   trees: readonly PlatformTree[],
   dir: string,
   split: boolean | undefined,
+  attestations?: TreeAttestations,
+  mtime?: number,
 ): Promise<void> {
   const dirs = splitDirs(trees, split);
   for (const [i, t] of trees.entries()) {
     const dest = dirs[i] ? join(dir, dirs[i]!) : dir;
     await mkdir(dest, { recursive: true, mode: 0o755 });
-    if (t.top === undefined) continue;
-    await snapshots.flatten(await snapshots.mustGet(t.top), dest);
+    if (t.top !== undefined) await snapshots.flatten(await snapshots.mustGet(t.top), dest);
+    const shared = !dirs[i] && trees.length > 1;
+    await writeAttestationFiles(dest, attestations?.(i) ?? [], {
+      ...(shared ? { platformSuffix: platformDirName(t.platform) } : {}),
+      ...(mtime !== undefined ? { mtime } : {}),
+    });
   }
 }
 
@@ -57,7 +71,7 @@ export async function* treeTarEntries(
   snapshots: SnapshotStore,
   trees: readonly PlatformTree[],
   scratch: string,
-  opts: { split?: boolean; sourceDateEpoch?: number },
+  opts: { split?: boolean; sourceDateEpoch?: number; attestations?: TreeAttestations },
 ): AsyncGenerator<TarWriteEntry> {
   const dirs = splitDirs(trees, opts.split);
   await mkdir(scratch, { recursive: true });
@@ -65,7 +79,12 @@ export async function* treeTarEntries(
     for (const [i, t] of trees.entries()) {
       const tree = join(scratch, String(i));
       await rm(tree, { recursive: true, force: true });
+      const shared = !dirs[i] && trees.length > 1;
       await writeTrees(snapshots, [t], tree, false);
+      await writeAttestationFiles(tree, opts.attestations?.(i) ?? [], {
+        ...(shared ? { platformSuffix: platformDirName(t.platform) } : {}),
+        ...(opts.sourceDateEpoch !== undefined ? { mtime: opts.sourceDateEpoch } : {}),
+      });
       const prefix = dirs[i] ? Buffer.from(`${dirs[i]}/`) : undefined;
       const mtime = opts.sourceDateEpoch ?? 0;
       if (prefix) {

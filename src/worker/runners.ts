@@ -434,7 +434,11 @@ async function fileChecksums(
  * context (its `source`, or the whole context), as BuildKit's content checksum of a mount's
  * selector. Without it a changed file under a bind mount would still hit the cache.
  */
-async function execChecksums(opts: RunnerOptions, op: ExecOp, inputs: readonly Vertex[]): Promise<(string | undefined)[]> {
+async function execChecksums(
+  opts: RunnerOptions,
+  op: ExecOp,
+  inputs: readonly Vertex[],
+): Promise<(string | undefined)[]> {
   const out: (string | undefined)[] = inputs.map(() => undefined);
   for (const m of op.mounts) {
     if (m.type !== 'bind' && m.type !== 'cache') continue;

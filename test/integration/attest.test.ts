@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { polyarch } from '../helpers/cli.js';
@@ -421,6 +421,55 @@ describe('attestations as OCI 1.1 referrers (attestation-storage=referrers)', ()
   });
 });
 
+describe('attestations in file outputs (type=local, type=tar), as BuildKit writes them', () => {
+  const env = { POLYARCH_ROOT: tempDir(), DOCKER_CONFIG: tempDir('polyarch-attest-config-') };
+  const ctx = tempDir();
+  before(() => {
+    ensureBaseImages();
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM localhost:5000/busybox:1.35\nRUN echo built > /built\n');
+  });
+
+  test('type=local: provenance.json in each platform directory, about every regular file there', async () => {
+    const out = join(tempDir(), 'out');
+    const r = await polyarch(
+      ['build', '--platform', platforms, '--provenance=mode=min', '-o', `type=local,dest=${out}`, ctx],
+      { env },
+    );
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    for (const dir of ['linux_amd64', 'linux_arm64']) {
+      const file = join(out, dir, 'provenance.json');
+      const st = JSON.parse(readFileSync(file, 'utf8')) as Statement;
+      assert.equal(st.predicateType, 'https://slsa.dev/provenance/v0.2');
+      const built = st.subject.find((s) => s.name === 'built');
+      assert.deepEqual(built?.digest, { sha256: sha(readFileSync(join(out, dir, 'built'))).slice(7) });
+      const busybox = st.subject.find((s) => s.name === 'bin/busybox');
+      assert.equal(busybox?.digest.sha256, sha(readFileSync(join(out, dir, 'bin', 'busybox'))).slice(7));
+      assert.ok(!st.subject.some((s) => s.name.includes('provenance')), 'not about itself');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+    }
+  });
+
+  test('type=tar with platform-split=false: one file per platform, the platform in its name', async () => {
+    const tarball = join(tempDir(), 'out.tar');
+    const r = await polyarch(
+      [
+        'build',
+        '--platform',
+        platforms,
+        '--provenance=mode=min',
+        '-o',
+        `type=tar,dest=${tarball},platform-split=false`,
+        ctx,
+      ],
+      { env },
+    );
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const names = execFileSync('tar', ['tf', tarball]).toString().split('\n');
+    assert.ok(names.includes('provenance.linux_amd64.json'), names.join(' '));
+    assert.ok(names.includes('provenance.linux_arm64.json'));
+  });
+});
+
 describe('a Docker engine reads an image with attestations', () => {
   const missing = dockerMissing();
   let dockerd: Dockerd | undefined;
@@ -453,5 +502,18 @@ describe('a Docker engine reads an image with attestations', () => {
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stdout.trim(), greeting);
     }
+  });
+  test('--load hands the engine the image without its attestations, and it runs', {
+    skip: missing,
+  }, async () => {
+    const ctx = tempDir();
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM localhost:5000/busybox:1.35\nCMD ["echo", "loaded"]\n');
+    const r = await polyarch(['build', '--provenance=mode=max', '--load', '-t', 'attested:loaded', ctx], {
+      env: { POLYARCH_ROOT: tempDir(), DOCKER_HOST: dockerd!.host, DOCKER_CONFIG: tempDir() },
+    });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const run = await dockerd!.docker(['run', '--rm', '--network', 'none', 'attested:loaded']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'loaded');
   });
 });

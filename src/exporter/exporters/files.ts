@@ -5,10 +5,16 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { checkDestination, writeDirAtomic } from '../dest.js';
-import { treeTarEntries, writeTrees } from '../filesystem.js';
+import { type TreeAttestations, treeTarEntries, writeTrees } from '../filesystem.js';
 import type { FilesOutput } from '../outputs.js';
 import { sendTar } from './send.js';
-import type { Exporter } from './types.js';
+import type { ExportContext, Exporter } from './types.js';
+
+/** Each platform's attestations, made for a file tree (no image layers to map steps to). */
+function treeAttestations(ctx: ExportContext): TreeAttestations {
+  const source = ctx.o.attestations;
+  return (i) => (source ? source.of(ctx.builds[i]!, []) : []);
+}
 
 async function prepare(out: FilesOutput): Promise<void> {
   if (out.dest.kind !== 'stdout')
@@ -23,7 +29,14 @@ export const localExporter: Exporter<FilesOutput> = {
     const s = v.status('copying files');
     if (out.dest.kind !== 'dir') throw new Error('local output without a directory');
     await writeDirAtomic(out.dest.path, (dir) =>
-      writeTrees(ctx.o.snapshots, ctx.trees, dir, out.platformSplit),
+      writeTrees(
+        ctx.o.snapshots,
+        ctx.trees,
+        dir,
+        out.platformSplit,
+        treeAttestations(ctx),
+        ctx.o.sourceDateEpoch,
+      ),
     );
     s.done();
     ctx.done(v);
@@ -42,6 +55,7 @@ export const tarExporter: Exporter<FilesOutput> = {
     const entries = treeTarEntries(o.snapshots, ctx.trees, scratch, {
       ...(out.platformSplit !== undefined ? { split: out.platformSplit } : {}),
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
+      attestations: treeAttestations(ctx),
     });
     await sendTar(entries, out.dest, o.stdout);
     s.done();
