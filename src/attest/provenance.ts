@@ -50,8 +50,10 @@ export interface ProvenanceInput {
 export function makeProvenance(input: ProvenanceInput): Attestation {
   const v02 = predicateV02(input);
   const path = input.request.filename ?? 'provenance.json';
-  if (input.request.version === 'v1') return { predicateType: PredicateSLSAv1, predicate: toV1(v02), path };
-  return { predicateType: PredicateSLSAv02, predicate: v02, path };
+  const only = input.request.inlineOnly ? { inlineOnly: true } : {};
+  if (input.request.version === 'v1')
+    return { predicateType: PredicateSLSAv1, predicate: toV1(v02), path, ...only };
+  return { predicateType: PredicateSLSAv02, predicate: v02, path, ...only };
 }
 
 interface PredicateV02 {

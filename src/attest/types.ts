@@ -35,6 +35,8 @@ export interface Attestation {
   predicate: unknown;
   /** the file the scanner wrote it to (`sbom.spdx.json`), its layer's `in-toto.io/predicate-type` path */
   path?: string;
+  /** `inline-only=true`: only for outputs that hold attestations next to an image, not file trees */
+  inlineOnly?: boolean;
 }
 
 /** `--sbom` / `--attest type=sbom,…`: the scanner image and what it also scans. */

@@ -199,6 +199,15 @@ describe('makeProvenance', () => {
       locals: [{ name: 'context' }, { name: 'dockerfile' }],
     });
     assert.equal(p.metadata.completeness.parameters, false);
+    assert.equal(a.path, 'provenance.json');
+    assert.equal(a.inlineOnly, undefined);
+    const inline = makeProvenance({
+      request: { mode: 'min', version: 'v0.2', inlineOnly: true, filename: 'prov.json' },
+      capture: captureGraph(graph()),
+      invocation,
+    });
+    assert.equal(inline.inlineOnly, true, 'kept out of file outputs');
+    assert.equal(inline.path, 'prov.json');
     assert.equal(p.buildConfig, undefined);
     assert.equal(p.metadata.buildStartedOn, '2026-01-01T00:00:00Z');
     assert.equal(p.metadata.buildFinishedOn, '2026-01-01T00:00:01.500Z');
