@@ -282,6 +282,36 @@ describe('attestations (provenance) on the seed-hello-xx build', () => {
     assert.doesNotMatch(images.stdout, /unknown/);
   });
 
+  test('imagetools create, and pull --all-platforms + tag + push, carry the attestations over', async () => {
+    const created = await polyarch(
+      ['imagetools', 'create', '-t', `localhost:5000/${repo}-created:1`, `localhost:5000/${repo}:max`],
+      { env },
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const fresh = { ...env, POLYARCH_ROOT: tempDir() };
+    const pull = await polyarch(['pull', '--all-platforms', `localhost:5000/${repo}:max`], { env: fresh });
+    assert.equal(pull.code, 0, pull.stderr);
+    const tag = await polyarch(['tag', `localhost:5000/${repo}:max`, `localhost:5000/${repo}-retagged:1`], {
+      env: fresh,
+    });
+    assert.equal(tag.code, 0, tag.stderr);
+    const push = await polyarch(['push', `localhost:5000/${repo}-retagged:1`], { env: fresh });
+    assert.equal(push.code, 0, push.stderr);
+    for (const name of [`${repo}-created:1`, `${repo}-retagged:1`]) {
+      const index = JSON.parse(raw(`localhost:5000/${name}`).toString()) as { manifests: Desc[] };
+      assert.deepEqual(
+        index.manifests.map((m) => m.digest),
+        pushed.index!.manifests.map((m) => m.digest),
+        `${name}: every entry, attestations included`,
+      );
+      const out = await polyarch(
+        ['imagetools', 'inspect', `localhost:5000/${name}`, '--format', '{{json .Provenance}}'],
+        { env },
+      );
+      assert.deepEqual(Object.keys(JSON.parse(out.stdout)), ['linux/amd64', 'linux/arm64'], name);
+    }
+  });
+
   test('oci-mediatypes=false is refused with attestations, before anything is built', async () => {
     const r = await build([
       '--provenance=true',
