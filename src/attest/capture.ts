@@ -203,6 +203,13 @@ function llbExec(op: ExecOp, inputIndex: (i: number) => number): unknown {
 
 /** LLB's MountType: BIND 0, SECRET 1, SSH 2, CACHE 3, TMPFS 4. Secrets by id only. */
 function llbMount(m: ExecMount, inputIndex: (i: number) => number): unknown {
+  const unbound = (mountType: number, extra: Record<string, unknown> = {}) => ({
+    input: -1,
+    dest: m.target,
+    output: -1,
+    mountType,
+    ...extra,
+  });
   switch (m.type) {
     case 'bind':
       return {
@@ -214,36 +221,17 @@ function llbMount(m: ExecMount, inputIndex: (i: number) => number): unknown {
       };
     case 'cache':
       return {
+        ...unbound(3, {
+          cacheOpt: { ID: m.id, sharing: m.sharing === 'shared' ? 0 : m.sharing === 'private' ? 1 : 2 },
+        }),
         input: m.input !== undefined ? inputIndex(m.input) : -1,
-        dest: m.target,
-        output: -1,
-        mountType: 3,
-        cacheOpt: { ID: m.id, sharing: m.sharing === 'shared' ? 0 : m.sharing === 'private' ? 1 : 2 },
       };
     case 'tmpfs':
-      return {
-        input: -1,
-        dest: m.target,
-        output: -1,
-        mountType: 4,
-        ...(m.size ? { TmpfsOpt: { size: m.size } } : {}),
-      };
+      return unbound(4, m.size ? { TmpfsOpt: { size: m.size } } : {});
     case 'secret':
-      return {
-        input: -1,
-        dest: m.target,
-        output: -1,
-        mountType: 1,
-        secretOpt: { ID: m.id, optional: !m.required },
-      };
+      return unbound(1, { secretOpt: { ID: m.id, optional: !m.required } });
     case 'ssh':
-      return {
-        input: -1,
-        dest: m.target,
-        output: -1,
-        mountType: 2,
-        SSHOpt: { ID: m.id, optional: !m.required },
-      };
+      return unbound(2, { SSHOpt: { ID: m.id, optional: !m.required } });
     case 'files':
       return { input: -1, dest: m.target, output: -1, readonly: true };
   }
