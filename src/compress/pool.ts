@@ -1,0 +1,212 @@
+/**
+ * compress/pool — layer compression in worker threads, so that an export uses every core:
+ * each layer is one job, and a build's layers (across steps and platforms) run in parallel,
+ * one per worker. The main thread keeps the tar side (reading files) and writes the blob to
+ * the sink; the worker deflates and hashes both sides.
+ *
+ * Workers are started on first use, at most `size` (default: the available cores), and are
+ * unref'd while idle, so a pool never keeps a process alive; `close()` ends them. The pool is
+ * owned by whoever owns the build (worker/worker opens one per command) and passed down; when
+ * no worker script is found next to this module (a library run from sources), it compresses
+ * in this thread.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
+import { StoreError } from '../errors.js';
+import { type Compressor, InThreadCompressor, type LayerTally } from './compressor.js';
+import { type FromWorker, ownedCopy } from './protocol.js';
+import { type CompressionSpec, compressionKey } from './spec.js';
+
+export interface CompressPoolOptions {
+  /** how many worker threads at most; default `os.availableParallelism()` */
+  size?: number;
+  /** the worker script; default `compress-worker.{js,mjs}` beside this module (or the bundle) */
+  workerURL?: URL;
+  /** a line per compressed layer (`--debug`) */
+  debug?: (line: string) => void;
+}
+
+/** tar chunks sent ahead of the worker's acknowledgements */
+const WINDOW = 4;
+/** blob bytes buffered for a slow sink before the tar side waits */
+const OUT_HIGH_WATER = 4 << 20;
+
+interface PoolWorker {
+  thread: Worker;
+  /** the current job's message handler */
+  onMessage?: (m: FromWorker) => void;
+  onFailure?: (err: Error) => void;
+}
+
+/** The worker script next to this module: `dist/src/compress/…js`, or the bundle's `…mjs`. */
+function findWorkerScript(): URL | undefined {
+  for (const rel of ['./compress-worker.js', './compress-worker.mjs', '../compress-worker.mjs']) {
+    const url = new URL(rel, import.meta.url);
+    if (existsSync(url)) return url;
+  }
+  return undefined;
+}
+
+export class CompressPool implements Compressor {
+  private readonly size: number;
+  private readonly debug: ((line: string) => void) | undefined;
+  private workerURL: URL | undefined;
+  private readonly all: PoolWorker[] = [];
+  private readonly idle: PoolWorker[] = [];
+  private readonly waiting: ((w: PoolWorker) => void)[] = [];
+  private nextJob = 1;
+  private closed = false;
+  /** layers compressed in worker threads so far */
+  jobs = 0;
+
+  constructor(opts: CompressPoolOptions = {}) {
+    this.size = Math.max(1, opts.size ?? availableParallelism());
+    this.debug = opts.debug;
+    this.workerURL = opts.workerURL;
+  }
+
+  /** How many worker threads have been started. */
+  get workers(): number {
+    return this.all.length;
+  }
+
+  async compress(tar: AsyncIterable<Buffer>, spec: CompressionSpec, sink: Writable): Promise<LayerTally> {
+    this.workerURL ??= findWorkerScript();
+    if (!this.workerURL || this.closed) {
+      this.debug?.(`compression: ${compressionKey(spec)} in this thread (no worker script found)`);
+      return new InThreadCompressor().compress(tar, spec, sink);
+    }
+    const w = await this.acquire();
+    const started = performance.now();
+    try {
+      const t = await this.run(w, tar, spec, sink);
+      this.jobs++;
+      const ms = Math.round(performance.now() - started);
+      this.debug?.(
+        `compression: ${compressionKey(spec)} layer ${t.digest} (${t.size} bytes) in worker thread ${w.thread.threadId} in ${ms} ms`,
+      );
+      return t;
+    } finally {
+      this.release(w);
+    }
+  }
+
+  /** Ends the worker threads (jobs still running fail). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = this.all.splice(0);
+    this.idle.length = 0;
+    await Promise.all(all.map((w) => w.thread.terminate()));
+  }
+
+  private run(
+    w: PoolWorker,
+    tar: AsyncIterable<Buffer>,
+    spec: CompressionSpec,
+    sink: Writable,
+  ): Promise<LayerTally> {
+    const job = this.nextJob++;
+    let inflight = 0;
+    let wake: (() => void) | undefined;
+    let stopped = false;
+    let result: LayerTally | undefined;
+    const out = new Readable({ read: () => wake?.(), highWaterMark: OUT_HIGH_WATER });
+    const fail = (err: Error) => {
+      stopped = true;
+      w.thread.postMessage({ op: 'abort', job });
+      out.destroy(err);
+      wake?.();
+    };
+    w.onFailure = fail;
+    w.onMessage = (m) => {
+      if (m.job !== job) return;
+      if (m.op === 'out') out.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
+      else if (m.op === 'ack') {
+        inflight--;
+        wake?.();
+      } else if (m.op === 'done') {
+        result = { diffID: m.diffID, digest: m.digest, size: m.size };
+        out.push(null);
+      } else
+        fail(
+          new StoreError(`compressing a layer (${compressionKey(spec)}) in a worker thread: ${m.message}`),
+        );
+    };
+    w.thread.postMessage({ op: 'start', job, spec });
+    const pump = async () => {
+      try {
+        for await (const c of tar) {
+          while (!stopped && (inflight >= WINDOW || out.readableLength >= OUT_HIGH_WATER)) {
+            await new Promise<void>((r) => {
+              wake = r;
+            });
+          }
+          if (stopped) return;
+          const chunk = ownedCopy(c);
+          w.thread.postMessage({ op: 'data', job, chunk }, [chunk.buffer as ArrayBuffer]);
+          inflight++;
+        }
+        w.thread.postMessage({ op: 'end', job });
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    const written = pipeline(out, sink).catch((err: unknown) => {
+      if (!stopped) fail(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    });
+    return Promise.all([written, pump()]).then(() => {
+      if (!result) throw new StoreError('compressing a layer in a worker thread: the worker stopped early');
+      return result;
+    });
+  }
+
+  private acquire(): Promise<PoolWorker> {
+    const w = this.idle.pop() ?? (this.all.length < this.size ? this.spawn() : undefined);
+    if (w) {
+      w.thread.ref();
+      return Promise.resolve(w);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(w: PoolWorker): void {
+    w.onMessage = undefined;
+    w.onFailure = undefined;
+    if (!this.all.includes(w)) return; // it died, or the pool was closed
+    const next = this.waiting.shift();
+    if (next) {
+      next(w);
+      return;
+    }
+    w.thread.unref();
+    this.idle.push(w);
+  }
+
+  private spawn(): PoolWorker {
+    const thread = new Worker(this.workerURL!);
+    const w: PoolWorker = { thread };
+    thread.on('message', (m: FromWorker) => w.onMessage?.(m));
+    const died = (err: Error) => {
+      const i = this.all.indexOf(w);
+      if (i >= 0) this.all.splice(i, 1);
+      const j = this.idle.indexOf(w);
+      if (j >= 0) this.idle.splice(j, 1);
+      w.onFailure?.(
+        new StoreError(`compressing a layer: worker thread ${thread.threadId} failed: ${err.message}`),
+      );
+      // a job waiting for a worker gets a new one
+      const next = this.waiting.shift();
+      if (next && !this.closed) next(this.spawn());
+    };
+    thread.on('error', died);
+    thread.on('exit', (code) => {
+      if (this.all.includes(w)) died(new Error(`exited with code ${code}`));
+    });
+    this.all.push(w);
+    return w;
+  }
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  type CompressionSpec,
+  CompressPool,
+  createDecoder,
+  InThreadCompressor,
+  type LayerTally,
+} from '../../src/compress/index.js';
+import { upperDirEntries } from '../../src/snapshot/index.js';
+import { writeTar } from '../../src/tar/index.js';
+
+/** A sink that keeps what it is given (and can be told to fail after some bytes). */
+function collector(failAfter?: number): { sink: Writable; bytes: () => Buffer } {
+  const parts: Buffer[] = [];
+  let n = 0;
+  const sink = new Writable({
+    write(c: Buffer, _e, cb) {
+      n += c.length;
+      if (failAfter !== undefined && n > failAfter) return cb(new Error('disk full (test)'));
+      parts.push(c);
+      cb();
+    },
+  });
+  return { sink, bytes: () => Buffer.concat(parts) };
+}
+
+async function* chunks(b: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function decompress(type: 'gzip' | 'zstd', b: Buffer): Promise<Buffer> {
+  const d = createDecoder(type);
+  const out: Buffer[] = [];
+  d.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise((resolve, reject) => d.on('end', resolve).on('error', reject));
+  d.end(b);
+  await done;
+  return Buffer.concat(out);
+}
+
+async function run(
+  c: { compress: InThreadCompressor['compress'] },
+  tar: Buffer,
+  spec: CompressionSpec,
+  chunk = 64 * 1024,
+): Promise<{ t: LayerTally; bytes: Buffer }> {
+  const { sink, bytes } = collector();
+  const t = await c.compress(chunks(tar, chunk), spec, sink);
+  return { t, bytes: bytes() };
+}
+
+describe('layer compression in worker threads', () => {
+  let tar: Buffer;
+  const pool = new CompressPool({ size: 2 });
+  before(async () => {
+    // a real layer tar: the compiled sources of polyarch, as a diff writes them
+    const dir = fileURLToPath(new URL('../../src/', import.meta.url));
+    const parts: Buffer[] = [];
+    for await (const c of writeTar(upperDirEntries(dir, { sourceDateEpoch: 0 }))) parts.push(c);
+    tar = Buffer.concat(parts);
+    assert.ok(tar.length > 1 << 20, `the test tar is ${tar.length} bytes`);
+  });
+  after(() => pool.close());
+
+  for (const spec of [
+    { type: 'gzip', level: 1 },
+    { type: 'gzip', level: 6 },
+    { type: 'zstd' },
+    { type: 'zstd', level: 9 },
+    { type: 'uncompressed' },
+  ] satisfies CompressionSpec[]) {
+    test(`${spec.type} ${spec.level ?? ''}: the same bytes as in this thread, and the tallies are true`, async () => {
+      const local = await run(new InThreadCompressor(), tar, spec);
+      // other chunk boundaries on the way in must not change the bytes
+      const pooled = await run(pool, tar, spec, 100_003);
+      assert.ok(pooled.bytes.equals(local.bytes), 'worker bytes differ from in-thread bytes');
+      assert.deepEqual(pooled.t, local.t);
+      assert.equal(pooled.t.diffID, sha(tar));
+      assert.equal(pooled.t.digest, sha(pooled.bytes));
+      assert.equal(pooled.t.size, pooled.bytes.length);
+      if (spec.type === 'uncompressed') assert.ok(pooled.bytes.equals(tar));
+      else {
+        assert.ok(pooled.bytes.length < tar.length / 2, `${spec.type} did not compress`);
+        assert.ok((await decompress(spec.type, pooled.bytes)).equals(tar));
+      }
+    });
+  }
+
+  test('more layers than workers: every job completes, on at most `size` threads', async () => {
+    const before = pool.jobs;
+    const specs: CompressionSpec[] = [
+      { type: 'gzip' },
+      { type: 'zstd' },
+      { type: 'gzip', level: 9 },
+      { type: 'zstd' },
+    ];
+    const got = await Promise.all(specs.map((s) => run(pool, tar.subarray(0, 512 * 1024), s)));
+    for (const g of got) assert.equal(g.t.diffID, sha(tar.subarray(0, 512 * 1024)));
+    assert.equal(pool.jobs - before, specs.length);
+    assert.ok(pool.workers <= 2, `${pool.workers} workers`);
+  });
+
+  test('a failing tar source or sink fails the job, and the pool goes on', async () => {
+    async function* broken(): AsyncGenerator<Buffer> {
+      yield tar.subarray(0, 300_000);
+      throw new Error('diff: "x" shrank while being read');
+    }
+    await assert.rejects(
+      pool.compress(broken(), { type: 'gzip' }, collector().sink),
+      /shrank while being read/,
+    );
+    const full = collector(10_000);
+    await assert.rejects(pool.compress(chunks(tar, 65536), { type: 'zstd' }, full.sink), /disk full/);
+    const ok = await run(pool, tar, { type: 'gzip' });
+    assert.equal(ok.t.diffID, sha(tar));
+  });
+});
