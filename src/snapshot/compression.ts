@@ -1,15 +1,14 @@
 /**
  * snapshot/compression — the layer blob → tar byte stream step: compression detected from the
- * first bytes (as containerd's DecompressStream does), gzip through node:zlib, streaming, with
- * the compressed bytes counted and hashed on the way for digest verification.
- *
- * zstd (`…tar+zstd`) is valid OCI but Node 20's zlib cannot read it: it is refused with an
- * `UnsupportedError`, as are bzip2 and xz.
+ * first bytes (as containerd's DecompressStream does), gzip through node:zlib and zstd
+ * (`…tar+zstd`) through compress/codec's binding, streaming, with the compressed bytes
+ * counted and hashed on the way for digest verification. bzip2 and xz layers are refused
+ * with an `UnsupportedError`.
  */
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createDecoder } from '../compress/codec.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
-import { type Digest, isLayerType, isZstdLayer, newDigester } from '../oci/index.js';
+import { type Digest, isLayerType, newDigester } from '../oci/index.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
 
@@ -57,12 +56,6 @@ export async function openLayer(
     await source[Symbol.asyncIterator]().return?.();
     throw new InvalidArgumentError(`unpacking ${what}: "${mediaType}" is not a layer media type`);
   }
-  if (isZstdLayer(mediaType)) {
-    await source[Symbol.asyncIterator]().return?.();
-    throw new UnsupportedError(
-      `unpacking ${what}: zstd-compressed layers (${mediaType}) are not supported: Node 20's zlib has no zstd`,
-    );
-  }
   const hasher = newDigester();
   let size = 0;
   const it = source[Symbol.asyncIterator]();
@@ -82,7 +75,7 @@ export async function openLayer(
   }
   const first = Buffer.concat(head);
   const compression = detectCompression(first);
-  if (compression !== 'none' && compression !== 'gzip') {
+  if (compression === 'bzip2' || compression === 'xz') {
     if (!ended) await it.return?.();
     throw new UnsupportedError(`unpacking ${what}: ${compression}-compressed layers are not supported`);
   }
@@ -116,9 +109,15 @@ export async function openLayer(
   };
   if (compression === 'none') return { compression, tar: raw(), compressed };
   const input = Readable.from(raw(), { objectMode: false, highWaterMark: 1 << 20 });
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  input.on('error', (e) => gunzip.destroy(e));
-  gunzip.on('close', () => input.destroy());
-  input.pipe(gunzip);
-  return { compression, tar: gunzip, compressed };
+  let decoder: ReturnType<typeof createDecoder>;
+  try {
+    decoder = createDecoder(compression);
+  } catch (err) {
+    input.destroy();
+    throw err;
+  }
+  input.on('error', (e) => decoder.destroy(e));
+  decoder.on('close', () => input.destroy());
+  input.pipe(decoder);
+  return { compression, tar: decoder, compressed };
 }
