@@ -134,6 +134,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       tmpDir: worker.tmpDir,
       exportsDir: join(worker.root, 'cache', 'layer-exports'),
       stdout: ctx.stdout,
+      compressor: worker.compressor,
       ...(checked.cacheExports.some((t) => t.type === 'inline') ? { inlineCache: true } : {}),
       ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
       ...attestationsOf(checked, options, definition, worker.host, startedOn),
@@ -145,6 +146,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
         content: worker.content,
         snapshots: worker.snapshots,
         exportsDir: join(worker.root, 'cache', 'layer-exports'),
+        compressor: worker.compressor,
         ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
         ...(ctx.warn ? { warn: ctx.warn } : {}),
       });

@@ -5,12 +5,16 @@
  * and the index that joins them. Outputs (the store's names, a registry, tarballs) start from
  * what this returns.
  *
- * With SOURCE_DATE_EPOCH a built layer is written with its mtimes clamped, apart from the
- * blob its snapshot records (which stays the unclamped one); the clamped blob is remembered
- * per snapshot and epoch in `exportsDir`, so a rebuild from cache compresses nothing again.
+ * A built layer's default blob (gzip, level 1) is recorded by its snapshot. With
+ * SOURCE_DATE_EPOCH, or in another compression or level (zstd, uncompressed, gzip at 9), it
+ * is written apart from that record, and remembered per snapshot, epoch and compression in
+ * `exportsDir`; a base layer recompressed by `force-compression` is remembered there per blob
+ * and compression. So a rebuild from cache compresses nothing again. Compression runs on the
+ * build's worker-thread pool (compress/pool) when one is passed.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import type { Capture } from '../attest/capture.js';
 import {
   AttestationManifestArtifactType,
@@ -21,15 +25,25 @@ import {
 } from '../attest/layout.js';
 import type { Attestation } from '../attest/types.js';
 import { cacheConfig, InlineCacheField } from '../cache/format.js';
+import type { Compressor } from '../compress/compressor.js';
+import {
+  type CompressionSpec,
+  compressionKey,
+  compressionOfMediaType,
+  defaultCompression,
+  layerMediaType,
+} from '../compress/spec.js';
 import type { ContentStore } from '../content/index.js';
 import { writeFileDurably } from '../durable.js';
+import { StoreError } from '../errors.js';
 import type { HistoryStep } from '../graph/convert.js';
 import type { LayerInfo } from '../graph/ops.js';
-import type { Digest } from '../oci/digest.js';
-import { MediaTypeDockerConfig, MediaTypeImageConfig, MediaTypeImageLayerGzip } from '../oci/mediatypes.js';
+import { type Digest, digestHex } from '../oci/digest.js';
+import { MediaTypeDockerConfig, MediaTypeImageConfig } from '../oci/mediatypes.js';
 import type { ContainerConfig, Descriptor, History, ImageConfig, Platform } from '../oci/types.js';
 import type { VertexHandle } from '../progress/writer.js';
-import { diffUpperDir } from '../snapshot/diff.js';
+import { openLayer } from '../snapshot/compression.js';
+import { diffUpperDir, writeLayer } from '../snapshot/diff.js';
 import type { Snapshot, SnapshotStore } from '../snapshot/index.js';
 import {
   type ExportLayer,
@@ -70,7 +84,13 @@ export interface SolvedStep {
 
 export type ExportLayersOptions = Pick<
   AssembleOptions,
-  'content' | 'snapshots' | 'sourceDateEpoch' | 'gzipLevel' | 'exportsDir'
+  | 'content'
+  | 'snapshots'
+  | 'sourceDateEpoch'
+  | 'compression'
+  | 'forceCompression'
+  | 'compressor'
+  | 'exportsDir'
 >;
 
 export interface AssembleOptions {
@@ -91,7 +111,12 @@ export interface AssembleOptions {
   /** always make an index, even for one platform */
   forceIndex?: boolean;
   progress?: VertexHandle;
-  gzipLevel?: number;
+  /** how built layers are compressed; default gzip at level 1 */
+  compression?: CompressionSpec;
+  /** recompress layers that came with a blob in another compression (`force-compression`) */
+  forceCompression?: boolean;
+  /** who compresses (the build's worker-thread pool); default this thread */
+  compressor?: Compressor;
   /** layers exported already, by snapshot (share it between assemblies of one build) */
   layerMemo?: Map<string, Promise<ExportLayer>>;
   /** where layers exported with SOURCE_DATE_EPOCH are remembered (`<root>/cache/layer-exports`) */
@@ -131,44 +156,22 @@ export interface Assembled {
   referrers?: { subject: Descriptor; manifest: Descriptor }[];
 }
 
-/** Compresses built layers into the store (once per snapshot) and returns blob + diffID per layer. */
+/**
+ * Compresses built layers into the store (once per snapshot and compression) and returns blob
+ * + diffID per layer. Layers that came with a blob (a base image's) keep it, whatever its
+ * compression, unless `forceCompression` asks for them in `compression` (BuildKit's rule).
+ */
 export async function exportLayers(
   opts: ExportLayersOptions,
   layers: readonly LayerInfo[],
   memo: Map<string, Promise<ExportLayer>>,
 ): Promise<ExportLayer[]> {
+  const spec = opts.compression ?? defaultCompression;
   const one = (l: LayerInfo): Promise<ExportLayer> => {
-    const key = `${l.snapshot} ${opts.sourceDateEpoch ?? ''}`;
+    const key = `${l.snapshot} ${opts.sourceDateEpoch ?? ''} ${compressionKey(spec)}${opts.forceCompression ? ' force' : ''}`;
     let p = memo.get(key);
     if (!p) {
-      p = (async () => {
-        const snap = await opts.snapshots.mustGet(l.snapshot);
-        if (opts.sourceDateEpoch !== undefined && snap.kind === 'committed') {
-          return clampedLayer(opts, snap, opts.sourceDateEpoch);
-        }
-        if (l.blob && l.diffID && (await opts.content.has(l.blob.digest)))
-          return { diffID: l.diffID, blob: l.blob };
-        if (snap.blob && snap.diffID && (await opts.content.has(snap.blob.digest))) {
-          return { diffID: snap.diffID, blob: { ...snap.blob, digest: snap.blob.digest } };
-        }
-        const writer = await opts.content.openWriter({
-          mediaType: MediaTypeImageLayerGzip,
-          what: `layer of snapshot ${snap.id}`,
-        });
-        try {
-          const info = await opts.snapshots.diff(snap, writer.stream, {
-            ...(opts.gzipLevel !== undefined ? { gzipLevel: opts.gzipLevel } : {}),
-          });
-          const desc = await writer.commit();
-          return {
-            diffID: info.diffID,
-            blob: { mediaType: info.mediaType, digest: desc.digest, size: desc.size },
-          };
-        } catch (err) {
-          await writer.abort();
-          throw err;
-        }
-      })();
+      p = exportLayer(opts, l, spec);
       memo.set(key, p);
     }
     return p;
@@ -176,15 +179,128 @@ export async function exportLayers(
   return Promise.all(layers.map(one));
 }
 
+async function exportLayer(
+  opts: ExportLayersOptions,
+  l: LayerInfo,
+  spec: CompressionSpec,
+): Promise<ExportLayer> {
+  const snap = await opts.snapshots.mustGet(l.snapshot);
+  if (snap.kind === 'committed') {
+    if (opts.sourceDateEpoch !== undefined || compressionKey(spec) !== compressionKey(defaultCompression)) {
+      return rememberedLayer(
+        opts,
+        `${snap.id}-${opts.sourceDateEpoch ?? 'none'}-${compressionKey(spec)}`,
+        () => diffedLayer(opts, snap, spec),
+      );
+    }
+  }
+  const existing = await existingBlob(opts, l, snap);
+  if (!existing) return snapshotLayer(opts, snap, spec);
+  if (!opts.forceCompression || compressionOfMediaType(existing.blob.mediaType) === spec.type)
+    return existing;
+  return rememberedLayer(opts, `${digestHex(existing.blob.digest)}-${compressionKey(spec)}`, () =>
+    recompressedLayer(opts, existing, spec),
+  );
+}
+
+/** The blob the layer (or its snapshot) came with, when the store has it. */
+async function existingBlob(
+  opts: ExportLayersOptions,
+  l: LayerInfo,
+  snap: Snapshot,
+): Promise<ExportLayer | undefined> {
+  if (l.blob && l.diffID && (await opts.content.has(l.blob.digest)))
+    return { diffID: l.diffID, blob: l.blob };
+  if (snap.blob && snap.diffID && (await opts.content.has(snap.blob.digest))) {
+    return { diffID: snap.diffID, blob: { ...snap.blob, digest: snap.blob.digest } };
+  }
+  return undefined;
+}
+
+/** A built layer in the default form: diffed by the snapshot store, which records the blob. */
+async function snapshotLayer(
+  opts: ExportLayersOptions,
+  snap: Snapshot,
+  spec: CompressionSpec,
+): Promise<ExportLayer> {
+  return intoStore(opts, spec, `layer of snapshot ${snap.id}`, (sink) =>
+    opts.snapshots.diff(snap, sink, {
+      compression: spec,
+      ...(opts.compressor ? { compressor: opts.compressor } : {}),
+    }),
+  );
+}
+
 /**
- * A built layer with mtimes clamped to `epoch`: remembered in `exportsDir` when known, else
- * diffed straight from the snapshot's directory (not through the snapshot store, whose record
- * of the layer's blob stays the unclamped one).
+ * A built layer in another form (mtimes clamped to SOURCE_DATE_EPOCH, or not gzip at the
+ * default level): diffed
+ * straight from the snapshot's directory, not through the snapshot store, whose record of the
+ * layer's blob stays the default one.
  */
-async function clampedLayer(opts: ExportLayersOptions, snap: Snapshot, epoch: number): Promise<ExportLayer> {
-  const memoPath = opts.exportsDir
-    ? join(opts.exportsDir, `${snap.id}-${epoch}-${opts.gzipLevel ?? 'default'}.json`)
-    : undefined;
+async function diffedLayer(
+  opts: ExportLayersOptions,
+  snap: Snapshot,
+  spec: CompressionSpec,
+): Promise<ExportLayer> {
+  const epoch = opts.sourceDateEpoch;
+  const what = `layer of snapshot ${snap.id}${epoch !== undefined ? ` (SOURCE_DATE_EPOCH=${epoch})` : ''}`;
+  return intoStore(opts, spec, what, (sink) =>
+    diffUpperDir(snap.dir, sink, {
+      ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+      compression: spec,
+      ...(opts.compressor ? { compressor: opts.compressor } : {}),
+    }),
+  );
+}
+
+/** A layer that has a blob in another compression, decompressed and compressed as `spec` says. */
+async function recompressedLayer(
+  opts: ExportLayersOptions,
+  from: ExportLayer,
+  spec: CompressionSpec,
+): Promise<ExportLayer> {
+  const what = `layer ${from.blob.digest} (to ${compressionKey(spec)})`;
+  const layer = await intoStore(opts, spec, what, async (sink) => {
+    const opened = await openLayer(await opts.content.openBlob(from.blob.digest), from.blob.mediaType, what);
+    return writeLayer(opened.tar, sink, {
+      compression: spec,
+      ...(opts.compressor ? { compressor: opts.compressor } : {}),
+    });
+  });
+  if (layer.diffID !== from.diffID) {
+    throw new StoreError(`recompressing ${what}: its tar is ${layer.diffID}, expected ${from.diffID}`);
+  }
+  return layer;
+}
+
+/** Writes a layer into the content store through `write`; nothing is kept when it fails. */
+async function intoStore(
+  opts: ExportLayersOptions,
+  spec: CompressionSpec,
+  what: string,
+  write: (sink: Writable) => Promise<{ diffID: Digest; mediaType: string }>,
+): Promise<ExportLayer> {
+  const writer = await opts.content.openWriter({ mediaType: layerMediaType(spec.type), what });
+  try {
+    const info = await write(writer.stream);
+    const desc = await writer.commit();
+    return { diffID: info.diffID, blob: { mediaType: info.mediaType, digest: desc.digest, size: desc.size } };
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}
+
+/**
+ * A layer remembered in `exportsDir` under `name` (so that a rebuild from cache compresses
+ * nothing again), else made by `make` and remembered.
+ */
+async function rememberedLayer(
+  opts: ExportLayersOptions,
+  name: string,
+  make: () => Promise<ExportLayer>,
+): Promise<ExportLayer> {
+  const memoPath = opts.exportsDir ? join(opts.exportsDir, `${name}.json`) : undefined;
   if (memoPath) {
     try {
       const known = JSON.parse(await readFile(memoPath, 'utf8')) as ExportLayer;
@@ -193,25 +309,7 @@ async function clampedLayer(opts: ExportLayersOptions, snap: Snapshot, epoch: nu
       // not remembered (or unreadable): export it again
     }
   }
-  const writer = await opts.content.openWriter({
-    mediaType: MediaTypeImageLayerGzip,
-    what: `layer of snapshot ${snap.id} (SOURCE_DATE_EPOCH=${epoch})`,
-  });
-  let layer: ExportLayer;
-  try {
-    const info = await diffUpperDir(snap.dir, writer.stream, {
-      sourceDateEpoch: epoch,
-      ...(opts.gzipLevel !== undefined ? { gzipLevel: opts.gzipLevel } : {}),
-    });
-    const desc = await writer.commit();
-    layer = {
-      diffID: info.diffID,
-      blob: { mediaType: info.mediaType, digest: desc.digest, size: desc.size },
-    };
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
+  const layer = await make();
   if (memoPath && opts.exportsDir) {
     await mkdir(opts.exportsDir, { recursive: true });
     await writeFileDurably(memoPath, JSON.stringify(layer));

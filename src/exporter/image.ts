@@ -11,11 +11,13 @@
 import type { Digest } from '../oci/digest.js';
 import {
   MediaTypeDockerConfig,
+  MediaTypeDockerLayer,
   MediaTypeDockerLayerGzip,
   MediaTypeDockerManifest,
   MediaTypeDockerManifestList,
   MediaTypeImageConfig,
   MediaTypeImageIndex,
+  MediaTypeImageLayer,
   MediaTypeImageLayerGzip,
   MediaTypeImageManifest,
 } from '../oci/mediatypes.js';
@@ -64,11 +66,16 @@ export function imageConfig(p: ImageParts): ImageConfig {
   return cfg;
 }
 
-/** Layer descriptors with the media type family of the manifest. */
+/**
+ * Layer descriptors with the media type family of the manifest (zstd has only the OCI one:
+ * outputs turn OCI media types on for it).
+ */
 export function layerDescriptor(blob: Descriptor, oci: boolean): Descriptor {
   const gz = blob.mediaType === MediaTypeImageLayerGzip || blob.mediaType === MediaTypeDockerLayerGzip;
-  if (!gz) return blob;
-  return { ...blob, mediaType: oci ? MediaTypeImageLayerGzip : MediaTypeDockerLayerGzip };
+  if (gz) return { ...blob, mediaType: oci ? MediaTypeImageLayerGzip : MediaTypeDockerLayerGzip };
+  const tar = blob.mediaType === MediaTypeImageLayer || blob.mediaType === MediaTypeDockerLayer;
+  if (tar) return { ...blob, mediaType: oci ? MediaTypeImageLayer : MediaTypeDockerLayer };
+  return blob;
 }
 
 export function imageManifest(

@@ -13,6 +13,7 @@
  * when stdout is not a terminal) is stdout. Pure.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { type CompressionSpec, compressionKey, defaultCompression, levelRange } from '../compress/spec.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { parseGoBool } from '../goparse.js';
 import { formatReference, parseImageReference } from '../reference/index.js';
@@ -30,8 +31,10 @@ export interface ImageFormat {
   /** OCI media types (default) or Docker schema 2 (`oci-mediatypes=false`) */
   oci: boolean;
   annotations: Annotation[];
-  /** `compression-level` */
-  gzipLevel?: number;
+  /** `compression`, `compression-level` (default gzip at level 1) */
+  compression: CompressionSpec;
+  /** `force-compression`: recompress layers that exist already in another compression */
+  forceCompression: boolean;
   /** `oci-artifact=true`: attestation manifests in the OCI 1.1 artifact form (with `subject`) */
   ociArtifact?: boolean;
   /** `attestation-storage=referrers`: attestations pushed as OCI 1.1 referrers, not in the index */
@@ -116,10 +119,10 @@ const imageAttrs = {
     'store',
     'compression',
     'compression-level',
+    'force-compression',
   ],
   ignored: [
     'unpack',
-    'force-compression',
     'buildinfo',
     'buildinfo-attrs',
     'dangling-name-prefix',
@@ -128,8 +131,17 @@ const imageAttrs = {
   ],
 };
 const archiveAttrs = {
-  known: ['name', 'tar', 'oci-mediatypes', 'oci-artifact', 'compression', 'compression-level', 'context'],
-  ignored: ['force-compression', 'buildinfo', 'buildinfo-attrs', 'rewrite-timestamp'],
+  known: [
+    'name',
+    'tar',
+    'oci-mediatypes',
+    'oci-artifact',
+    'compression',
+    'compression-level',
+    'force-compression',
+    'context',
+  ],
+  ignored: ['buildinfo', 'buildinfo-attrs', 'rewrite-timestamp'],
 };
 const filesAttrs = { known: ['platform-split'], ignored: [] as string[] };
 
@@ -191,22 +203,33 @@ function formatOf(
   annotations: Annotation[],
   defaultOCI: boolean,
 ): ImageFormat {
-  const compression = attrs.compression;
-  if (compression !== undefined && compression !== 'gzip') {
-    throw new UnsupportedError(
-      `output type=${type}: compression=${compression} is not supported: polyarch writes gzip layers`,
-    );
-  }
+  const compression = compressionOf(type, attrs);
+  const force = attrs['force-compression'];
+  const oci =
+    attrs['oci-mediatypes'] === undefined
+      ? defaultOCI
+      : attrs['oci-mediatypes'] === '' || parseBoolAttr(type, 'oci-mediatypes', attrs['oci-mediatypes']);
   const f: ImageFormat = {
-    oci:
-      attrs['oci-mediatypes'] === undefined
-        ? defaultOCI
-        : attrs['oci-mediatypes'] === '' || parseBoolAttr(type, 'oci-mediatypes', attrs['oci-mediatypes']),
+    // zstd exists only as an OCI media type: BuildKit turns OCI media types on for it
+    oci: oci || compression.type === 'zstd',
     annotations,
-    ...(attrs['oci-artifact'] !== undefined && parseBoolAttr(type, 'oci-artifact', attrs['oci-artifact'])
-      ? { ociArtifact: true }
-      : {}),
+    compression,
+    forceCompression:
+      force !== undefined && (force === '' || parseBoolAttr(type, 'force-compression', force)),
   };
+  return withAttestationStorage(type, attrs, f);
+}
+
+/** `oci-artifact=` and `attestation-storage=`: how attestations are kept next to the images. */
+function withAttestationStorage(type: string, attrs: Record<string, string>, f: ImageFormat): ImageFormat {
+  if (attrs['oci-artifact'] !== undefined && parseBoolAttr(type, 'oci-artifact', attrs['oci-artifact'])) {
+    if (!f.oci) {
+      throw new InvalidArgumentError(
+        `output type=${type}: "oci-artifact=true" conflicts with "oci-mediatypes=false"`,
+      );
+    }
+    f.ociArtifact = true;
+  }
   const storage = attrs['attestation-storage'];
   if (storage !== undefined && storage !== 'index' && storage !== 'referrers') {
     throw new InvalidArgumentError(
@@ -215,30 +238,42 @@ function formatOf(
   }
   if (storage === 'referrers') {
     if (!f.oci) {
-      throw new InvalidArgumentError(
-        `output type=${type}: attestation-storage=referrers needs OCI media types`,
-      );
+      throw new InvalidArgumentError(`output type=${type}: attestation-storage=referrers needs OCI media types`);
     }
     f.referrers = true;
-  }
-  if (f.ociArtifact && !f.oci) {
-    throw new InvalidArgumentError(
-      `output type=${type}: "oci-artifact=true" conflicts with "oci-mediatypes=false"`,
-    );
-  }
-  const level = attrs['compression-level'];
-  if (level !== undefined) {
-    if (!/^\d$/.test(level)) {
-      throw new InvalidArgumentError(`output type=${type}: compression-level=${level}: expected 0 to 9`);
-    }
-    f.gzipLevel = Number(level);
   }
   return f;
 }
 
+/** `compression=` and `compression-level=`, as BuildKit's compression.ParseAttributes. */
+function compressionOf(type: string, attrs: Record<string, string>): CompressionSpec {
+  const name = attrs.compression ?? 'gzip';
+  if (name === 'estargz') {
+    throw new UnsupportedError(
+      `output type=${type}: compression=estargz is not supported (gzip, zstd, uncompressed)`,
+    );
+  }
+  if (name !== 'gzip' && name !== 'zstd' && name !== 'uncompressed') {
+    throw new InvalidArgumentError(
+      `output type=${type}: compression=${name}: unsupported layer compression type (gzip, zstd, uncompressed)`,
+    );
+  }
+  const spec: CompressionSpec = { type: name };
+  const level = attrs['compression-level'];
+  if (level === undefined || name === 'uncompressed') return spec;
+  const [lo, hi] = levelRange[name];
+  if (!/^-?\d+$/.test(level) || Number(level) < lo || Number(level) > hi) {
+    throw new InvalidArgumentError(
+      `output type=${type}: compression-level=${level}: expected ${lo} to ${hi} for ${name}`,
+    );
+  }
+  spec.level = Number(level);
+  return spec;
+}
+
 /** The key that decides which outputs can share one assembled image. */
 export function formatKey(f: ImageFormat): string {
-  return `${f.oci ? 'oci' : 'docker'}${f.ociArtifact ? '+artifact' : ''}${f.referrers ? '+referrers' : ''} ${f.gzipLevel ?? ''} ${annotationsKey(f.annotations)}`;
+  return `${f.oci ? 'oci' : 'docker'} ${compressionKey(f.compression)}${f.forceCompression ? ' force' : ''}${f.ociArtifact ? ' artifact' : ''}${f.referrers ? ' referrers' : ''} ${annotationsKey(f.annotations)}`;
 }
 
 function destinationOf(
@@ -348,7 +383,12 @@ export function resolveOutputs(input: ResolveOutputsInput): Output[] {
         break;
     }
   }
-  const format: ImageFormat = { oci: true, annotations: [...input.annotations] };
+  const format: ImageFormat = {
+    oci: true,
+    annotations: [...input.annotations],
+    compression: defaultCompression,
+    forceCompression: false,
+  };
   if (input.push) {
     const images = out.filter((o): o is ImageOutput => o.type === 'image');
     for (const o of images) o.push = true;

@@ -1,7 +1,8 @@
 /**
  * worker/worker — what carries out the ops of a build on this machine: the local content
  * store, the snapshot store, the build cache, the registry client and the OCI runtime, opened
- * once per command under one root directory (BuildKit's worker). The build cache is the
+ * once per command under one root directory (BuildKit's worker), and the pool of threads that
+ * compress layers. The build cache is the
  * builder instance's (`--builder`, else the current one; see builder/store).
  *
  *     const worker = await openWorker({ root, env, signal });
@@ -10,6 +11,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Builder, BuilderStore } from '../builder/store.js';
+import { CompressPool } from '../compress/pool.js';
 import { type ContentStore, openContentStore, resolveRootDir, rootLayout } from '../content/index.js';
 import { Executor } from '../executor/index.js';
 import { CacheStore } from '../graph/cache.js';
@@ -59,6 +61,8 @@ export interface Worker {
   readonly cacheMountsDir: string;
   /** `<root>/tmp`: scratch space removed when done */
   readonly tmpDir: string;
+  /** layer compression in worker threads, one per core, started on first use */
+  readonly compressor: CompressPool;
   close(): Promise<void>;
 }
 
@@ -111,6 +115,7 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const registry = registryClientFor(opts);
   const runtimeName = opts.runtime ?? (opts.env.POLYARCH_RUNTIME === 'crun' ? 'crun' : 'runc');
   const executor = new Executor({ stateDir: join(root, 'executor'), runtime: { name: runtimeName } });
+  const compressor = new CompressPool(opts.debug ? { debug: opts.debug } : {});
   return {
     root,
     content,
@@ -122,8 +127,9 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
     builder,
     cacheMountsDir: builder.cacheMountsDir,
     tmpDir: join(root, 'tmp'),
+    compressor,
     async close() {
-      await Promise.allSettled([registry.close(), content.close()]);
+      await Promise.allSettled([registry.close(), content.close(), compressor.close()]);
       await hold?.release();
     },
   };

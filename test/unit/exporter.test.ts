@@ -18,7 +18,7 @@ import { platformDirName, splitDirs } from '../../src/exporter/filesystem.js';
 import { jsonBytes } from '../../src/exporter/image.js';
 import { indexEntries, planLayout } from '../../src/exporter/layout.js';
 import { buildMetadata, imageID, newBuildRef } from '../../src/exporter/metadata.js';
-import { type Output, type OutputSpec, resolveOutputs } from '../../src/exporter/outputs.js';
+import { formatKey, type Output, type OutputSpec, resolveOutputs } from '../../src/exporter/outputs.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import type { Descriptor } from '../../src/oci/types.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -50,7 +50,7 @@ describe('resolveOutputs (buildx rules)', () => {
       pushByDigest: false,
       insecure: false,
       store: true,
-      format: { oci: true, annotations: [] },
+      format: { oci: true, annotations: [], compression: { type: 'gzip' }, forceCompression: false },
     });
     const [byDigest] = outputs([
       {
@@ -116,6 +116,39 @@ describe('resolveOutputs (buildx rules)', () => {
     assert.throws(() => outputs([{ type: 'local', destination: '-', attrs: {} }]), /dest=- is not supported/);
   });
 
+  test('compression, compression-level and force-compression, as BuildKit reads them', () => {
+    const [zstd] = outputs([
+      {
+        type: 'oci',
+        destination: '/tmp/x.tar',
+        attrs: { compression: 'zstd', 'compression-level': '19', 'oci-mediatypes': 'false' },
+      },
+    ]);
+    assert.ok(zstd && 'format' in zstd);
+    assert.deepEqual(zstd.format.compression, { type: 'zstd', level: 19 });
+    // zstd has only an OCI media type: BuildKit turns OCI media types on for it
+    assert.equal(zstd.format.oci, true);
+    assert.equal(zstd.format.forceCompression, false);
+    const [forced] = outputs([
+      {
+        type: 'image',
+        attrs: { compression: 'uncompressed', 'compression-level': '5', 'force-compression': '' },
+      },
+    ]);
+    assert.ok(forced && 'format' in forced);
+    assert.deepEqual(forced.format.compression, { type: 'uncompressed' });
+    assert.equal(forced.format.forceCompression, true);
+    const [docker] = outputs([
+      { type: 'docker', destination: '/tmp/d.tar', attrs: { 'compression-level': '9' } },
+    ]);
+    assert.ok(docker && 'format' in docker);
+    assert.deepEqual(docker.format.compression, { type: 'gzip', level: 9 });
+    assert.equal(docker.format.oci, false);
+    // formats that compress differently do not share an assembly
+    assert.notEqual(formatKey(zstd.format), formatKey({ ...zstd.format, compression: { type: 'gzip' } }));
+    assert.notEqual(formatKey(zstd.format), formatKey({ ...zstd.format, forceCompression: true }));
+  });
+
   test('unknown types and options, bad values: one clear error each', () => {
     assert.throws(() => outputs([{ type: 'zip', attrs: {} }]), /unknown output type "zip": expected one of/);
     assert.throws(
@@ -123,12 +156,24 @@ describe('resolveOutputs (buildx rules)', () => {
       /unknown option "color" for output type=local/,
     );
     assert.throws(
-      () => outputs([{ type: 'image', attrs: { compression: 'zstd' } }]),
-      /compression=zstd is not supported/,
+      () => outputs([{ type: 'image', attrs: { compression: 'estargz' } }]),
+      /compression=estargz is not supported/,
+    );
+    assert.throws(
+      () => outputs([{ type: 'image', attrs: { compression: 'lz4' } }]),
+      /compression=lz4: unsupported layer compression type/,
     );
     assert.throws(
       () => outputs([{ type: 'image', attrs: { 'compression-level': '11' } }]),
-      /compression-level=11: expected 0 to 9/,
+      /compression-level=11: expected 0 to 9 for gzip/,
+    );
+    assert.throws(
+      () => outputs([{ type: 'image', attrs: { compression: 'zstd', 'compression-level': '23' } }]),
+      /compression-level=23: expected 1 to 22 for zstd/,
+    );
+    assert.throws(
+      () => outputs([{ type: 'image', attrs: { 'force-compression': 'maybe' } }]),
+      /force-compression=maybe: expected true or false/,
     );
     assert.throws(
       () => outputs([{ type: 'image', attrs: { push: 'yes' } }]),

@@ -5,6 +5,8 @@
  * outputs in an order that keeps failures cheap: registries, then the Docker engine, then the
  * local store's names last, so that a failed output leaves the names as they were.
  */
+
+import type { Compressor } from '../../compress/compressor.js';
 import type { ContentStore } from '../../content/interfaces.js';
 import type { Platform } from '../../oci/types.js';
 import type { Progress, VertexHandle } from '../../progress/writer.js';
@@ -52,6 +54,8 @@ export interface RunExportsOptions {
   inlineCache?: boolean;
   /** `--provenance`/`--sbom`: what each platform's image gets attached */
   attestations?: AttestationSource;
+  /** who compresses layers (the worker's thread pool); default the calling thread */
+  compressor?: Compressor;
 }
 
 /** What the exports of one build share. */
