@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import { StoreError } from '../errors.js';
 import { type Compressor, InThreadCompressor, type LayerTally } from './compressor.js';
-import { type FromWorker, ownedCopy } from './protocol.js';
+import { batches, type FromWorker } from './protocol.js';
 import { type CompressionSpec, compressionKey } from './spec.js';
 
 export interface CompressPoolOptions {
@@ -29,7 +29,9 @@ export interface CompressPoolOptions {
   debug?: (line: string) => void;
 }
 
-/** tar chunks sent ahead of the worker's acknowledgements */
+/** tar bytes per message to a worker */
+const BATCH = 256 * 1024;
+/** tar batches sent ahead of the worker's acknowledgements */
 const WINDOW = 4;
 /** blob bytes buffered for a slow sink before the tar side waits */
 const OUT_HIGH_WATER = 4 << 20;
@@ -138,14 +140,13 @@ export class CompressPool implements Compressor {
     w.thread.postMessage({ op: 'start', job, spec });
     const pump = async () => {
       try {
-        for await (const c of tar) {
+        for await (const chunk of batches(tar, BATCH)) {
           while (!stopped && (inflight >= WINDOW || out.readableLength >= OUT_HIGH_WATER)) {
             await new Promise<void>((r) => {
               wake = r;
             });
           }
           if (stopped) return;
-          const chunk = ownedCopy(c);
           w.thread.postMessage({ op: 'data', job, chunk }, [chunk.buffer as ArrayBuffer]);
           inflight++;
         }

@@ -29,3 +29,27 @@ export function ownedCopy(b: Uint8Array): Uint8Array {
   copy.set(b);
   return copy;
 }
+
+/**
+ * `src` regrouped into chunks of about `size` bytes, each in an ArrayBuffer of its own: a tar
+ * of small files comes as many small chunks (a 512-byte header, a short body), and one
+ * message per chunk would cost more than the deflate.
+ */
+export async function* batches(src: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let batch = new Uint8Array(size);
+  let used = 0;
+  for await (const c of src) {
+    if (used + c.byteLength > size && used > 0) {
+      yield batch.subarray(0, used);
+      batch = new Uint8Array(size);
+      used = 0;
+    }
+    if (c.byteLength >= size) {
+      yield ownedCopy(c);
+      continue;
+    }
+    batch.set(c, used);
+    used += c.byteLength;
+  }
+  if (used > 0) yield batch.subarray(0, used);
+}
