@@ -12,12 +12,12 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { StoreError } from '../errors.js';
 import { type Compressor, InThreadCompressor, type LayerTally } from './compressor.js';
-import { batches, type FromWorker } from './protocol.js';
+import { WorkerJob } from './job.js';
+import type { FromWorker } from './protocol.js';
 import { type CompressionSpec, compressionKey } from './spec.js';
 
 export interface CompressPoolOptions {
@@ -29,18 +29,10 @@ export interface CompressPoolOptions {
   debug?: (line: string) => void;
 }
 
-/** tar bytes per message to a worker */
-const BATCH = 256 * 1024;
-/** tar batches sent ahead of the worker's acknowledgements */
-const WINDOW = 4;
-/** blob bytes buffered for a slow sink before the tar side waits */
-const OUT_HIGH_WATER = 4 << 20;
-
 interface PoolWorker {
   thread: Worker;
-  /** the current job's message handler */
-  onMessage?: (m: FromWorker) => void;
-  onFailure?: (err: Error) => void;
+  /** the job it runs */
+  job?: WorkerJob;
 }
 
 /** The worker script next to this module: `dist/src/compress/…js`, or the bundle's `…mjs`. */
@@ -78,13 +70,16 @@ export class CompressPool implements Compressor {
   async compress(tar: AsyncIterable<Buffer>, spec: CompressionSpec, sink: Writable): Promise<LayerTally> {
     this.workerURL ??= findWorkerScript();
     if (!this.workerURL || this.closed) {
-      this.debug?.(`compression: ${compressionKey(spec)} in this thread (no worker script found)`);
+      const why = this.closed ? 'the pool is closed' : 'no worker script found';
+      this.debug?.(`compression: ${compressionKey(spec)} in this thread (${why})`);
       return new InThreadCompressor().compress(tar, spec, sink);
     }
     const w = await this.acquire();
     const started = performance.now();
     try {
-      const t = await this.run(w, tar, spec, sink);
+      const job = new WorkerJob(w.thread, this.nextJob++, spec);
+      w.job = job;
+      const t = await job.run(tar, sink);
       this.jobs++;
       const ms = Math.round(performance.now() - started);
       this.debug?.(
@@ -96,73 +91,13 @@ export class CompressPool implements Compressor {
     }
   }
 
-  /** Ends the worker threads (jobs still running fail). */
+  /** Ends the worker threads; jobs still running fail, later ones run in this thread. */
   async close(): Promise<void> {
     this.closed = true;
     const all = this.all.splice(0);
     this.idle.length = 0;
+    for (const w of all) w.job?.fail(new StoreError('compressing a layer: the compression pool was closed'));
     await Promise.all(all.map((w) => w.thread.terminate()));
-  }
-
-  private run(
-    w: PoolWorker,
-    tar: AsyncIterable<Buffer>,
-    spec: CompressionSpec,
-    sink: Writable,
-  ): Promise<LayerTally> {
-    const job = this.nextJob++;
-    let inflight = 0;
-    let wake: (() => void) | undefined;
-    let stopped = false;
-    let result: LayerTally | undefined;
-    const out = new Readable({ read: () => wake?.(), highWaterMark: OUT_HIGH_WATER });
-    const fail = (err: Error) => {
-      stopped = true;
-      w.thread.postMessage({ op: 'abort', job });
-      out.destroy(err);
-      wake?.();
-    };
-    w.onFailure = fail;
-    w.onMessage = (m) => {
-      if (m.job !== job) return;
-      if (m.op === 'out') out.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
-      else if (m.op === 'ack') {
-        inflight--;
-        wake?.();
-      } else if (m.op === 'done') {
-        result = { diffID: m.diffID, digest: m.digest, size: m.size };
-        out.push(null);
-      } else
-        fail(
-          new StoreError(`compressing a layer (${compressionKey(spec)}) in a worker thread: ${m.message}`),
-        );
-    };
-    w.thread.postMessage({ op: 'start', job, spec });
-    const pump = async () => {
-      try {
-        for await (const chunk of batches(tar, BATCH)) {
-          while (!stopped && (inflight >= WINDOW || out.readableLength >= OUT_HIGH_WATER)) {
-            await new Promise<void>((r) => {
-              wake = r;
-            });
-          }
-          if (stopped) return;
-          w.thread.postMessage({ op: 'data', job, chunk }, [chunk.buffer as ArrayBuffer]);
-          inflight++;
-        }
-        w.thread.postMessage({ op: 'end', job });
-      } catch (err) {
-        fail(err instanceof Error ? err : new Error(String(err)));
-      }
-    };
-    const written = pipeline(out, sink).catch((err: unknown) => {
-      if (!stopped) fail(err instanceof Error ? err : new Error(String(err)));
-      throw err;
-    });
-    return Promise.all([written, pump()]).then(() => {
-      if (!result) throw new StoreError('compressing a layer in a worker thread: the worker stopped early');
-      return result;
-    });
   }
 
   private acquire(): Promise<PoolWorker> {
@@ -175,8 +110,7 @@ export class CompressPool implements Compressor {
   }
 
   private release(w: PoolWorker): void {
-    w.onMessage = undefined;
-    w.onFailure = undefined;
+    w.job = undefined;
     if (!this.all.includes(w)) return; // it died, or the pool was closed
     const next = this.waiting.shift();
     if (next) {
@@ -190,13 +124,13 @@ export class CompressPool implements Compressor {
   private spawn(): PoolWorker {
     const thread = new Worker(this.workerURL!);
     const w: PoolWorker = { thread };
-    thread.on('message', (m: FromWorker) => w.onMessage?.(m));
+    thread.on('message', (m: FromWorker) => w.job?.onMessage(m));
     const died = (err: Error) => {
       const i = this.all.indexOf(w);
       if (i >= 0) this.all.splice(i, 1);
       const j = this.idle.indexOf(w);
       if (j >= 0) this.idle.splice(j, 1);
-      w.onFailure?.(
+      w.job?.fail(
         new StoreError(`compressing a layer: worker thread ${thread.threadId} failed: ${err.message}`),
       );
       // a job waiting for a worker gets a new one

@@ -106,6 +106,26 @@ describe('layer compression in worker threads', () => {
     assert.ok(pool.workers <= 2, `${pool.workers} workers`);
   });
 
+  test('closing the pool fails the jobs it runs; later jobs run in this thread', async () => {
+    const lines: string[] = [];
+    const own = new CompressPool({ size: 1, debug: (l) => lines.push(l) });
+    async function* slow(): AsyncGenerator<Buffer> {
+      yield tar.subarray(0, 300_000);
+      await new Promise((r) => setTimeout(r, 200));
+      yield tar.subarray(300_000, 600_000);
+    }
+    const running = assert.rejects(
+      own.compress(slow(), { type: 'gzip' }, collector().sink),
+      /the compression pool was closed/,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await own.close();
+    await running;
+    const after = await run(own, tar.subarray(0, 100_000), { type: 'zstd' });
+    assert.equal(after.t.diffID, sha(tar.subarray(0, 100_000)));
+    assert.match(lines.join('\n'), /zstd-3 in this thread \(the pool is closed\)/);
+  });
+
   test('a failing tar source or sink fails the job, and the pool goes on', async () => {
     async function* broken(): AsyncGenerator<Buffer> {
       yield tar.subarray(0, 300_000);
