@@ -192,6 +192,21 @@ describe('layer compression of outputs', () => {
     assert.ok(sizes.gzip9! < sizes.gzip0! && sizes.gzip0! > sizes.tar!, JSON.stringify(sizes));
   });
 
+  test('commands that compress nothing do not load the zstd binding (start-up time)', async () => {
+    // NODE_DEBUG=module traces every CommonJS load, zstd-napi's included
+    const r = await polyarch(['version'], { env: { ...env, NODE_DEBUG: 'module' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /zstd-napi/);
+    const pulled = await polyarch(
+      ['run', '--rm', '--platform', 'linux/amd64', 'localhost:5000/compression-zstd:1', 'true'],
+      {
+        env: { ...env, NODE_DEBUG: 'module', POLYARCH_ROOT: tempDir('polyarch-compression-trace-') },
+      },
+    );
+    assert.equal(pulled.code, 0, pulled.stderr.slice(-2000));
+    assert.match(pulled.stderr, /load "[^"]*zstd-napi[^"]*"/, 'unpacking zstd layers loads it');
+  });
+
   test('a real Docker engine pulls the zstd image and runs it, where it reads zstd', async () => {
     const missing = dockerMissing();
     if (missing) {
