@@ -164,6 +164,51 @@ describe('layer compression of outputs', () => {
     assert.equal(run.stdout, 'zstd from aarch64\n');
   });
 
+  test('on a zstd base image: gzip keeps the base layers zstd, force-compression makes them gzip with the same diffIDs', async () => {
+    const ctx2 = tempDir('polyarch-compression-ctx2-');
+    writeFileSync(
+      join(ctx2, 'Dockerfile'),
+      'FROM localhost:5000/compression-zstd:forced\nRUN echo more > /more\n',
+    );
+    const layoutOf = async (attrs: string) => {
+      const dest = join(tempDir('polyarch-compression-rebase-'), 'oci');
+      const r = await polyarch(
+        [
+          'build',
+          '--progress',
+          'plain',
+          '--platform',
+          'linux/amd64',
+          '-o',
+          `type=oci,dest=${dest},tar=false${attrs}`,
+          ctx2,
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr.slice(-3000));
+      const blob = (d: string) => readFileSync(join(dest, 'blobs', 'sha256', d.slice(7)));
+      const index = JSON.parse(readFileSync(join(dest, 'index.json'), 'utf8'));
+      const manifest = JSON.parse(blob(index.manifests[0].digest).toString());
+      const config = JSON.parse(blob(manifest.config.digest).toString());
+      return { layers: manifest.layers as Layer[], diffIDs: config.rootfs.diff_ids as string[], blob };
+    };
+    const kept = await layoutOf('');
+    assert.deepEqual(
+      kept.layers.map((l) => l.mediaType),
+      [zstdType, zstdType, zstdType, gzipType],
+    );
+    const forced = await layoutOf(',force-compression=true');
+    assert.deepEqual(
+      forced.layers.map((l) => l.mediaType),
+      [gzipType, gzipType, gzipType, gzipType],
+    );
+    assert.deepEqual(forced.diffIDs, kept.diffIDs);
+    forced.layers.forEach((l, i) => {
+      const tar = execFileSync('gzip', ['-dc'], { input: forced.blob(l.digest), maxBuffer: 64 << 20 });
+      assert.equal(sha(tar), forced.diffIDs[i], `layer ${i}`);
+    });
+  });
+
   test('compression=uncompressed and gzip levels: OCI archives with the media types and sizes that follow', async () => {
     const out = tempDir('polyarch-compression-archives-');
     const sizes: Record<string, number> = {};
