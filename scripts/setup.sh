@@ -3,7 +3,9 @@
 # tests use when called with --test.
 #
 #   scripts/setup.sh          runc, qemu-user-static (emulation), attr (xattrs), util-linux (mount),
-#                             xz-utils, bzip2, zstd (ADD of compressed archives)
+#                             xz-utils, bzip2, zstd (ADD of compressed archives); g++, make,
+#                             python3 (npm ci builds the zstd-napi binding, an optional dependency:
+#                             without it polyarch works, and compression=zstd says what is missing)
 #   scripts/setup.sh --test   also the oracles and peers the tests use: skopeo, umoci,
 #                             docker-registry, docker.io, crun, jq, curl, apache2-utils
 #                             (htpasswd), openssl (test token server), time (bench peak RSS),
@@ -12,7 +14,7 @@
 #
 # Idempotent: a package already installed is not fetched again.
 set -euo pipefail
-want=(runc qemu-user-static attr util-linux ca-certificates xz-utils bzip2 zstd)
+want=(runc qemu-user-static attr util-linux ca-certificates xz-utils bzip2 zstd g++ make python3)
 if [[ ${1:-} == --test ]]; then
   want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time iproute2 protobuf-compiler)
 fi
