@@ -238,7 +238,9 @@ function withAttestationStorage(type: string, attrs: Record<string, string>, f: 
   }
   if (storage === 'referrers') {
     if (!f.oci) {
-      throw new InvalidArgumentError(`output type=${type}: attestation-storage=referrers needs OCI media types`);
+      throw new InvalidArgumentError(
+        `output type=${type}: attestation-storage=referrers needs OCI media types`,
+      );
     }
     f.referrers = true;
   }
