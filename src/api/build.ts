@@ -31,7 +31,6 @@ import { writeBytesAtomic } from '../exporter/dest.js';
 import { prepareExports, runExports } from '../exporter/export.js';
 import { buildMetadata, type ExportResponse, imageID, newBuildRef } from '../exporter/metadata.js';
 import { checkPushAccess } from '../exporter/push.js';
-import type { Platform } from '../platforms/index.js';
 import type { StatusSink } from '../progress/events.js';
 import { Progress, startInternalStep } from '../progress/writer.js';
 import { formatReference } from '../reference/index.js';
@@ -137,7 +136,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       compressor: worker.compressor,
       ...(checked.cacheExports.some((t) => t.type === 'inline') ? { inlineCache: true } : {}),
       ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
-      ...attestationsOf(checked, options, definition, worker.host, startedOn),
+      ...attestationsOf(checked, options, definition, worker, startedOn),
     });
     if (checked.cacheExports.length) {
       const step = startInternalStep(progress, 'exporting cache');
@@ -188,7 +187,7 @@ function attestationsOf(
   checked: CheckedBuild,
   options: BuildOptions,
   definition: Definition,
-  host: Platform,
+  worker: Worker,
   startedOn: Date,
 ): { attestations?: AttestationSource } {
   const names = [...new Set(checked.outputs.flatMap((o) => ('names' in o ? o.names : [])))];
@@ -196,9 +195,10 @@ function attestationsOf(
     request: checked.attest,
     options,
     definition,
-    builderPlatform: host,
+    builderPlatform: worker.host,
     startedOn,
     names,
+    layerDir: async (id) => (await worker.snapshots.mustGet(id)).dir,
   });
   return source ? { attestations: source } : {};
 }

@@ -6,12 +6,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { makeProvenance, type StepLayers } from '../attest/provenance.js';
+import { LayerFileFinder, supplementSBOM } from '../attest/supplement.js';
 import type { Attestation, AttestRequest } from '../attest/types.js';
 import type { Definition } from '../driver/types.js';
 import type { AttestationSource, PlatformBuild } from '../exporter/assemble.js';
 import type { ExportLayer } from '../exporter/image.js';
 import { layerDescriptor } from '../exporter/image.js';
 import { formatPlatform, type Platform } from '../platforms/index.js';
+import { polyarchVersion } from '../version.js';
 import type { BuildOptions } from './options.js';
 
 export interface AttestInputs {
@@ -23,6 +25,8 @@ export interface AttestInputs {
   startedOn: Date;
   /** the image names the statements are about */
   names: readonly string[];
+  /** a layer's directory, by its snapshot id (for the SBOM's layer ids) */
+  layerDir?: (snapshot: string) => Promise<string>;
 }
 
 /** What the exporter attaches to each image; undefined when no attestation was asked for. */
@@ -33,8 +37,8 @@ export function attestationSource(i: AttestInputs): AttestationSource | undefine
   const args = frontendArgs(i.options);
   return {
     names: i.names,
-    of(build: PlatformBuild, layers: readonly ExportLayer[]): Attestation[] {
-      const out: Attestation[] = [...(sbom ? (build.sbom ?? []) : [])];
+    async of(build: PlatformBuild, layers: readonly ExportLayer[]): Promise<Attestation[]> {
+      const out: Attestation[] = sbom ? await supplemented(build, layers, i.layerDir) : [];
       if (provenance && build.provenance) {
         out.push(
           makeProvenance({
@@ -57,6 +61,21 @@ export function attestationSource(i: AttestInputs): AttestationSource | undefine
       return out;
     },
   };
+}
+
+/** The platform's SBOM statements, the core one with layer ids when the image's layers are known. */
+async function supplemented(
+  build: PlatformBuild,
+  layers: readonly ExportLayer[],
+  layerDir: AttestInputs['layerDir'],
+): Promise<Attestation[]> {
+  const statements = build.sbom ?? [];
+  if (!layerDir || !layers.length || layers.length !== build.layers.length) return [...statements];
+  const dirs = await Promise.all(
+    build.layers.map(async (l, n) => ({ dir: await layerDir(l.snapshot), digest: layers[n]!.blob.digest })),
+  );
+  const finder = new LayerFileFinder(dirs);
+  return Promise.all(statements.map((a) => supplementSBOM(a, finder, `polyarch-${polyarchVersion}`)));
 }
 
 /** BuildKit's identity.NewID: 25 characters of base 36 from 128 random bits. */

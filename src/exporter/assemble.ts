@@ -135,8 +135,8 @@ export interface AssembleOptions {
 export interface AttestationSource {
   /** the image names the statements' subjects carry */
   names: readonly string[];
-  /** the attestations of one platform's image, once its layers are exported */
-  of(build: PlatformBuild, layers: readonly ExportLayer[]): Attestation[];
+  /** the attestations of one platform's image, once its layers are exported (none: a file tree) */
+  of(build: PlatformBuild, layers: readonly ExportLayer[]): Promise<Attestation[]>;
 }
 
 export interface AssembledImage {
@@ -344,7 +344,7 @@ async function attachAttestations(
   manifest: Descriptor,
   opts: AssembleOptions,
 ): Promise<Descriptor | undefined> {
-  const atts = opts.attestations?.of(b, layers) ?? [];
+  const atts = (await opts.attestations?.of(b, layers)) ?? [];
   if (!atts.length) return undefined;
   const subject = subjectsFor(opts.attestations!.names, b.platform, manifest);
   const desc = await writeAttestationManifest({

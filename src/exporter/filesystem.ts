@@ -36,7 +36,7 @@ export function splitDirs(trees: readonly PlatformTree[], split: boolean | undef
 }
 
 /** Each platform's attestations, by its index in the trees (exporter/attestfiles writes them). */
-export type TreeAttestations = (index: number) => readonly Attestation[];
+export type TreeAttestations = (index: number) => Promise<readonly Attestation[]>;
 
 /**
  * Flattens every platform's tree into `dir` (laid out by `splitDirs`), each followed by its
@@ -56,7 +56,7 @@ export async function writeTrees(
     await mkdir(dest, { recursive: true, mode: 0o755 });
     if (t.top !== undefined) await snapshots.flatten(await snapshots.mustGet(t.top), dest);
     const shared = !dirs[i] && trees.length > 1;
-    await writeAttestationFiles(dest, attestations?.(i) ?? [], {
+    await writeAttestationFiles(dest, (await attestations?.(i)) ?? [], {
       ...(shared ? { platformSuffix: platformDirName(t.platform) } : {}),
       ...(mtime !== undefined ? { mtime } : {}),
     });
@@ -81,7 +81,7 @@ export async function* treeTarEntries(
       await rm(tree, { recursive: true, force: true });
       const shared = !dirs[i] && trees.length > 1;
       await writeTrees(snapshots, [t], tree, false);
-      await writeAttestationFiles(tree, opts.attestations?.(i) ?? [], {
+      await writeAttestationFiles(tree, (await opts.attestations?.(i)) ?? [], {
         ...(shared ? { platformSuffix: platformDirName(t.platform) } : {}),
         ...(opts.sourceDateEpoch !== undefined ? { mtime: opts.sourceDateEpoch } : {}),
       });

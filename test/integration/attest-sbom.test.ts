@@ -67,7 +67,8 @@ interface TestPredicate {
   spdxVersion: string;
   name: string;
   packages: { name: string; elfMachine: string }[];
-  files: { fileName: string }[];
+  files: { fileName: string; comment?: string }[];
+  creationInfo?: { creators?: string[] };
   scan: {
     sourceReadOnly: boolean;
     tmpFs: string;
@@ -451,6 +452,28 @@ describe('polyarch build --sbom, end to end', () => {
         statement.predicate.scan.env.mode,
         'ok',
         '--sbom attributes reach the scanner as BUILDKIT_SCAN_*',
+      );
+      // as BuildKit supplements the core SBOM: each file names the top-most layer holding it
+      const layers = (
+        JSON.parse(
+          skopeo([
+            'inspect',
+            '--raw',
+            '--tls-verify=false',
+            `docker://localhost:5000/${repo}@${image.digest}`,
+          ]),
+        ) as { layers: { digest: string }[] }
+      ).layers.map((l) => l.digest);
+      const comment = (name: string) => statement.predicate.files.find((f) => f.fileName === name)?.comment;
+      assert.equal(comment('/bin/busybox'), `layerID: ${layers[0]}`, 'from the base layer');
+      assert.equal(comment('/from-tools'), `layerID: ${layers[1]}`, 'from the COPY');
+      assert.equal(comment(`/only-${arch}`), `layerID: ${layers[2]}`, 'from the RUN');
+      assert.deepEqual(statement.predicate.creationInfo?.creators, ['Tool: polyarch-v0.1.0']);
+      const extra = await fetch(`http://localhost:5000/v2/${repo}/blobs/${spdx[1]!.digest}`);
+      const context = (await extra.json()) as { predicate: TestPredicate };
+      assert.ok(
+        context.predicate.files.every((f) => f.comment === undefined),
+        'only the core SBOM is supplemented',
       );
     }
   });

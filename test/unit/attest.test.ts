@@ -5,7 +5,7 @@
  * `--format` template subset.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -15,6 +15,7 @@ import { makeProvenance } from '../../src/attest/provenance.js';
 import { refToPURL } from '../../src/attest/purl.js';
 import { readAttestations } from '../../src/attest/read.js';
 import { resolveAttests } from '../../src/attest/request.js';
+import { LayerFileFinder, supplementSBOM } from '../../src/attest/supplement.js';
 import { DefaultSBOMGenerator, PredicateSPDX } from '../../src/attest/types.js';
 import { executeTemplate } from '../../src/cli/template.js';
 import { openContentStore } from '../../src/content/index.js';
@@ -298,5 +299,50 @@ describe('executeTemplate', () => {
       () => executeTemplate('{{.Nope}}', input, 'imagetools.tplInput'),
       /can't evaluate field Nope in type imagetools.tplInput/,
     );
+  });
+});
+
+describe('supplementSBOM', () => {
+  test('the core SPDX files get the top-most layer holding them; whiteouts hide nothing below', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'polyarch-sbom-layers-'));
+    const layer = (name: string, files: string[]) => {
+      for (const f of files) {
+        mkdirSync(join(root, name, f, '..'), { recursive: true });
+        writeFileSync(join(root, name, f), name);
+      }
+      return join(root, name);
+    };
+    const base = layer('base', ['bin/sh', 'etc/conf', 'etc/gone']);
+    const top = layer('top', ['bin/sh', 'etc/.wh.gone', 'app']);
+    const finder = new LayerFileFinder([
+      { dir: base, digest: dgst('b') },
+      { dir: top, digest: dgst('t') },
+    ]);
+    const doc = {
+      files: [
+        { fileName: '/bin/sh' },
+        { fileName: 'etc/conf' },
+        { fileName: '/app', comment: 'kept' },
+        { fileName: '/nope' },
+      ],
+      creationInfo: { creators: ['Tool: scanner'] },
+    };
+    const core = await supplementSBOM(
+      { predicateType: PredicateSPDX, predicate: doc, path: 'sbom.spdx.json' },
+      finder,
+      'polyarch-v0',
+    );
+    assert.deepEqual(core.predicate, {
+      files: [
+        { fileName: '/bin/sh', comment: `layerID: ${dgst('t')}` },
+        { fileName: 'etc/conf', comment: `layerID: ${dgst('b')}` },
+        { fileName: '/app', comment: 'kept' },
+        { fileName: '/nope' },
+      ],
+      creationInfo: { creators: ['Tool: scanner', 'Tool: polyarch-v0'] },
+    });
+    assert.equal(doc.files[0]!.comment, undefined, 'the scanner statement itself is not changed');
+    const extra = { predicateType: PredicateSPDX, predicate: doc, path: 'sbom-context.spdx.json' };
+    assert.equal(await supplementSBOM(extra, finder, 'x'), extra, 'only the core SBOM');
   });
 });

@@ -13,7 +13,7 @@ import type { ExportContext, Exporter } from './types.js';
 /** Each platform's attestations, made for a file tree (no image layers to map steps to). */
 function treeAttestations(ctx: ExportContext): TreeAttestations {
   const source = ctx.o.attestations;
-  return (i) => (source ? source.of(ctx.builds[i]!, []).filter((a) => !a.inlineOnly) : []);
+  return async (i) => (source ? (await source.of(ctx.builds[i]!, [])).filter((a) => !a.inlineOnly) : []);
 }
 
 async function prepare(out: FilesOutput): Promise<void> {
