@@ -106,7 +106,12 @@ describe('buildx flags polyarch does not do yet', () => {
       ['--build-context', 'other=/nonexistent-dir'],
       /--build-context other=\/nonexistent-dir: .* is not a directory/,
     ],
-    [['--sbom', 'true'], /--attest type=sbom is not supported yet/],
+    [['--attest', 'type=vex'], /--attest: unknown attestation type "vex"/],
+    [['--provenance', 'mode=all'], /--attest type=provenance: invalid mode "all"/],
+    [
+      ['--provenance', 'true', '--output', 'type=docker,dest=/tmp/x.tar'],
+      /cannot export attestations with "oci-mediatypes=false"/,
+    ],
   ] as const) {
     test(`${flags.join(' ')}: one clear error, nothing built`, async () => {
       const r = await polyarch(['build', ...flags, context('FROM localhost:5000/busybox:1.35\nRUN true\n')], {
