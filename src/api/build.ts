@@ -22,6 +22,7 @@ import { buildFailure } from '../build/failure.js';
 import type { BuildOptions } from '../build/options.js';
 import { type BuildRequest, solveOnNodes } from '../build/solve.js';
 import type { Builder } from '../builder/store.js';
+import { lazyNeeds } from '../cache/lazy.js';
 import { exportCaches, loadCacheImports } from '../cache/transfer.js';
 import { type BuildNode, openNodes } from '../driver/index.js';
 import type { Definition } from '../driver/types.js';
@@ -120,7 +121,11 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
     nodes = openNodes(worker.builder, { worker, env: ctx.env });
     const builds = await solveOnNodes(
       nodes,
-      { ...solveRequest(options, checked, definition, platforms), cacheImports },
+      {
+        ...solveRequest(options, checked, definition, platforms),
+        cacheImports,
+        unlazy: lazyNeeds(checked.outputs),
+      },
       { progress, signal: ctx.signal, env: ctx.env },
       ctx.warn,
     );

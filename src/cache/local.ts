@@ -4,10 +4,10 @@
  * layers: every layer blob it names). Blobs are written first, `index.json` last and durably,
  * so an export cut short leaves the previous cache readable.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Provider } from '../content/interfaces.js';
 import { tempBeside, writeFileDurably } from '../durable.js';
 import { NotFoundError } from '../errors.js';
@@ -15,6 +15,7 @@ import { jsonBytes } from '../exporter/image.js';
 import { type Digest, digestAlgorithm, digestHex, digestOf } from '../oci/digest.js';
 import { MediaTypeImageIndex, MediaTypeImageManifest } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../oci/types.js';
+import type { ImageSource } from '../registry/transfer.js';
 import { ArtifactTypeCache, type CacheConfig, MediaTypeCacheConfig, parseCacheConfig } from './format.js';
 import type { CacheSource } from './source.js';
 
@@ -65,22 +66,30 @@ export async function cacheConfigOf(
   return parseCacheConfig(await readBlob(manifest.config));
 }
 
-/** Writes the cache into the layout at `dir`, reusing blobs that are there already. */
-export async function writeLocalCache(dir: string, cfg: CacheConfig, store: Provider): Promise<Descriptor> {
+/**
+ * Writes the cache into the layout at `dir`, reusing blobs that are there already; a layer blob
+ * the store lacks is copied from its place in `lazy` (a lazy layer's imported cache).
+ */
+export async function writeLocalCache(
+  dir: string,
+  cfg: CacheConfig,
+  store: Provider,
+  lazy: ReadonlyMap<Digest, ImageSource> = new Map(),
+): Promise<Descriptor> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const copy = async (d: Digest, tmp: string): Promise<void> => {
+    const origin = lazy.get(d);
+    if (!origin || (await store.has(d))) return copyFile(store.blobPath(d), tmp);
+    const blob = cfg.layers.find((l) => l.blob.digest === d)!.blob;
+    await pipeline(await origin.blob(blob).open(), createWriteStream(tmp, { mode: 0o444 }));
+  };
   const put = async (d: Digest, data?: Uint8Array): Promise<void> => {
     const path = blobPath(dir, d);
-    if (
-      await stat(path).then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
+    if (await exists(path)) return;
     const tmp = tempBeside(path);
     try {
       if (data) await writeFile(tmp, data, { mode: 0o444 });
-      else await copyFile(store.blobPath(d), tmp);
+      else await copy(d, tmp);
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -97,6 +106,30 @@ export async function writeLocalCache(dir: string, cfg: CacheConfig, store: Prov
   await writeFileDurably(join(dir, 'index.json'), jsonBytes(index).toString('utf8'));
   return manifest;
 }
+
+/** The blobs of the layout at `dir` as a source (nothing to mount: they are files here). */
+function layoutSource(dir: string, name: string): ImageSource {
+  return {
+    name,
+    blob: (desc) => ({
+      open: async (start, end) => {
+        const path = blobPath(dir, desc.digest);
+        if (!(await exists(path))) throw new NotFoundError(`${name}: blob ${desc.digest} is missing`);
+        return createReadStream(path, {
+          ...(start !== undefined ? { start } : {}),
+          ...(end !== undefined ? { end: end - 1 } : {}),
+        });
+      },
+    }),
+    mountFrom: () => [],
+  };
+}
+
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The cache in the layout at `dir` (the manifest `digest` when given: buildx's `digest=`), or
@@ -117,22 +150,10 @@ export async function readLocalCache(
   }
   const index = JSON.parse(indexText) as ImageIndex;
   const read = (d: Digest) => readFile(blobPath(dir, d));
-  const openBlob = async (blob: Descriptor): Promise<Readable> => {
-    const path = blobPath(dir, blob.digest);
-    if (
-      !(await stat(path).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      throw new NotFoundError(`${name}: blob ${blob.digest} is missing`);
-    }
-    return createReadStream(path);
-  };
   for (const m of index.manifests ?? []) {
     if (m.mediaType !== MediaTypeImageManifest || (digest && m.digest !== digest)) continue;
     const config = await cacheConfigOf(await read(m.digest), (d) => read(d.digest));
-    if (config) return { name, config, openBlob };
+    if (config) return { name, config, blobs: layoutSource(dir, name) };
   }
   if (digest && !index.manifests?.some((m) => m.digest === digest)) {
     throw new Error(`its index names no manifest ${digest}`);

@@ -8,42 +8,42 @@
 import { Readable } from 'node:stream';
 import type { Provider } from '../content/interfaces.js';
 import { NotFoundError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
 import { isConfigType, isIndexType, isManifestType } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../oci/types.js';
 import { formatReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';
+import { repositorySource } from '../registry/copy.js';
+import { orElsewhere } from '../registry/push.js';
+import type { ImageSource } from '../registry/transfer.js';
 import { type CacheConfig, InlineCacheField, mergeCacheConfigs, parseCacheConfig } from './format.js';
+import { storeBlobs } from './lazy.js';
 import { cacheBlobs, cacheConfigOf } from './local.js';
 import type { CacheSource } from './source.js';
 
-/** Pushes the cache under `ref`'s tag; answers the manifest's descriptor. */
+/**
+ * Pushes the cache under `ref`'s tag; answers the manifest's descriptor. A layer blob the store
+ * lacks comes from its place in `lazy` (a lazy layer's imported cache: mounted when that is a
+ * repository of the same registry).
+ */
 export async function pushRegistryCache(
   client: RegistryClient,
   ref: Reference,
   cfg: CacheConfig,
   store: Provider,
+  lazy: ReadonlyMap<Digest, ImageSource> = new Map(),
 ): Promise<Descriptor> {
   const repo = client.repository(ref);
   const blobs = cacheBlobs(cfg);
+  const source = orElsewhere(store, storeBlobs(store), lazy);
   for (const l of cfg.layers) {
-    await repo.uploadBlob(l.blob, {
-      open: (start, end) =>
-        store.openBlob(l.blob.digest, {
-          ...(start !== undefined ? { start } : {}),
-          ...(end !== undefined ? { end } : {}),
-        }),
-    });
+    await repo.uploadBlob(l.blob, source.blob(l.blob), { mountFrom: source.mountFrom(l.blob, ref.domain) });
   }
   await repo.uploadBlob(blobs.config, { open: async () => Readable.from([blobs.configBytes]) });
   await repo.putManifest(ref.tag ?? 'latest', blobs.manifestBytes, blobs.manifest.mediaType);
   return blobs.manifest;
 }
 
-/**
- * The cache under `ref` (a cache manifest, or an image or index with inline caches), or
- * undefined when the registry has no such manifest. Something else there (an image without an
- * inline cache, a BuildKit cache) is an Error naming it.
- */
 /** The inline cache in an image manifest's config (`--cache-to type=inline`), if any. */
 async function inlineCacheOf(
   manifestBytes: Buffer,
@@ -56,6 +56,11 @@ async function inlineCacheOf(
   return inline === undefined ? undefined : parseCacheConfig(Buffer.from(JSON.stringify(inline)));
 }
 
+/**
+ * The cache under `ref` (a cache manifest, or an image or index with inline caches), or
+ * undefined when the registry has no such manifest. Something else there (an image without an
+ * inline cache, a BuildKit cache) is an Error naming it.
+ */
 export async function readRegistryCache(
   client: RegistryClient,
   ref: Reference,
@@ -87,5 +92,5 @@ export async function readRegistryCache(
     config = (await cacheConfigOf(fetched.bytes, read)) ?? (await inlineCacheOf(fetched.bytes, read));
   }
   if (!config) throw new Error(`${what}, not a polyarch cache (nor an image with an inline one)`);
-  return { name, config, openBlob: (blob) => repo.openBlob(blob) };
+  return { name, config, blobs: { ...repositorySource(repo), name } };
 }

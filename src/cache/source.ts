@@ -2,17 +2,18 @@
  * cache/source — imported caches (`--cache-from`) as one lookup: cache key → the layer chain
  * recorded for it and where its blobs come from. Several sources are asked in the order given.
  */
-import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
-import type { Descriptor } from '../oci/types.js';
+import type { ImageSource } from '../registry/transfer.js';
 import { type CacheConfig, type ChainLayer, recordChain } from './format.js';
 
-/** One imported cache: its description, and its blobs on demand. */
+/**
+ * One imported cache: its description, and its blobs on demand (`blobs.name` is how the user
+ * named it, `type=local,src=/ci/cache`; a registry cache offers its repository for mounts).
+ */
 export interface CacheSource {
-  /** how the user named it (`type=local,src=/ci/cache`), for messages */
   readonly name: string;
   readonly config: CacheConfig;
-  openBlob(blob: Descriptor): Promise<Readable>;
+  readonly blobs: ImageSource;
 }
 
 export interface ImportedRecord {

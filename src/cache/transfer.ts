@@ -19,6 +19,7 @@ import { formatReference } from '../reference/index.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { SnapshotStore } from '../snapshot/index.js';
 import { type ChainLayer, cacheConfig } from './format.js';
+import { lazyOrigins } from './lazy.js';
 import { readLocalCache, writeLocalCache } from './local.js';
 import { pushRegistryCache, readRegistryCache } from './registry.js';
 import { CacheImports, type CacheSource } from './source.js';
@@ -105,10 +106,11 @@ export async function exportCaches(
         }),
       );
       const cfg = cacheConfig(records, opts.sourceDateEpoch);
+      const lazy = lazyOrigins(steps.map((s) => s.layers));
       written.push(
         t.type === 'local'
-          ? await writeLocalCache(t.dest, cfg, opts.content)
-          : await pushRegistryCache(opts.registry, t.ref, cfg, opts.content),
+          ? await writeLocalCache(t.dest, cfg, opts.content, lazy)
+          : await pushRegistryCache(opts.registry, t.ref, cfg, opts.content, lazy),
       );
     } catch (err) {
       const message = `exporting cache ${t.name}: ${(err as Error).message}`;

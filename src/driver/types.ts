@@ -64,6 +64,13 @@ export interface SolveRequest {
   sourceDateEpoch?: number;
   /** `--cache-from`: the imported caches (local nodes look keys up in them; BuildKit nodes get none) */
   cacheImports?: CacheImports;
+  /**
+   * What the outputs need of results taken lazily from `cacheImports` (default `none`): the
+   * descriptors alone (`none`: pushes, which mount or copy the blobs from the cache), the blobs
+   * in the content store (`blobs`: the local store, tarballs), or the filesystems unpacked
+   * (`snapshots`: file trees, scans).
+   */
+  unlazy?: 'none' | 'blobs' | 'snapshots';
   /** `--sbom`: each platform's image is scanned and its statements returned in PlatformBuild.sbom */
   sbom?: SBOMRequest;
   /** `--provenance`: each platform's graph is captured in PlatformBuild.provenance */

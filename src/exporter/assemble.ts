@@ -159,7 +159,8 @@ export interface Assembled {
 /**
  * Compresses built layers into the store (once per snapshot and compression) and returns blob
  * + diffID per layer. Layers that came with a blob (a base image's) keep it, whatever its
- * compression, unless `forceCompression` asks for them in `compression` (BuildKit's rule).
+ * compression, unless `forceCompression` asks for them in `compression` (BuildKit's rule); a
+ * lazy layer's blob (an imported cache's, which may hold it alone) is taken as it is.
  */
 export async function exportLayers(
   opts: ExportLayersOptions,
@@ -168,6 +169,8 @@ export async function exportLayers(
 ): Promise<ExportLayer[]> {
   const spec = opts.compression ?? defaultCompression;
   const one = (l: LayerInfo): Promise<ExportLayer> => {
+    // a lazy layer (an imported cache's) is exactly the blob the exporting build had
+    if (l.origin && l.blob && l.diffID) return Promise.resolve({ diffID: l.diffID, blob: l.blob });
     const key = `${l.snapshot} ${opts.sourceDateEpoch ?? ''} ${compressionKey(spec)}${opts.forceCompression ? ' force' : ''}`;
     let p = memo.get(key);
     if (!p) {

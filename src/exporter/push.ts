@@ -3,13 +3,16 @@
  * `type=image,push=true`, `type=registry`): every platform's manifest and blobs, then the
  * index, under each name. Blobs are uploaded once however many platforms or names share them
  * (the later names find them present). Reported as BuildKit does inside the export step:
- * `pushing layers`, then `pushing manifest for REF@sha256:…`.
+ * `pushing layers`, then `pushing manifest for REF@sha256:…`. Layers a build took lazily from
+ * an imported cache are mounted from the cache's repository on the same registry, else copied
+ * from the cache, never fetched into the store.
  *
  * `checkPushAccess` asks the registry for push access before the build (an upload started and
  * cancelled), so that missing credentials are an error before anything is built.
  */
 import type { ContentStore } from '../content/interfaces.js';
 import { RegistryError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/types.js';
 import type { VertexHandle } from '../progress/writer.js';
 import { formatReference, parseReference, type Reference, withDigest } from '../reference/index.js';
@@ -17,6 +20,7 @@ import { repositoryScope } from '../registry/challenge.js';
 import type { RegistryClient } from '../registry/client.js';
 import { pushImage } from '../registry/push.js';
 import { addReferrers, referrersTag } from '../registry/referrers.js';
+import type { ImageSource } from '../registry/transfer.js';
 
 export interface PushBuiltOptions {
   client: RegistryClient;
@@ -28,6 +32,8 @@ export interface PushBuiltOptions {
   byDigest?: boolean;
   /** manifests pushed after the image as OCI 1.1 referrers of theirs (`attestation-storage=referrers`) */
   referrers?: readonly { subject: Descriptor; manifest: Descriptor }[];
+  /** layer blobs the store may lack and where they are (lazy layers: mounted or copied from there) */
+  elsewhere?: ReadonlyMap<Digest, ImageSource>;
   progress?: VertexHandle;
 }
 
@@ -40,7 +46,14 @@ export async function pushBuilt(opts: PushBuiltOptions): Promise<string[]> {
       ? { domain: named.domain, path: named.path, digest: opts.top.digest }
       : named;
     const layers = opts.progress?.status('pushing layers');
-    await pushImage({ client: opts.client, store: opts.store, source: opts.top, sourceName: name, ref });
+    await pushImage({
+      client: opts.client,
+      store: opts.store,
+      source: opts.top,
+      sourceName: name,
+      ref,
+      ...(opts.elsewhere ? { elsewhere: opts.elsewhere } : {}),
+    });
     layers?.done();
     const full = formatReference(withDigest(ref, opts.top.digest));
     opts.progress?.status(`pushing manifest for ${full}`).done();

@@ -9,6 +9,7 @@
 import type { NetworkMode } from '../dockerfile/instructions/types.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor, Platform } from '../oci/types.js';
+import type { ImageSource } from '../registry/transfer.js';
 
 /** An image from a registry or the local store, pinned to its manifest digest. */
 export interface ImageOp {
@@ -165,7 +166,7 @@ export interface Vertex {
 
 /** What the solver can know about a result without running anything. */
 export interface LayerInfo {
-  /** snapshot id (directory) holding the unpacked layer */
+  /** snapshot id (directory) holding the unpacked layer; '' for a lazy layer (see `origin`) */
   snapshot: string;
   /** known for layers of pulled images; for built layers the snapshot records it once exported */
   diffID?: Digest;
@@ -175,4 +176,15 @@ export interface LayerInfo {
   producedBy?: Digest;
   /** when that step ran (RFC 3339): the history entry's `created` */
   created?: string;
+  /**
+   * A lazy layer (a hit in an imported cache, `--cache-from`): not unpacked here (`snapshot`
+   * is ''), `blob` and `diffID` are set, and its blob may not be in the content store yet; this
+   * is where to get it (or mount it from, on the same registry).
+   */
+  origin?: ImageSource;
+}
+
+/** Whether a chain has layers that are not unpacked here (see LayerInfo.origin). */
+export function isLazy(layers: readonly LayerInfo[]): boolean {
+  return layers.some((l) => l.origin !== undefined);
 }

@@ -6,15 +6,17 @@
  * A vertex's key is computed from its inputs' keys, never their results, so a build whose
  * final steps are cached needs no base image unpacked and no step run: the no-change rebuild
  * reports every step `CACHED` and does nothing else. A key not in the cache may be found in
- * an imported cache (`SolverOptions.imported`); only such a hit fetches its layers. Ops are
- * carried out by typed runners (`SolverOptions.runners`), one per op type.
+ * an imported cache (`SolverOptions.imported`): such a hit is lazy (its layers are descriptors
+ * and where to get them) and is made usable (`SolverOptions.materialize`), and recorded in the
+ * cache, only when a step that really runs takes it as an input. Ops are carried out by typed
+ * runners (`SolverOptions.runners`), one per op type.
  */
 import { BuildError, CancelledError } from '../errors.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import type { Progress, VertexHandle } from '../progress/writer.js';
 import type { CacheRecord, CacheStore } from './cache.js';
 import { cacheKey } from './cachekey.js';
-import type { LayerInfo, Op, OpType, Vertex } from './ops.js';
+import { isLazy, type LayerInfo, type Op, type OpType, type Vertex } from './ops.js';
 import { Semaphore } from './semaphore.js';
 
 /** A solved vertex: a layer chain, or a plain directory (the build context). */
@@ -60,12 +62,15 @@ export interface SolverOptions {
   usable?: (layers: readonly LayerInfo[]) => Promise<boolean>;
   /**
    * A key missing from the cache looked up in the imported caches (`--cache-from`): the layer
-   * chain made usable here, which is then recorded in the cache like a result; undefined: not there.
+   * chain, lazy (LayerInfo.origin) or usable here; undefined: not there. A usable chain is
+   * recorded in the cache like a result at once, a lazy one once it is materialized.
    */
   imported?: (
     key: Digest,
     signal: AbortSignal,
   ) => Promise<{ layers: LayerInfo[]; description: string } | undefined>;
+  /** makes a lazy chain usable here (fetched and unpacked); needed when `imported` answers lazy chains */
+  materialize?: (layers: readonly LayerInfo[], signal: AbortSignal) => Promise<LayerInfo[]>;
   /** ignore cache hits (still writes results) — `--no-cache`; or a predicate per vertex */
   noCache?: boolean | ((v: Vertex) => boolean);
   signal?: AbortSignal;
@@ -87,6 +92,8 @@ export class Solver {
   readonly #opts: SolverOptions;
   readonly #keys = new Map<Vertex, Promise<Digest>>();
   readonly #results = new Map<Digest, Promise<Result>>();
+  /** lazy results made usable, by key (once each) */
+  readonly #materialized = new Map<Digest, Promise<Result>>();
   readonly #reported = new Set<Digest>();
   readonly #slots: Semaphore;
   readonly #abort = new AbortController();
@@ -175,8 +182,27 @@ export class Solver {
     const imported = await this.#opts.imported?.(key, this.signal);
     if (!imported) return undefined;
     const rec: CacheRecord = { key, ...imported, created: new Date().toISOString() };
-    await this.#opts.cache.put(rec);
+    if (!isLazy(rec.layers)) await this.#opts.cache.put(rec);
     return rec;
+  }
+
+  /** `v`'s result for a step that runs on it: a lazy chain is materialized (once) and recorded. */
+  async #usable(v: Vertex): Promise<Result> {
+    const r = await this.#solve(v);
+    if (r.kind !== 'layers' || !isLazy(r.layers)) return r;
+    const key = await this.key(v);
+    let p = this.#materialized.get(key);
+    if (!p) {
+      const materialize = this.#opts.materialize;
+      if (!materialize) throw new Error(`${v.name}: a lazy result and no way to materialize it`);
+      p = (async (): Promise<Result> => {
+        const layers = await materialize(r.layers, this.signal);
+        await this.#opts.cache.put({ key, layers, description: v.name, created: new Date().toISOString() });
+        return { kind: 'layers', layers };
+      })();
+      this.#materialized.set(key, p);
+    }
+    return p;
   }
 
   #runner(op: Op): OpRunner {
@@ -214,7 +240,7 @@ export class Solver {
         return { kind: 'layers', layers: hit.layers };
       }
     }
-    const inputs = await Promise.all(v.inputs.map((i) => this.#solve(i)));
+    const inputs = await Promise.all(v.inputs.map((i) => this.#usable(i)));
     const signal = this.#abort.signal;
     if (signal.aborted) throw new CancelledError();
     const release = runner.heavy ? await this.#slots.acquire() : () => {};

@@ -33,6 +33,8 @@ export interface PushOptions {
   sourceName: string;
   /** where to push (tag or digest) */
   ref: Reference;
+  /** blobs the store may lack and where they are (lazy layers of a build from an imported cache) */
+  elsewhere?: ReadonlyMap<Digest, ImageSource>;
   onEvent?: (e: TransferEvent) => void;
 }
 
@@ -73,7 +75,7 @@ export async function pushImage(opts: PushOptions): Promise<TransferResult> {
     blobs.push(...childrenOf(top));
   }
   for (const b of blobs) {
-    if (!(await store.has(b.digest))) {
+    if (!(await store.has(b.digest)) && !opts.elsewhere?.has(b.digest)) {
       throw new NotFoundError(
         `${what}: blob ${b.digest} of the local image ${opts.sourceName} is not in the store`,
       );
@@ -81,7 +83,11 @@ export async function pushImage(opts: PushOptions): Promise<TransferResult> {
   }
   return transferImage({
     client,
-    source: await storeSource(store, opts.sourceName, ref.domain),
+    source: orElsewhere(
+      store,
+      await storeSource(store, opts.sourceName, ref.domain),
+      opts.elsewhere ?? new Map(),
+    ),
     dst: ref,
     plan: { top: { descriptor: source, bytes: topBytes }, children, blobs },
     what,
@@ -163,5 +169,31 @@ export async function storeSource(store: ContentStore, name: string, domain: str
         }),
     }),
     mountFrom: (desc, d) => (d === domain ? (byDigest.get(desc.digest) ?? []).slice(0, 3) : []),
+  };
+}
+
+/**
+ * `base` (the content store as a source) for the blobs the store has, the lazy origin for the
+ * others; a blob's mount candidates are the origin's (a registry cache's repository) then base's.
+ */
+export function orElsewhere(
+  store: Pick<ContentStore, 'has'>,
+  base: ImageSource,
+  lazy: ReadonlyMap<Digest, ImageSource>,
+): ImageSource {
+  if (lazy.size === 0) return base;
+  return {
+    name: base.name,
+    blob: (desc) => ({
+      open: async (start, end) => {
+        const origin = lazy.get(desc.digest);
+        const from = origin && !(await store.has(desc.digest)) ? origin : base;
+        return from.blob(desc).open(start, end);
+      },
+    }),
+    mountFrom: (desc, domain) => [
+      ...(lazy.get(desc.digest)?.mountFrom(desc, domain) ?? []),
+      ...base.mountFrom(desc, domain),
+    ],
   };
 }

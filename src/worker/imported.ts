@@ -1,55 +1,54 @@
 /**
- * worker/imported — a record of an imported cache (`--cache-from`) made usable on this
- * machine: its blobs brought into the content store and unpacked as snapshots, once per chain
- * ID (what is unpacked already is reused), only when the solver hits the record.
+ * worker/imported — a record of an imported cache (`--cache-from`) as a result: first lazy
+ * (descriptors and where the blobs are, nothing fetched), and made usable on this machine only
+ * when something needs its filesystem (a step that really runs on it, a file-tree output, a
+ * scan): its blobs brought into the content store and unpacked as snapshots, once per chain ID
+ * (what is unpacked already is reused).
  */
-import { pipeline } from 'node:stream/promises';
+
+import { fetchBlob } from '../cache/lazy.js';
 import type { ImportedRecord } from '../cache/source.js';
 import type { LayerInfo } from '../graph/ops.js';
 import { chainIDs, type Snapshot } from '../snapshot/index.js';
 import type { Worker } from './worker.js';
 
-export async function materializeImported(
-  w: Worker,
-  rec: ImportedRecord,
+/** The record's chain as lazy layers: no snapshot, each blob's origin the record's source. */
+export function lazyImported(rec: ImportedRecord): LayerInfo[] {
+  return rec.layers.map((l) => ({
+    snapshot: '',
+    diffID: l.diffID,
+    blob: l.blob,
+    origin: rec.source.blobs,
+    ...(l.producedBy ? { producedBy: l.producedBy } : {}),
+    ...(l.created ? { created: l.created } : {}),
+  }));
+}
+
+/** A chain with lazy layers fetched and unpacked here; a chain without any is returned as is. */
+export async function materializeLayers(
+  w: Pick<Worker, 'content' | 'snapshots'>,
+  layers: readonly LayerInfo[],
   signal?: AbortSignal,
 ): Promise<LayerInfo[]> {
-  const chains = chainIDs(rec.layers.map((l) => l.diffID));
+  if (!layers.some((l) => l.origin)) return [...layers];
+  const chains = chainIDs(layers.map((l) => l.diffID!));
   const out: LayerInfo[] = [];
   let parent: Snapshot | undefined;
-  for (const [i, l] of rec.layers.entries()) {
+  for (const [i, l] of layers.entries()) {
     signal?.throwIfAborted();
-    let snap = await w.snapshots.getByChainID(chains[i]!);
+    let snap = l.origin ? await w.snapshots.getByChainID(chains[i]!) : await w.snapshots.mustGet(l.snapshot);
     if (!snap) {
-      if (!(await w.content.has(l.blob.digest))) {
-        const writer = await w.content.openWriter({
-          mediaType: l.blob.mediaType,
-          expected: { digest: l.blob.digest, size: l.blob.size },
-          what: `layer ${l.blob.digest} of ${rec.source.name}`,
-        });
-        try {
-          await pipeline(await rec.source.openBlob(l.blob), writer.stream);
-          await writer.commit();
-        } catch (err) {
-          await writer.abort();
-          throw err;
-        }
-      }
-      snap = await w.snapshots.unpackLayer(await w.content.openBlob(l.blob.digest), {
-        mediaType: l.blob.mediaType,
-        diffID: l.diffID,
-        digest: l.blob.digest,
+      await fetchBlob(w.content, l.blob!, l.origin!);
+      snap = await w.snapshots.unpackLayer(await w.content.openBlob(l.blob!.digest), {
+        mediaType: l.blob!.mediaType,
+        diffID: l.diffID!,
+        digest: l.blob!.digest,
         ...(parent ? { parent } : {}),
       });
     }
     parent = snap;
-    out.push({
-      snapshot: snap.id,
-      diffID: l.diffID,
-      blob: l.blob,
-      ...(l.producedBy ? { producedBy: l.producedBy } : {}),
-      ...(l.created ? { created: l.created } : {}),
-    });
+    const { origin: _o, ...rest } = l;
+    out.push({ ...rest, snapshot: snap.id });
   }
   return out;
 }

@@ -74,7 +74,7 @@ describe('local cache layout', () => {
     assert.ok(src);
     assert.deepEqual(src.config, cfg);
     const chunks: Buffer[] = [];
-    for await (const c of await src.openBlob(blob('a'))) chunks.push(c as Buffer);
+    for await (const c of await src.blobs.blob(blob('a')).open()) chunks.push(c as Buffer);
     assert.equal(Buffer.concat(chunks).toString(), 'a');
     // a second export into the same directory replaces the index
     const again = await writeLocalCache(dest, cacheConfig([]), provider);
@@ -234,8 +234,14 @@ describe('what a cache holds', () => {
     const src = (config: typeof one, name: string) => ({
       name,
       config,
-      openBlob: async () => {
-        throw new Error('no');
+      blobs: {
+        name,
+        blob: () => ({
+          open: async () => {
+            throw new Error('no');
+          },
+        }),
+        mountFrom: () => [],
       },
     });
     const imports = new CacheImports([src(one, '1'), src(two, '2')]);

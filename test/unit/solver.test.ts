@@ -71,7 +71,7 @@ function fakeRunners(opts: { fail?: string; delayMs?: number } = {}) {
 function newSolver(
   runners: OpRunners,
   cacheDir: string,
-  extra: Pick<SolverOptions, 'concurrency' | 'noCache' | 'imported'> = {},
+  extra: Pick<SolverOptions, 'concurrency' | 'noCache' | 'imported' | 'materialize'> = {},
 ) {
   const sink = new RecordingSink();
   const solver = new Solver({
@@ -121,6 +121,45 @@ describe('Solver', () => {
     assert.deepEqual(asked, [bKey], 'the final step hits: the steps under it are not looked up');
     assert.ok(await new CacheStore({ dir }).get(bKey), 'recorded in the local cache');
     assert.ok(sink.batches.some((e) => e.vertexes?.some((v) => v.cached && v.name === 'RUN b')));
+  });
+
+  test('an imported hit is lazy: materialized (once) and recorded only when a step that runs needs it', async () => {
+    const a = exec(['a'], scratch, 'RUN a');
+    const b = exec(['b'], a, 'RUN b');
+    const c = exec(['c'], a, 'RUN c');
+    const aKey = await newSolver(fakeRunners().runners, tempDir()).solver.key(a);
+    const origin = {
+      name: 'cache',
+      blob: () => ({
+        open: async () => {
+          throw new Error('no');
+        },
+      }),
+      mountFrom: () => [],
+    };
+    const lazy: LayerInfo[] = [{ snapshot: '', diffID: digestOf('a'), origin }];
+    const imported: SolverOptions['imported'] = async (key) =>
+      key === aKey ? { layers: lazy, description: 'RUN a' } : undefined;
+    // the hit alone: nothing materialized, nothing recorded
+    let materialized = 0;
+    const materialize: SolverOptions['materialize'] = async () => {
+      materialized++;
+      return [{ snapshot: 'a-unpacked', diffID: digestOf('a') }];
+    };
+    const onlyA = tempDir();
+    const r = await newSolver(fakeRunners().runners, onlyA, { imported, materialize }).solver.solve(a);
+    assert.deepEqual(r, { kind: 'layers', layers: lazy });
+    assert.equal(materialized, 0);
+    assert.equal(await new CacheStore({ dir: onlyA }).get(aKey), undefined, 'a lazy hit is not recorded');
+    // two steps run on it: one materialization, their inputs usable, the hit recorded
+    const dir = tempDir();
+    const f = fakeRunners();
+    const { solver } = newSolver(f.runners, dir, { imported, materialize });
+    const [rb] = await Promise.all([solver.solve(b), solver.solve(c)]);
+    assert.deepEqual(f.runs.sort(), ['b', 'c']);
+    assert.equal(materialized, 1);
+    assert.deepEqual(rb.kind === 'layers' && rb.layers.map((l) => l.snapshot), ['a-unpacked', 'b']);
+    assert.equal((await new CacheStore({ dir }).get(aKey))?.layers[0]?.snapshot, 'a-unpacked');
   });
 
   test('equal steps (same key) run once, even when reached from two graphs', async () => {

@@ -8,18 +8,19 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type Capture, captureGraph } from '../../attest/capture.js';
+import { fetchLazyBlobs } from '../../cache/lazy.js';
 import type { CacheImports } from '../../cache/source.js';
 import { type BuildContext, loadContext } from '../../context/index.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { checkPlatforms, emulationReport, knownPlatforms } from '../../executor/emulation/index.js';
 import type { PlatformBuild } from '../../exporter/assemble.js';
 import type { ConvertResult, HistoryStep } from '../../graph/convert.js';
-import type { Vertex } from '../../graph/ops.js';
-import { Solver, type SolverOptions } from '../../graph/solver.js';
+import { isLazy, type Vertex } from '../../graph/ops.js';
+import { type Result, Solver, type SolverOptions } from '../../graph/solver.js';
 import type { Digest } from '../../oci/digest.js';
 import { type Platform, parsePlatform } from '../../platforms/index.js';
 import { startInternalStep } from '../../progress/writer.js';
-import { materializeImported } from '../../worker/imported.js';
+import { lazyImported, materializeLayers } from '../../worker/imported.js';
 import { imageResolver } from '../../worker/resolve.js';
 import { createRunners } from '../../worker/runners.js';
 import type { Worker } from '../../worker/worker.js';
@@ -105,11 +106,20 @@ async function solveLocal(
     noCache: request.noCache || noCacheStages(request.noCacheFilter),
     usable: async (layers) =>
       layers.length === 0 || (await w.snapshots.get(layers.at(-1)!.snapshot)) !== undefined,
-    ...(request.cacheImports?.size ? { imported: importedLookup(w, request.cacheImports) } : {}),
+    ...(request.cacheImports?.size
+      ? {
+          imported: importedLookup(request.cacheImports),
+          materialize: (layers, signal) => materializeLayers(w, layers, signal),
+        }
+      : {}),
     signal: env.signal,
   });
   const [results, sboms] = await Promise.all([
-    Promise.all(graphs.map((g) => solver.solve(g.vertex))),
+    Promise.all(
+      graphs.map(async (g) =>
+        unlazy(w, await solver.solve(g.vertex), request.sbom ? 'snapshots' : request.unlazy, env.signal),
+      ),
+    ),
     scans && request.sbom ? solveScans(w, solver, request.sbom, scans) : undefined,
   ]);
   (await context('context')).flush?.();
@@ -147,13 +157,25 @@ async function captureWithKeys(root: Vertex, solver: Solver): Promise<Capture> {
   return captureGraph(root, (v) => keys.get(v));
 }
 
-/** The solver's look-up in the imported caches: a hit is fetched and unpacked here. */
-function importedLookup(w: Worker, imports: CacheImports): NonNullable<SolverOptions['imported']> {
-  return async (key, signal) => {
+/** The solver's look-up in the imported caches: a hit is lazy (nothing fetched yet). */
+function importedLookup(imports: CacheImports): NonNullable<SolverOptions['imported']> {
+  return async (key) => {
     const rec = imports.lookup(key);
-    if (!rec) return undefined;
-    return { layers: await materializeImported(w, rec, signal), description: rec.description };
+    return rec && { layers: lazyImported(rec), description: rec.description };
   };
+}
+
+/** A final result as the outputs need it (SolveRequest.unlazy). */
+async function unlazy(
+  w: Worker,
+  r: Result,
+  need: SolveRequest['unlazy'],
+  signal: AbortSignal,
+): Promise<Result> {
+  if (r.kind !== 'layers' || !isLazy(r.layers) || !need || need === 'none') return r;
+  if (need === 'blobs') await fetchLazyBlobs(w.content, [r.layers], signal);
+  else return { kind: 'layers', layers: await materializeLayers(w, r.layers, signal) };
+  return r;
 }
 
 /**

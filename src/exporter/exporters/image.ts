@@ -2,8 +2,10 @@
  * exporter/exporters/image — `type=image` (`--push`, `type=registry`): the image assembled into
  * the content store, pushed to registries, and named in the local store; and `--load`
  * (`type=docker` without `dest`): the local store and, when there is one, a Docker engine.
+ * Layers a build took lazily from an imported cache are pushed from there (exporter/push).
  */
 import { Readable } from 'node:stream';
+import { lazyOrigins } from '../../cache/lazy.js';
 import { InvalidArgumentError, messageOf } from '../../errors.js';
 import { formatPlatform } from '../../platforms/index.js';
 import type { VertexHandle } from '../../progress/writer.js';
@@ -25,11 +27,22 @@ import type { ExportContext, Exported, Exporter, PrepareContext } from './types.
 
 const stepName = 'exporting to image';
 
-/** The local store's names for an image, given in the last phase. */
+/**
+ * The local store's names for an image, given in the last phase. A pushed image whose lazy
+ * layers (from an imported cache) are not in the store is not named: the push took them from
+ * the cache, and naming it would make an incomplete local image.
+ */
 function naming(ctx: ExportContext, names: readonly string[], image: Assembled, v: VertexHandle) {
   return {
     phase: 'names' as const,
     run: async () => {
+      for (const d of lazyOrigins(ctx.builds.map((b) => b.layers)).keys()) {
+        if (await ctx.o.content.has(d)) continue;
+        v.status(
+          `not naming ${names.join(', ')} in the local store: its layers stay in the imported cache`,
+        ).done();
+        return;
+      }
       for (const name of names) {
         await ctx.o.content.setName(name, image.top);
         v.status(`naming to ${name}`).done();
@@ -76,6 +89,7 @@ export const imageExporter: Exporter<ImageOutput> = {
             names: out.names,
             byDigest: out.pushByDigest,
             ...(image.referrers ? { referrers: image.referrers } : {}),
+            elsewhere: lazyOrigins(ctx.builds.map((b) => b.layers)),
             progress: v,
           });
         },
