@@ -106,14 +106,14 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       warn: (m) => ctx.warn?.(m),
     });
     definition = await loadDefinition(options, { ...ctx, progress, buildPlatform: worker.host });
-    refuseRemoteCache(checked, worker.builder);
+    const onNodes = cacheOnBuildkitNodes(checked, worker.builder);
     refuseRemoteAttestations(checked, worker.builder);
     // a cache push that would be refused fails now, not after the build (unless ignore-error)
     for (const t of checked.cacheExports) {
       if (t.type === 'registry' && !t.ignoreError)
         await checkPushAccess(worker.registry, formatReference(t.ref));
     }
-    const cacheImports = await loadCacheImports(checked.cacheImports, {
+    const cacheImports = await loadCacheImports(onNodes ? [] : checked.cacheImports, {
       registry: worker.registry,
       ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
       ...(ctx.warn ? { warn: ctx.warn } : {}),
@@ -125,6 +125,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
         ...solveRequest(options, checked, definition, platforms),
         cacheImports,
         unlazy: lazyNeeds(checked.outputs),
+        ...(onNodes ? { nodeCache: { exports: options.cacheTo, imports: options.cacheFrom } } : {}),
       },
       { progress, signal: ctx.signal, env: ctx.env },
       ctx.warn,
@@ -143,7 +144,7 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
       ...(checked.sourceDateEpoch !== undefined ? { sourceDateEpoch: checked.sourceDateEpoch } : {}),
       ...attestationsOf(checked, options, definition, worker, startedOn),
     });
-    if (checked.cacheExports.length) {
+    if (checked.cacheExports.length && !onNodes) {
       const step = startInternalStep(progress, 'exporting cache');
       await exportCaches(checked.cacheExports, builds, {
         registry: worker.registry,
@@ -165,15 +166,22 @@ export async function runBuild(ctx: BuildRunContext, options: BuildOptions): Pro
   }
 }
 
-/** `--cache-from`/`--cache-to` are polyarch's engine's: a builder with BuildKit nodes is refused them. */
-function refuseRemoteCache(checked: CheckedBuild, builder: Builder): void {
-  if (!checked.cacheExports.length && !checked.cacheImports.length) return;
+/**
+ * Whether `--cache-from`/`--cache-to` go to BuildKit nodes (a builder of BuildKit nodes only:
+ * each node exports and imports its own cache) rather than to polyarch's engine. A builder
+ * that mixes both is refused them: two cache formats under one ref would overwrite each other.
+ */
+function cacheOnBuildkitNodes(checked: CheckedBuild, builder: Builder): boolean {
+  if (!checked.cacheExports.length && !checked.cacheImports.length) return false;
   const remote = builder.nodes.find((n) => n.driver !== 'local');
-  if (remote) {
+  if (!remote) return false;
+  const local = builder.nodes.find((n) => n.driver === 'local');
+  if (local) {
     throw new UnsupportedError(
-      `--cache-from/--cache-to are not supported yet on builder "${builder.name}": its node ${remote.name} (driver ${remote.driver}) is a BuildKit node`,
+      `--cache-from/--cache-to are not supported on builder "${builder.name}": it mixes polyarch's engine (node ${local.name}) and BuildKit (node ${remote.name}, driver ${remote.driver}), whose caches differ; build with a builder of one kind`,
     );
   }
+  return true;
 }
 
 /** Attestations are made by polyarch's engine: a builder with BuildKit nodes is refused them. */

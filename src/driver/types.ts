@@ -14,7 +14,7 @@
  * further drivers behind the same interface.
  */
 import type { SBOMRequest } from '../attest/types.js';
-import type { NetworkMode, SecretSpec, Ulimit } from '../build/options.js';
+import type { CacheSpec, NetworkMode, SecretSpec, Ulimit } from '../build/options.js';
 import type { CacheImports } from '../cache/source.js';
 import type { Dockerfile } from '../dockerfile/index.js';
 import type { PlatformBuild } from '../exporter/assemble.js';
@@ -71,6 +71,11 @@ export interface SolveRequest {
    * (`snapshots`: file trees, scans).
    */
   unlazy?: 'none' | 'blobs' | 'snapshots';
+  /**
+   * `--cache-to`/`--cache-from` as the user gave them, for BuildKit nodes: they pass them to
+   * their own cache export and import (polyarch's engine uses `cacheImports` instead)
+   */
+  nodeCache?: { exports: readonly CacheSpec[]; imports: readonly CacheSpec[] };
   /** `--sbom`: each platform's image is scanned and its statements returned in PlatformBuild.sbom */
   sbom?: SBOMRequest;
   /** `--provenance`: each platform's graph is captured in PlatformBuild.provenance */

@@ -69,6 +69,8 @@ export interface PlatformBuild {
   key?: Digest;
   /** every step of the solve with a layer chain (what `--cache-to mode=max` records) */
   steps?: readonly SolvedStep[];
+  /** image config fields a BuildKit node set that are kept as they are (its inline cache) */
+  configFields?: Record<string, unknown>;
   /** what the node's SBOM scan of this platform wrote (subjects are filled in at export) */
   sbom?: readonly Attestation[];
   /** what provenance records of this platform's graph (when the build asked for provenance) */
@@ -408,7 +410,7 @@ export async function assembleImages(
     const layers = exported[i]!;
     const created = imageCreated(b, opts.sourceDateEpoch);
     const history = alignHistory(b, created);
-    const cfg = imageConfig({
+    const made = imageConfig({
       platform: b.platform,
       config: b.config,
       history,
@@ -416,6 +418,7 @@ export async function assembleImages(
       created,
       ...(b.author ? { author: b.author } : {}),
     });
+    const cfg = b.configFields ? ({ ...made, ...b.configFields } as ImageConfig) : made;
     const cfgBytes = jsonBytes(opts.inlineCache && b.key ? withInlineCache(cfg, b, layers, opts) : cfg);
     const configDesc = await opts.content.putBlob(cfgBytes, {
       mediaType: opts.oci ? MediaTypeImageConfig : MediaTypeDockerConfig,

@@ -24,6 +24,7 @@ import { homeOf } from '../../worker/worker.js';
 import type { BuildNode, NodeEnv, NodePlan, SolveRequest, WorkerPlatforms } from '../types.js';
 import { type ArchivedImage, importImageArchive } from './archive.js';
 import { frontendInput } from './attrs.js';
+import { cacheRefusal, nodeCacheOptions } from './cache.js';
 import { platformBuildOf } from './results.js';
 
 export interface BuildkitNodeOptions {
@@ -155,7 +156,7 @@ async function solveShare(o: BuildkitNodeOptions, s: Share): Promise<PlatformBui
     }
     return builds;
   } catch (err) {
-    throw lostNode(o, err);
+    throw cacheRefusal(lostNode(o, err), `${o.name} (${o.endpoint.address})`);
   } finally {
     if (!s.request.definition.path) await rm(s.dockerfileDir, { recursive: true, force: true });
     if (s.request.contextDir === undefined) await rm(s.contextDir, { recursive: true, force: true });
@@ -173,6 +174,7 @@ function imagesFor(
 /** A buildkitd: every platform in one solve, sent back as an OCI layout tarball. */
 async function solveAsOCI(o: BuildkitNodeOptions, s: Share): Promise<ArchivedImage[]> {
   const input = frontendInput(s.request, s.request.platforms, s);
+  const cache = nodeCacheOptions(s.request, { name: o.name, perPlatform: false });
   const tarball = new PassThrough();
   const imported = importImageArchive(tarball, o.worker.content);
   imported.catch(() => {});
@@ -180,9 +182,10 @@ async function solveAsOCI(o: BuildkitNodeOptions, s: Share): Promise<ArchivedIma
     .solve(
       {
         frontend: 'dockerfile.v0',
-        frontendAttrs: input.attrs,
+        frontendAttrs: { ...input.attrs, ...cache.frontendAttrs },
         exporters: [{ type: 'oci', attrs: {} }],
         entitlements: input.entitlements,
+        ...cache.solve,
       },
       {
         session: { ...sessionFor(o, s, input.dirs), fileSend: () => tarball },
@@ -238,13 +241,15 @@ function engineStatus(s: Share, p: Platform, forward: (st: SolveStatus) => void)
 /** A Docker engine's BuildKit: one platform per solve, into the engine, then `docker save`. */
 async function solveIntoEngine(o: BuildkitNodeOptions, s: Share, p: Platform): Promise<ArchivedImage[]> {
   const input = frontendInput(s.request, [p], s);
+  const cache = nodeCacheOptions(s.request, { name: o.name, perPlatform: true });
   const name = `polyarch-build-${randomBytes(6).toString('hex')}:${formatPlatform(p).replace(/\//g, '-')}`;
   await s.bk.solve(
     {
       frontend: 'dockerfile.v0',
-      frontendAttrs: input.attrs,
+      frontendAttrs: { ...input.attrs, ...cache.frontendAttrs },
       exporters: [{ type: 'moby', attrs: { name } }],
       entitlements: input.entitlements,
+      ...cache.solve,
     },
     {
       session: sessionFor(o, s, input.dirs),
