@@ -5,10 +5,9 @@
  * scan): its blobs brought into the content store and unpacked as snapshots, once per chain ID
  * (what is unpacked already is reused).
  */
-
 import { fetchBlob } from '../cache/lazy.js';
 import type { ImportedRecord } from '../cache/source.js';
-import type { LayerInfo } from '../graph/ops.js';
+import { isLazy, type LayerInfo } from '../graph/ops.js';
 import { chainIDs, type Snapshot } from '../snapshot/index.js';
 import type { Worker } from './worker.js';
 
@@ -30,7 +29,7 @@ export async function materializeLayers(
   layers: readonly LayerInfo[],
   signal?: AbortSignal,
 ): Promise<LayerInfo[]> {
-  if (!layers.some((l) => l.origin)) return [...layers];
+  if (!isLazy(layers)) return [...layers];
   const chains = chainIDs(layers.map((l) => l.diffID!));
   const out: LayerInfo[] = [];
   let parent: Snapshot | undefined;

@@ -173,8 +173,8 @@ async function unlazy(
   signal: AbortSignal,
 ): Promise<Result> {
   if (r.kind !== 'layers' || !isLazy(r.layers) || !need || need === 'none') return r;
-  if (need === 'blobs') await fetchLazyBlobs(w.content, [r.layers], signal);
-  else return { kind: 'layers', layers: await materializeLayers(w, r.layers, signal) };
+  if (need === 'snapshots') return { kind: 'layers', layers: await materializeLayers(w, r.layers, signal) };
+  await fetchLazyBlobs(w.content, [r.layers], signal);
   return r;
 }
 
