@@ -39,6 +39,7 @@ import { BuildError, messageOf } from '../errors.js';
 import { applyChmod, type ChmodSpec, parseChmod } from './chmod.js';
 import { type Owner, parseChown } from './chown.js';
 import { asDirDest, destParentToCreate, isDirDest, joinPath, normalizeDest, parentPath } from './paths.js';
+import { type CopyReuse, utimeSeconds, type WantedFile } from './reuse.js';
 import { resolveChownIn } from './users.js';
 import { copyXattrs } from './xattrs.js';
 
@@ -76,6 +77,8 @@ export interface CopyOptions {
   createdTime?: Date;
   /** copy extended attributes, best effort (default true) */
   xattrs?: boolean;
+  /** link unchanged files from the previous build's layer instead of copying them (fileop/reuse) */
+  reuse?: CopyReuse;
   signal?: AbortSignal;
 }
 
@@ -93,6 +96,8 @@ export interface CopyStats {
   xattrs: number | 'unavailable';
   /** tar archives unpacked (ADD) */
   unpacked: number;
+  /** files left to be linked from the previous layer (fileop/reuse) */
+  reused: number;
 }
 
 function emptyStats(): CopyStats {
@@ -106,6 +111,7 @@ function emptyStats(): CopyStats {
     bytes: 0,
     xattrs: 0,
     unpacked: 0,
+    reused: 0,
   };
 }
 
@@ -119,12 +125,6 @@ function lstatOrUndefined(p: string): Stats | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
   }
-}
-
-/** Float seconds for utimes, biased half a microsecond so libuv's truncation keeps the microsecond. */
-function toSeconds(ns: bigint): number {
-  const us = ns / 1000n;
-  return (Number(us) + (ns % 1000n === 0n && us % 1000000n === 0n ? 0 : 0.5)) / 1e6;
 }
 
 /** Linux dev_t → major/minor (glibc's gnu_dev_major/minor). */
@@ -143,6 +143,7 @@ export interface CopyContext {
   readonly chmod: ChmodSpec | undefined;
   readonly time: number | undefined;
   readonly xattrs: boolean;
+  readonly reuse: CopyReuse | undefined;
   readonly signal: AbortSignal | undefined;
   readonly stats: CopyStats;
   /** directories created as parents, in creation order (their times are set at the end) */
@@ -157,6 +158,7 @@ export async function copyContext(opts: {
   userDbRoot?: string;
   createdTime?: Date;
   xattrs?: boolean;
+  reuse?: CopyReuse;
   signal?: AbortSignal;
 }): Promise<CopyContext> {
   const chmod = opts.chmod !== undefined && opts.chmod !== '' ? parseChmod(opts.chmod) : undefined;
@@ -172,6 +174,7 @@ export async function copyContext(opts: {
     chmod,
     time: opts.createdTime !== undefined ? opts.createdTime.getTime() / 1000 : undefined,
     xattrs: opts.xattrs ?? true,
+    reuse: opts.reuse,
     signal: opts.signal,
     stats: emptyStats(),
     createdDirs: [],
@@ -237,6 +240,28 @@ async function prepareTarget(cc: CopyContext, match: SelectedMatch, target: stri
   return t;
 }
 
+/** What `applyMetadata` gives a regular file copied from `e`. */
+function wantedFile(cc: CopyContext, e: SourceEntry): WantedFile {
+  const perm = e.mode & permBits;
+  return {
+    perm: cc.chmod !== undefined ? applyChmod(cc.chmod, perm, false) : perm,
+    uid: cc.owner?.uid ?? e.uid,
+    gid: cc.owner?.gid ?? e.gid,
+    size: e.size,
+    mtimeUs: cc.time !== undefined ? Math.round(cc.time * 1e6) : Number(e.mtimeNs / 1000n),
+  };
+}
+
+/** True when the reuse takes the file: it is linked from the previous layer after the copy. */
+function offerReuse(cc: CopyContext, dst: string, e: SourceEntry, exists: boolean): boolean {
+  if (cc.reuse === undefined || exists) return false;
+  if (!cc.reuse.offer(dst, e, wantedFile(cc, e))) return false;
+  cc.stats.files++;
+  cc.stats.reused++;
+  cc.stats.bytes += e.size;
+  return true;
+}
+
 function applyMetadata(cc: CopyContext, host: string, e: SourceEntry): void {
   const uid = cc.owner?.uid ?? e.uid;
   const gid = cc.owner?.gid ?? e.gid;
@@ -245,7 +270,7 @@ function applyMetadata(cc: CopyContext, host: string, e: SourceEntry): void {
     const perm = e.mode & permBits;
     chmodSync(host, cc.chmod !== undefined ? applyChmod(cc.chmod, perm, e.type === 'dir') : perm);
   }
-  const t = cc.time ?? toSeconds(e.mtimeNs);
+  const t = cc.time ?? utimeSeconds(e.mtimeNs);
   lutimesSync(host, t, t);
 }
 
@@ -297,6 +322,7 @@ async function copyMatch(
       continue;
     }
     if (st?.isDirectory()) throw new BuildError(`cannot replace to directory ${dst} with file`);
+    if (e.type === 'file' && e.nlink <= 1 && offerReuse(cc, dst, e, st !== undefined)) continue;
     if (st !== undefined) unlinkSync(host);
     xattrPairs?.set(srcHost, host);
     switch (e.type) {
@@ -312,6 +338,7 @@ async function copyMatch(
         }
         let done!: (p: string) => void;
         let failed!: (err: unknown) => void;
+        if (key === undefined) cc.reuse?.copied(dst, e); // in walk order, as the next build reads it
         if (key !== undefined) {
           const first = new Promise<string>((res, rej) => {
             done = res;

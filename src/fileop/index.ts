@@ -21,4 +21,11 @@ export {
   urlFilename,
 } from './fetch.js';
 export { asDirDest, destParentToCreate, isDirDest, normalizeDest } from './paths.js';
+export {
+  type CopyReuse,
+  type CopyReuseOptions,
+  type CopyReuseSession,
+  comparePreorder,
+  openCopyReuse,
+} from './reuse.js';
 export { resolveChownIn } from './users.js';

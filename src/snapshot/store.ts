@@ -66,6 +66,11 @@ export interface SnapshotMeta {
   /** Bytes of file content in the layer directory (hardlinks counted once). */
   size: number;
   created: string;
+  /**
+   * A committed step's lineage: a hash of its parent and its definition, the same for every
+   * build of that step, so that the next build can start from this one (`fileop/reuse`).
+   */
+  lineage?: string;
 }
 
 /** A snapshot as the engine holds it. Immutable; a changed record is a new value. */
@@ -122,6 +127,14 @@ export interface DiskUsage {
 }
 
 const ID_PATTERN = /^[0-9a-f]{12}$/;
+
+/**
+ * A file kept with a snapshot, beside its layer dir (an active one's moves with it on
+ * commit): what a step records for the next build of it, never part of the layer.
+ */
+export function sidecarPath(target: Snapshot | Active, name: string): string {
+  return join('upper' in target ? target.upper : target.dir, '..', name);
+}
 /** Two empty directories: the bottom lower of every mount (a read-only mount needs two). */
 const EMPTY = '.empty/0';
 const EMPTY2 = '.empty/1';
@@ -494,8 +507,21 @@ export class SnapshotStore {
     for (const mp of mountsUnder(dir)) await unmount(this.tools, mp);
   }
 
-  /** Unmounts an active snapshot and keeps its upper dir as a new snapshot. */
-  async commit(active: Active): Promise<Snapshot> {
+  /** The newest committed snapshot of a lineage (see `SnapshotMeta.lineage`), if any. */
+  async latestOfLineage(lineage: string): Promise<Snapshot | undefined> {
+    let best: Snapshot | undefined;
+    for (const s of await this.list()) {
+      if (s.kind === 'committed' && s.lineage === lineage && (best === undefined || s.created > best.created))
+        best = s;
+    }
+    return best;
+  }
+
+  /**
+   * Unmounts an active snapshot and keeps its upper dir as a new snapshot, of `lineage` when
+   * one is given.
+   */
+  async commit(active: Active, options: { lineage?: string } = {}): Promise<Snapshot> {
     const staging = this.stagingOf(active);
     await this.unmountAll(staging);
     rmSync(active.work, { recursive: true, force: true });
@@ -508,6 +534,7 @@ export class SnapshotStore {
         parent: active.parent?.id,
         size,
         created: new Date().toISOString(),
+        ...(options.lineage !== undefined ? { lineage: options.lineage } : {}),
       };
       this.writeMeta(staging, meta);
       if (this.publish(staging, meta.id)) return this.snapshotOf(meta);

@@ -13,7 +13,16 @@ import { type BuildContext, checksumSources, dirSource } from '../context/index.
 import { goQuote } from '../dockerfile/shell/quote.js';
 import { BuildError, ExecError, messageOf, NotFoundError } from '../errors.js';
 import { type ExecMount as RuntimeMount, readExecUser } from '../executor/index.js';
-import { add, copy, type ExtractTar, type FetchedUrl, fetchUrl, isHttpSource } from '../fileop/index.js';
+import {
+  add,
+  type CopyReuseSession,
+  copy,
+  type ExtractTar,
+  type FetchedUrl,
+  fetchUrl,
+  isHttpSource,
+  openCopyReuse,
+} from '../fileop/index.js';
 import type {
   ContextOp,
   CopyAction,
@@ -31,7 +40,7 @@ import type { ImageConfig, ImageManifest } from '../oci/types.js';
 import { formatPlatform } from '../platforms/index.js';
 import { parseImageReference } from '../reference/index.js';
 import type { Active, Snapshot } from '../snapshot/index.js';
-import { unpackTar } from '../snapshot/index.js';
+import { sidecarPath, unpackTar } from '../snapshot/index.js';
 import { ensureImageLayers } from './layers.js';
 import { StepMounts } from './mounts.js';
 import type { Worker } from './worker.js';
@@ -83,24 +92,41 @@ async function finish(
   ctx: RunContext,
   active: Active,
   parent: Result,
-  keepEmpty: boolean,
+  commit: CommitOptions,
 ): Promise<Result> {
   const layers = parent.kind === 'layers' ? parent.layers : [];
-  if (!keepEmpty && (await isEmptyDir(active.upper))) {
+  if (commit.beforeCommit !== undefined) {
+    await w.snapshots.unmount(active.merged);
+    await commit.beforeCommit(active);
+  }
+  if (!commit.keepEmpty && (await isEmptyDir(active.upper))) {
     await w.snapshots.discard(active);
     return { kind: 'layers', layers };
   }
-  const snap = await w.snapshots.commit(active);
+  const snap = await w.snapshots.commit(
+    active,
+    commit.lineage !== undefined ? { lineage: commit.lineage } : {},
+  );
   const layer: LayerInfo = { snapshot: snap.id, producedBy: ctx.key, created: new Date().toISOString() };
   return { kind: 'layers', layers: [...layers, layer] };
 }
 
 /** Runs `fn` on a fresh overlay of the input's chain, discarding it on failure. */
+/** How a step's overlay becomes its layer. */
+interface CommitOptions {
+  /** a layer even when nothing changed */
+  keepEmpty?: boolean;
+  /** the snapshot's lineage (`SnapshotMeta.lineage`) */
+  lineage?: string;
+  /** runs on the upper dir after the overlay is unmounted, before the commit */
+  beforeCommit?: (active: Active) => Promise<void>;
+}
+
 async function onOverlay(
   w: Worker,
   ctx: RunContext,
   fn: (active: Active) => Promise<void>,
-  keepEmpty = false,
+  commit: CommitOptions = {},
 ): Promise<Result> {
   const parent = ctx.inputs[0]!;
   const active = await w.snapshots.prepare(await topOf(w, parent));
@@ -111,7 +137,7 @@ async function onOverlay(
     throw err;
   }
   try {
-    return await finish(w, ctx, active, parent, keepEmpty);
+    return await finish(w, ctx, active, parent, commit);
   } catch (err) {
     await w.snapshots.discard(active).catch(() => undefined);
     throw err;
@@ -303,52 +329,100 @@ async function runFile(
 ): Promise<Result> {
   const w = opts.worker;
   const mounts = new StepMounts(w);
+  const lineage = reuseLineage(opts, op, ctx);
+  let reuse: CopyReuseSession | undefined;
   try {
     return await onOverlay(
       w,
       ctx,
       async (active) => {
-        for (const a of op.actions) {
-          ctx.signal.throwIfAborted();
-          if (a.action === 'mkdir') {
-            await mkdirAction(active.merged, a);
-            continue;
-          }
-          const source = await copySource(opts, mounts, ctx, a);
-          const common = {
-            source,
-            sources: a.sources,
-            destRoot: active.merged,
-            dest: a.dest,
-            workdir: a.workdir,
-            ...(a.chown ? { chown: a.chown } : {}),
-            ...(a.chmod ? { chmod: a.chmod } : {}),
-            ...(a.exclude ? { exclude: a.exclude } : {}),
-            ...(a.parents ? { parents: true } : {}),
-            followSymlinks: a.followSymlinks,
-            ...(opts.sourceDateEpoch !== undefined
-              ? { createdTime: new Date(opts.sourceDateEpoch * 1000) }
-              : {}),
-            signal: ctx.signal,
-          };
-          if (a.allowURL || a.unpack) {
-            await add({
-              ...common,
-              extractTar,
-              unpack: a.unpack,
-              ...(a.checksum ? { checksum: a.checksum } : {}),
-              fetched,
-              fetch: { tmpDir: w.tmpDir },
-            });
-          } else {
-            await copy(common);
-          }
+        if (lineage !== undefined) reuse = await openReuse(w, active, lineage);
+        try {
+          await runFileActions(opts, op, ctx, fetched, mounts, active, reuse);
+        } finally {
+          reuse?.close();
         }
       },
-      op.keepEmpty === true,
+      {
+        keepEmpty: op.keepEmpty === true,
+        ...(lineage !== undefined ? { lineage } : {}),
+        ...(lineage !== undefined ? { beforeCommit: async () => void reuse?.link() } : {}),
+      },
     );
   } finally {
     await mounts.release();
+  }
+}
+
+/**
+ * The lineage of a file op whose next build may link its unchanged files from this one's layer
+ * (`fileop/reuse`): a single COPY from a build context. Its parent and its definition.
+ */
+function reuseLineage(opts: RunnerOptions, op: FileOp, ctx: RunContext): string | undefined {
+  const a = op.actions.length === 1 ? op.actions[0]! : undefined;
+  if (a?.action !== 'copy' || a.allowURL || a.unpack || a.input < 0) return undefined;
+  if (ctx.inputs[a.input]?.kind !== 'dir') return undefined;
+  const parent = ctx.inputs[0]!;
+  const top = parent.kind === 'layers' ? parent.layers[parent.layers.length - 1]?.snapshot : undefined;
+  return digestHex(
+    digestOf(JSON.stringify({ v: 1, parent: top ?? null, op, epoch: opts.sourceDateEpoch ?? null })),
+  );
+}
+
+async function openReuse(w: Worker, active: Active, lineage: string): Promise<CopyReuseSession> {
+  const donor = await w.snapshots.latestOfLineage(lineage);
+  return openCopyReuse({
+    record: sidecarPath(active, copyRecordName),
+    upper: active.upper,
+    ...(donor !== undefined ? { donor: { dir: donor.dir, record: sidecarPath(donor, copyRecordName) } } : {}),
+  });
+}
+
+const copyRecordName = 'copy-record';
+
+async function runFileActions(
+  opts: RunnerOptions,
+  op: FileOp,
+  ctx: RunContext,
+  fetched: Map<string, FetchedUrl>,
+  mounts: StepMounts,
+  active: Active,
+  reuse: CopyReuseSession | undefined,
+): Promise<void> {
+  for (const a of op.actions) {
+    ctx.signal.throwIfAborted();
+    if (a.action === 'mkdir') {
+      await mkdirAction(active.merged, a);
+      continue;
+    }
+    const source = await copySource(opts, mounts, ctx, a);
+    const common = {
+      source,
+      sources: a.sources,
+      destRoot: active.merged,
+      dest: a.dest,
+      workdir: a.workdir,
+      ...(a.chown ? { chown: a.chown } : {}),
+      ...(a.chmod ? { chmod: a.chmod } : {}),
+      ...(a.exclude ? { exclude: a.exclude } : {}),
+      ...(a.parents ? { parents: true } : {}),
+      followSymlinks: a.followSymlinks,
+      ...(opts.sourceDateEpoch !== undefined ? { createdTime: new Date(opts.sourceDateEpoch * 1000) } : {}),
+      ...(reuse !== undefined ? { reuse } : {}),
+      signal: ctx.signal,
+    };
+    if (a.allowURL || a.unpack) {
+      await add({
+        ...common,
+        extractTar,
+        unpack: a.unpack,
+        ...(a.checksum ? { checksum: a.checksum } : {}),
+        fetched,
+        fetch: { tmpDir: opts.worker.tmpDir },
+      });
+    } else {
+      await copy(common);
+    }
   }
 }
 

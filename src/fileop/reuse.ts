@@ -1,0 +1,338 @@
+/**
+ * fileop/reuse — a COPY that rebuilds its layer from the previous build's one: when a COPY of
+ * the build context runs again on the same parent with the same definition (a "lineage") and
+ * only a few source files changed, the unchanged files are hard links to the previous
+ * snapshot's immutable files instead of fresh copies of their bytes.
+ *
+ * Each COPY with reuse writes a record beside its upper dir, one line per regular file in copy
+ * order: `L|C <tab> source key <tab> destination path` (`L`: left to link, `C`: copied), the
+ * source key being the source file's `dev:ino:size:mtimeNs:ctimeNs` (any change to content,
+ * mode, owner or xattrs moves ctime). The next COPY of the lineage reads that record as a
+ * stream, merged with its own walk (both in pre-order, names sorted), and leaves a file to be
+ * linked only when all of these hold: the donor copied the same source file to the same path;
+ * the donor's file has exactly the mode, owner, size and mtime this copy would give it; nothing
+ * is at the destination in the merged view; its directory is already in the upper dir; and the
+ * source has no other hard links. Anything else is copied as usual, so a wrong guess costs time,
+ * never a different result.
+ *
+ * The links are made after the overlay is unmounted (overlayfs forbids changing an upper dir
+ * under a mount), straight into the upper dir, and each directory's times are put back as the
+ * copy left them, so the layer is byte for byte what a full copy gives. A later step that
+ * changes such a file changes its own copy-up: the snapshots stay immutable.
+ *
+ *     const reuse = openCopyReuse({ record: join(upper, '../copy-record'), upper, donor });
+ *     await copy({ ...opts, reuse });
+ *     await reuse.close();
+ *     // unmount the overlay
+ *     await reuse.link();
+ */
+import {
+  closeSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { compareNames, type SourceEntry } from '../context/source.js';
+import { BuildError, isErrno, messageOf } from '../errors.js';
+
+/** What the copy would give a file: checked against the donor's file before linking it. */
+export interface WantedFile {
+  readonly perm: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** mtime in microseconds */
+  readonly mtimeUs: number;
+}
+
+/** The copy's side of a reuse (see the module comment). */
+export interface CopyReuse {
+  /**
+   * Called for a regular file the copy is about to write at `dest` (a path in the destination
+   * root, nothing there yet). True when the file is left to be linked from the donor.
+   */
+  offer(dest: string, source: SourceEntry, want: WantedFile): boolean;
+  /** Records a file that was written by copying. */
+  copied(dest: string, source: SourceEntry): void;
+}
+
+export interface CopyReuseOptions {
+  /** where this copy's record is written */
+  record: string;
+  /** the new upper dir */
+  upper: string;
+  /** the previous snapshot of the lineage: its layer dir and its record */
+  donor?: { readonly dir: string; readonly record: string };
+}
+
+export interface LinkStats {
+  linked: number;
+}
+
+/** The reuse of one COPY: offered to `copy`, then closed, then linked after the unmount. */
+export interface CopyReuseSession extends CopyReuse {
+  /** Flushes the record. */
+  close(): void;
+  /** Makes the links (the overlay must be unmounted); returns how many. */
+  link(): LinkStats;
+}
+
+const sourceKey = (e: SourceEntry) => `${e.dev}:${e.ino}:${e.size}:${e.mtimeNs}:${e.ctimeNs}`;
+const escapePath = (p: string) => p.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const unescapePath = (p: string) =>
+  p.includes('\\') ? p.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')) : p;
+
+/** Pre-order with names sorted (the order of a copy's walk): parents first, then by component. */
+export function comparePreorder(a: string, b: string): number {
+  if (a === b) return 0;
+  const ac = a.split('/');
+  const bc = b.split('/');
+  const n = Math.min(ac.length, bc.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareNames(ac[i]!, bc[i]!);
+    if (c !== 0) return c;
+  }
+  return ac.length - bc.length;
+}
+
+/** Reads a file as lines, a chunk at a time. */
+class LineReader {
+  private fd: number | undefined;
+  private readonly buf = Buffer.allocUnsafe(64 * 1024);
+  private pending = '';
+  private lines: string[] = [];
+  private at = 0;
+
+  constructor(path: string) {
+    try {
+      this.fd = openSync(path, 'r');
+    } catch {
+      this.fd = undefined; // no record: nothing to reuse
+    }
+  }
+
+  next(): string | undefined {
+    while (this.at >= this.lines.length) {
+      if (this.fd === undefined) return undefined;
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+      if (n === 0) {
+        this.close();
+        const last = this.pending;
+        this.pending = '';
+        this.lines = last === '' ? [] : [last];
+        this.at = 0;
+        if (this.lines.length === 0) return undefined;
+        break;
+      }
+      const parts = (this.pending + this.buf.toString('utf8', 0, n)).split('\n');
+      this.pending = parts.pop()!;
+      this.lines = parts;
+      this.at = 0;
+    }
+    return this.lines[this.at++];
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+interface RecordLine {
+  readonly flag: string;
+  readonly key: string;
+  readonly path: string;
+}
+
+function parseLine(line: string): RecordLine | undefined {
+  const t1 = line.indexOf('\t');
+  const t2 = t1 < 0 ? -1 : line.indexOf('\t', t1 + 1);
+  if (t2 < 0) return undefined;
+  return { flag: line.slice(0, t1), key: line.slice(t1 + 1, t2), path: unescapePath(line.slice(t2 + 1)) };
+}
+
+/** Buffered appends to a file. */
+class LineWriter {
+  private readonly fd: number;
+  private chunk = '';
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'w', 0o600);
+  }
+
+  write(line: string): void {
+    this.chunk += `${line}\n`;
+    if (this.chunk.length >= 64 * 1024) this.flush();
+  }
+
+  flush(): void {
+    if (this.chunk !== '') writeSync(this.fd, this.chunk);
+    this.chunk = '';
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** The donor's record, walked forward as the copy's walk goes. */
+class DonorCursor {
+  private readonly reader: LineReader;
+  private current: RecordLine | undefined;
+
+  constructor(record: string) {
+    this.reader = new LineReader(record);
+    this.advance();
+  }
+
+  private advance(): void {
+    for (;;) {
+      const line = this.reader.next();
+      if (line === undefined) {
+        this.current = undefined;
+        return;
+      }
+      const r = parseLine(line);
+      if (r !== undefined) {
+        this.current = r;
+        return;
+      }
+    }
+  }
+
+  /** The donor's source key for `path`, skipping what the copy has passed. */
+  keyOf(path: string): string | undefined {
+    while (this.current !== undefined && comparePreorder(this.current.path, path) < 0) this.advance();
+    return this.current?.path === path ? this.current.key : undefined;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/** Opens the reuse of one COPY (see the module comment). */
+export function openCopyReuse(opts: CopyReuseOptions): CopyReuseSession {
+  const out = new LineWriter(opts.record);
+  const cursor = opts.donor !== undefined ? new DonorCursor(opts.donor.record) : undefined;
+  let lastDir = '';
+  let lastDirInUpper = false;
+  let closed = false;
+
+  const dirInUpper = (dest: string): boolean => {
+    const dir = parentOf(dest);
+    if (dir !== lastDir) {
+      lastDir = dir;
+      lastDirInUpper = lstatSync(join(opts.upper, dir), { throwIfNoEntry: false })?.isDirectory() === true;
+    }
+    return lastDirInUpper;
+  };
+
+  const matches = (dest: string, source: SourceEntry, want: WantedFile): boolean => {
+    if (cursor === undefined || source.nlink > 1) return false;
+    const key = sourceKey(source);
+    if (cursor.keyOf(dest) !== key) return false;
+    if (!dirInUpper(dest)) return false;
+    const st = lstatSync(join(opts.donor!.dir, dest), { bigint: true, throwIfNoEntry: false });
+    return (
+      st?.isFile() === true &&
+      Number(st.mode & 0o7777n) === want.perm &&
+      Number(st.uid) === want.uid &&
+      Number(st.gid) === want.gid &&
+      Number(st.size) === want.size &&
+      Number(st.mtimeNs / 1000n) === want.mtimeUs
+    );
+  };
+
+  return {
+    offer(dest, source, want) {
+      if (!matches(dest, source, want)) return false;
+      out.write(`L\t${sourceKey(source)}\t${escapePath(dest)}`);
+      return true;
+    },
+    copied(dest, source) {
+      out.write(`C\t${sourceKey(source)}\t${escapePath(dest)}`);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      out.close();
+      cursor?.close();
+    },
+    link() {
+      return linkAll(opts);
+    },
+  };
+}
+
+/** After the unmount: every `L` line becomes a link, directory times kept. */
+function linkAll(opts: CopyReuseOptions): LinkStats {
+  const donor = opts.donor;
+  if (donor === undefined) return { linked: 0 };
+  const reader = new LineReader(opts.record);
+  let linked = 0;
+  let dir: { path: string; atime: number; mtime: number } | undefined;
+  const restore = () => {
+    if (dir !== undefined) lutimesSync(dir.path, dir.atime, dir.mtime);
+  };
+  try {
+    for (let line = reader.next(); line !== undefined; line = reader.next()) {
+      const r = parseLine(line);
+      if (r === undefined || r.flag !== 'L') continue;
+      const to = join(opts.upper, r.path);
+      const parent = join(opts.upper, parentOf(r.path));
+      if (dir?.path !== parent) {
+        restore();
+        const st = lstatSync(parent, { bigint: true });
+        dir = { path: parent, atime: utimeSeconds(st.atimeNs), mtime: utimeSeconds(st.mtimeNs) };
+      }
+      linkOne(join(donor.dir, r.path), to, r.path);
+      linked++;
+    }
+    restore();
+  } finally {
+    reader.close();
+  }
+  return { linked };
+}
+
+/** Float seconds for utimes, biased half a microsecond so libuv's truncation keeps the microsecond. */
+export function utimeSeconds(ns: bigint): number {
+  const us = ns / 1000n;
+  return (Number(us) + (ns % 1000n === 0n && us % 1000000n === 0n ? 0 : 0.5)) / 1e6;
+}
+
+function linkOne(from: string, to: string, shown: string): void {
+  try {
+    linkSync(from, to);
+  } catch (err) {
+    // a whiteout left by an unlink in the merged view is replaced, as a copy would have;
+    // a file written later by the copy itself wins, as it would have
+    if (!isErrno(err, 'EEXIST')) throw linkError(shown, err);
+    const st = lstatSync(to);
+    if (!(st.isCharacterDevice() && st.rdev === 0)) return;
+    try {
+      unlinkSync(to);
+      linkSync(from, to);
+    } catch (err2) {
+      throw linkError(shown, err2);
+    }
+  }
+}
+
+function linkError(path: string, err: unknown): BuildError {
+  return new BuildError(`linking the unchanged file ${path} from the previous layer: ${messageOf(err)}`, {
+    cause: err,
+  });
+}
