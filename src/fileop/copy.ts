@@ -36,12 +36,13 @@ import {
   type SourceFS,
 } from '../context/source.js';
 import { BuildError, messageOf } from '../errors.js';
+import type { Xattrs } from '../snapshot/xattr.js';
 import { applyChmod, type ChmodSpec, parseChmod } from './chmod.js';
 import { type Owner, parseChown } from './chown.js';
 import { asDirDest, destParentToCreate, isDirDest, joinPath, normalizeDest, parentPath } from './paths.js';
 import { type CopyReuse, utimeSeconds, type WantedFile } from './reuse.js';
 import { resolveChownIn } from './users.js';
-import { copyXattrs } from './xattrs.js';
+import { readSourceXattrs, writeCopiedXattrs } from './xattrs.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -285,7 +286,12 @@ async function copyMatch(
   hardlinks: Map<string, Promise<string>>,
 ): Promise<void> {
   const finish: { host: string; entry: SourceEntry }[] = [];
-  const xattrPairs = cc.xattrs ? new Map<string, string>() : undefined;
+  const xattrs = cc.xattrs ? await readSourceXattrs(hostPath(fs.root, match.real)) : undefined;
+  const xattrRecords: [string, Xattrs][] = [];
+  const keepXattrs = (srcHost: string, host: string) => {
+    const x = xattrs !== undefined && xattrs !== 'unavailable' ? xattrs.get(srcHost) : undefined;
+    if (x !== undefined) xattrRecords.push([host, x]);
+  };
   const running = new Set<Promise<void>>();
   let failure: unknown;
   const schedule = async (task: () => Promise<void>) => {
@@ -312,19 +318,19 @@ async function copyMatch(
         mkdirSync(host);
         cc.stats.dirs++;
         finish.push({ host, entry: e });
-        xattrPairs?.set(srcHost, host);
+        keepXattrs(srcHost, host);
       } else if (!st.isDirectory()) {
         throw new BuildError(`cannot copy to non-directory: ${dst}`);
       } else if (!top) {
         finish.push({ host, entry: e });
-        xattrPairs?.set(srcHost, host);
+        keepXattrs(srcHost, host);
       }
       continue;
     }
     if (st?.isDirectory()) throw new BuildError(`cannot replace to directory ${dst} with file`);
     if (e.type === 'file' && e.nlink <= 1 && offerReuse(cc, dst, e, st !== undefined)) continue;
     if (st !== undefined) unlinkSync(host);
-    xattrPairs?.set(srcHost, host);
+    if (e.type !== 'socket') keepXattrs(srcHost, host);
     switch (e.type) {
       case 'file': {
         const key = e.nlink > 1 ? `${e.dev}:${e.ino}` : undefined;
@@ -386,15 +392,14 @@ async function copyMatch(
       }
       case 'socket':
         cc.stats.skipped++;
-        xattrPairs?.delete(srcHost);
         break;
     }
   }
   await Promise.all(running);
   if (failure !== undefined) throw failure;
   for (let i = finish.length - 1; i >= 0; i--) applyMetadata(cc, finish[i]!.host, finish[i]!.entry);
-  if (xattrPairs !== undefined && xattrPairs.size > 0) {
-    const n = await copyXattrs(xattrPairs, [hostPath(fs.root, match.real)]);
+  if (xattrs !== undefined) {
+    const n = xattrs === 'unavailable' ? xattrs : await writeCopiedXattrs(xattrRecords);
     if (n === 'unavailable') cc.stats.xattrs = 'unavailable';
     else if (cc.stats.xattrs !== 'unavailable') cc.stats.xattrs += n;
   }

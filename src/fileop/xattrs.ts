@@ -2,8 +2,8 @@
  * fileop/xattrs — best-effort copy of extended attributes (file capabilities such as
  * `security.capability` on `ping`, `user.*` attributes, POSIX ACLs) for what a COPY wrote.
  *
- * Node has no xattr API, so this runs one `getfattr` over the copied source trees and one
- * `setfattr --restore` for the destination, per copied match (never per file), with the
+ * Node has no xattr API, so this runs one `getfattr` over a copied source tree before the copy
+ * and one `setfattr --restore` for the destination after it, per copied match (never per file), with the
  * snapshotter's dump format and runner (`snapshot/xattr`, `snapshot/tools`). Failures are
  * ignored, as BuildKit's copy logs and skips xattr errors; without the `attr` tools nothing
  * is copied. The host's `security.selinux` and overlayfs' own attributes are never copied.
@@ -14,20 +14,17 @@ import { isInternalXattr } from '../snapshot/unpack.js';
 import { formatXattrRestore, parseXattrDump, type Xattrs, xattrDumpArgs } from '../snapshot/xattr.js';
 
 /**
- * Copies the xattrs of `pairs` (source host path → destination host path); `roots` are the
- * source trees to scan. Returns how many destination paths received attributes, or
- * 'unavailable' when getfattr/setfattr cannot run.
+ * The attributes worth copying under a source tree (one `getfattr` over it): source host path
+ * → attributes, only for paths that have some; 'unavailable' when getfattr cannot run.
+ * Read before the copy, so that the copy keeps only the few paths that have any.
  */
-export async function copyXattrs(
-  pairs: ReadonlyMap<string, string>,
-  roots: readonly string[],
+export async function readSourceXattrs(
+  root: string,
   tools: Tools = defaultTools,
-): Promise<number | 'unavailable'> {
-  if (pairs.size === 0 || roots.length === 0) return 0;
+): Promise<Map<string, Xattrs> | 'unavailable'> {
   let out: Buffer;
   try {
-    const r = await run(tools.getfattr, xattrDumpArgs(roots, { recursive: true }));
-    out = r.stdout;
+    out = (await run(tools.getfattr, xattrDumpArgs([root], { recursive: true }))).stdout;
   } catch {
     return 'unavailable'; // `run` rejects only when the program cannot be started
   }
@@ -35,19 +32,28 @@ export async function copyXattrs(
   try {
     dump = parseXattrDump(out.toString('latin1'));
   } catch {
-    return 0;
+    return new Map();
   }
-  const records: [string, Xattrs][] = [];
+  const kept = new Map<string, Xattrs>();
   for (const [path, attrs] of dump) {
-    const dst = pairs.get(showPath(path));
-    if (dst === undefined) continue;
-    const kept: Xattrs = new Map([...attrs].filter(([name]) => !isInternalXattr(name)));
-    if (kept.size > 0) records.push([bstr(Buffer.from(dst, 'utf8')), kept]);
+    const x: Xattrs = new Map([...attrs].filter(([name]) => !isInternalXattr(name)));
+    if (x.size > 0) kept.set(showPath(path), x);
   }
+  return kept;
+}
+
+/**
+ * Sets attributes on copied paths (destination host path → attributes), with one
+ * `setfattr --restore`. Returns how many paths received some, or 'unavailable'.
+ */
+export async function writeCopiedXattrs(
+  records: readonly (readonly [string, Xattrs])[],
+  tools: Tools = defaultTools,
+): Promise<number | 'unavailable'> {
   if (records.length === 0) return 0;
   try {
     await run(tools.setfattr, ['--no-dereference', '--restore=-'], {
-      input: formatXattrRestore(records),
+      input: formatXattrRestore(records.map(([dst, x]) => [bstr(Buffer.from(dst, 'utf8')), x] as const)),
       captureStdout: false,
     });
   } catch {
