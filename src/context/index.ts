@@ -7,10 +7,10 @@
  */
 export { type ChecksumOptions, checksumSources, entryHeader } from './checksum.js';
 export { parseDockerignore } from './dockerignore.js';
+export { comparePreorder, escapePath, LineReader, LineWriter, unescapePath } from './linefile.js';
 export {
   type BuildContext,
   type ContextInput,
-  type ContextStats,
   findIgnoreFile,
   type HashStats,
   type LoadContextOptions,
@@ -55,3 +55,4 @@ export {
   type SourceFS,
 } from './source.js';
 export { StatCache, type StatKey, safeToPersist } from './statcache.js';
+export { type ContextView, contextView } from './view.js';

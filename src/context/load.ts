@@ -1,6 +1,7 @@
 /**
  * context/load — the build context of `polyarch build <context>`: which `.dockerignore`
- * applies, the filtered walk, and a `SourceFS` view that COPY/ADD and the cache keys read.
+ * applies, and a `SourceFS` view (context/view, read on demand) that COPY/ADD and the cache keys
+ * read, with content digests from the persistent stat cache.
  *
  *     const ctx = await loadContext({ dir: '.', dockerfile: 'Dockerfile', statCacheDir });
  *     const key = await checksumSources(ctx.source, ['src/', 'package.json'], {});
@@ -18,9 +19,9 @@ import { resolve } from 'node:path';
 import { BuildError, InvalidArgumentError, messageOf, NotFoundError, UnsupportedError } from '../errors.js';
 import { parseDockerignore } from './dockerignore.js';
 import { PatternMatcher } from './patternmatcher.js';
-import { hashFile, hostPath, type SourceEntry, type SourceFS } from './source.js';
+import { hashFile, hostPath, type SourceFS } from './source.js';
 import { nowNs, StatCache } from './statcache.js';
-import { walkContext } from './walk.js';
+import { contextView } from './view.js';
 
 /** Where a build context comes from. */
 export type ContextInput =
@@ -52,15 +53,6 @@ export interface LoadContextOptions {
   signal?: AbortSignal;
 }
 
-export interface ContextStats {
-  readonly files: number;
-  readonly dirs: number;
-  readonly symlinks: number;
-  readonly other: number;
-  readonly bytes: number;
-  readonly walkMs: number;
-}
-
 export interface HashStats {
   /** digests served from memory or the persistent stat cache */
   readonly cached: number;
@@ -76,11 +68,8 @@ export interface BuildContext {
   /** the ignore file that applied, if any */
   readonly ignoreFile: string | undefined;
   readonly ignorePatterns: readonly string[];
-  /** included paths (`/`, `/src/main.go`) → lstat as on disk */
-  readonly entries: ReadonlyMap<string, SourceEntry>;
-  /** the filtered view COPY/ADD read: ignored paths absent, everything owned by 0:0 */
+  /** the filtered view COPY/ADD read: ignored paths absent, everything owned by 0:0 (context/view) */
   readonly source: SourceFS;
-  readonly stats: ContextStats;
   /** how many content digests were computed vs. reused so far */
   hashStats(): HashStats;
   /** Persists newly computed digests to the stat cache (no-op without `statCacheDir`). */
@@ -115,13 +104,13 @@ async function isFile(p: string): Promise<boolean> {
 }
 
 export async function loadContext(opts: LoadContextOptions): Promise<BuildContext> {
-  const started = performance.now();
   let dir: string;
   try {
     dir = await realpath(resolve(opts.dir));
   } catch (err) {
     throw new NotFoundError(`build context ${opts.dir}: ${messageOf(err)}`, { cause: err });
   }
+  if (!(await isDir(dir))) throw new BuildError(`build context ${dir} is not a directory`);
   const ignoreFile = await findIgnoreFile(dir, opts.dockerfile, opts.ignoreFile);
   let ignorePatterns: string[] = [];
   let matcher: PatternMatcher | undefined;
@@ -133,67 +122,41 @@ export async function loadContext(opts: LoadContextOptions): Promise<BuildContex
       throw new InvalidArgumentError(`failed parsing ${ignoreFile}: ${messageOf(err)}`, { cause: err });
     }
   }
-  const walked = await walkContext(dir, matcher, opts.signal);
+  opts.signal?.throwIfAborted();
+  const view = contextView(dir, matcher);
   const statCache =
     opts.statCacheDir !== undefined ? await StatCache.open(opts.statCacheDir, dir) : undefined;
-
-  let files = 0;
-  let dirs = 0;
-  let symlinks = 0;
-  let other = 0;
-  let bytes = 0;
-  const view = new Map<string, SourceEntry>();
-  for (const [p, e] of walked.entries) {
-    if (e.type === 'file') {
-      files++;
-      bytes += e.size;
-    } else if (e.type === 'dir') dirs++;
-    else if (e.type === 'symlink') symlinks++;
-    else other++;
-    view.set(p, e.uid === 0 && e.gid === 0 ? e : { ...e, uid: 0, gid: 0 });
-  }
-  const stats: ContextStats = { files, dirs, symlinks, other, bytes, walkMs: performance.now() - started };
-
-  const memo = new Map<string, Promise<string>>();
-  let cached = 0;
-  let hashed = 0;
-  let hashedBytes = 0;
+  const hashing = new Map<string, Promise<string>>(); // in flight only
+  const counts = { cached: 0, hashed: 0, hashedBytes: 0 };
   const description = `build context ${dir}`;
   const source: SourceFS = {
     description,
     root: dir,
     async lstat(path) {
-      return view.get(path);
+      return view.lstat(path);
     },
     async readdir(path) {
-      const names = walked.children.get(path);
-      if (names === undefined)
-        throw new BuildError(`reading directory ${path} in ${description}: not a directory`);
-      return names.slice();
+      return view.readdir(path);
     },
     contentDigest(path, entry) {
-      const known = memo.get(path);
-      if (known !== undefined) {
-        cached++;
-        return known;
-      }
+      const running = hashing.get(path);
+      if (running !== undefined) return running;
       const hit = statCache?.lookup(path, entry);
       if (hit !== undefined) {
-        cached++;
-        const p = Promise.resolve(hit);
-        memo.set(path, p);
-        return p;
+        counts.cached++;
+        return Promise.resolve(hit);
       }
       const p = (async () => {
         const start = nowNs();
         const hex = await hashFile(hostPath(dir, path), entry.size);
-        hashed++;
-        hashedBytes += entry.size;
+        counts.hashed++;
+        counts.hashedBytes += entry.size;
         statCache?.record(path, entry, hex, start);
         return hex;
       })();
-      memo.set(path, p);
-      p.catch(() => memo.delete(path));
+      hashing.set(path, p);
+      const done = () => hashing.delete(path);
+      p.then(done, done);
       return p;
     },
   };
@@ -203,14 +166,20 @@ export async function loadContext(opts: LoadContextOptions): Promise<BuildContex
     dir,
     ignoreFile,
     ignorePatterns,
-    entries: walked.entries,
     source,
-    stats,
-    hashStats: () => ({ cached, hashed, hashedBytes }),
+    hashStats: () => ({ ...counts }),
     async flush() {
-      await statCache?.save((p) => walked.entries.has(p));
+      await statCache?.save();
     },
   };
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The same as loadContext, from a classified context argument. */

@@ -4,17 +4,26 @@
  *
  * One file per context directory in a caller-given cache directory, keyed by the context's
  * real path: a header line, then a line per file (`size:mtimeNs:ino:ctimeNs:sha256hex`, a tab,
- * the path with `\` and newlines escaped) — lines, not one JSON object, so that 100,000 files
- * are read without building a 100,000-property object on the way. An entry is trusted when size, mtime (ns), inode and ctime (ns) are
- * all unchanged. Entries whose mtime or ctime were too close to the moment of hashing are
- * not persisted ("racily clean" in git's words): a write in the same clock tick could have
- * changed the content without changing the times. The file is replaced atomically.
+ * the path escaped as in `linefile`), in walk order (`comparePreorder`). The file is never
+ * held in memory: lookups come in walk order (a checksum walks the context in that order), so
+ * a few cursors read it forward alongside them (one per interleaved walk: several COPYs or
+ * platforms at once); a lookup behind every cursor starts one from the top. Only digests
+ * computed in this run are held, and only until `save`, which merges them into a new file
+ * in one pass.
+ *
+ * An entry is trusted when size, mtime (ns), inode and ctime (ns) are all unchanged. Entries
+ * whose mtime or ctime were too close to the moment of hashing are not persisted ("racily
+ * clean" in git's words): a write in the same clock tick could have changed the content
+ * without changing the times. The file is replaced atomically.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurably } from '../durable.js';
+import type { Writable } from 'node:stream';
+import { writeStreamDurably } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
+import { comparePreorder, escapePath, LineReader, unescapePath } from './linefile.js';
 
 /** The stat fields that decide whether a cached digest is still valid. */
 export interface StatKey {
@@ -24,24 +33,7 @@ export interface StatKey {
   readonly ino: bigint;
 }
 
-const magic = 'polyarch-statcache-v2';
-
-const escapePath = (p: string) => p.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-const unescapePath = (p: string) =>
-  p.includes('\\') ? p.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')) : p;
-
-/** The entries of a cache file for `context`; empty when it is another's, old or unreadable. */
-function parseCacheFile(text: string, context: string): Map<string, string> {
-  const entries = new Map<string, string>();
-  const lines = text.split('\n');
-  if (lines[0] !== `${magic} ${JSON.stringify(context)}`) return entries;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const tab = line.indexOf('\t');
-    if (tab > 0) entries.set(unescapePath(line.slice(tab + 1)), line.slice(0, tab));
-  }
-  return entries;
-}
+const magic = 'polyarch-statcache-v3';
 
 const fineMarginNs = 50_000_000n; // a few clock ticks of a nanosecond filesystem
 const coarseMarginNs = 2_000_000_000n; // filesystems with 1 s or 2 s timestamps
@@ -65,64 +57,192 @@ export function safeToPersist(k: StatKey, hashStartNs: bigint): boolean {
   return k.mtimeNs < limit && k.ctimeNs < limit;
 }
 
+interface Entry {
+  /** `size:mtimeNs:ino:ctimeNs:hex` */
+  readonly value: string;
+  readonly path: string;
+}
+
+function parseEntry(line: string): Entry | undefined {
+  const tab = line.indexOf('\t');
+  return tab > 0 ? { value: line.slice(0, tab), path: unescapePath(line.slice(tab + 1)) } : undefined;
+}
+
+/** What this run learnt of each line of the file: looked up, or passed over by a walk. */
+class LineStates {
+  private states = new Uint8Array(1024);
+
+  /** A walk looked the line's path up. */
+  hit(i: number): void {
+    this.grow(i);
+    this.states[i] = 1;
+  }
+
+  /** A walk went past the line's path without looking it up: the file left the context. */
+  passed(i: number): void {
+    this.grow(i);
+    if (this.states[i] === 0) this.states[i] = 2;
+  }
+
+  gone(i: number): boolean {
+    return i < this.states.length && this.states[i] === 2;
+  }
+
+  private grow(i: number): void {
+    if (i < this.states.length) return;
+    let n = this.states.length;
+    while (n <= i) n *= 2;
+    const next = new Uint8Array(n);
+    next.set(this.states);
+    this.states = next;
+  }
+}
+
+/** Reads the entries of a cache file forward; undefined `current` at the end. */
+class Cursor {
+  private readonly reader: LineReader;
+  current: Entry | undefined;
+  /** the entry number of `current` */
+  index = -1;
+  private started = false;
+
+  constructor(file: string, header: string) {
+    this.reader = new LineReader(file);
+    if (this.reader.next() !== header) this.reader.close(); // another's, old or unreadable
+    this.advance();
+  }
+
+  advance(): void {
+    for (let line = this.reader.next(); line !== undefined; line = this.reader.next()) {
+      const e = parseEntry(line);
+      if (e !== undefined) {
+        this.current = e;
+        this.index++;
+        return;
+      }
+    }
+    this.current = undefined;
+  }
+
+  /**
+   * The entry for `path` if it is at or ahead of this cursor, moving up to it; what it goes
+   * past after its first lookup is marked passed (a walk between two of its files skipped it).
+   */
+  seek(path: string, states: LineStates): Entry | undefined {
+    while (this.current !== undefined && comparePreorder(this.current.path, path) < 0) {
+      if (this.started) states.passed(this.index);
+      this.advance();
+    }
+    this.started = true;
+    if (this.current?.path !== path) return undefined;
+    states.hit(this.index);
+    return this.current;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+/** Cursors kept at once: one per walk that runs at the same time, within reason. */
+const maxCursors = 8;
+
 export class StatCache {
   private readonly file: string;
-  private readonly context: string;
-  private readonly loaded: Map<string, string>;
+  private readonly header: string;
+  private cursors: Cursor[] = [];
+  private readonly states = new LineStates();
   private readonly fresh = new Map<string, string>();
-  private dirty = false;
 
-  private constructor(file: string, context: string, loaded: Map<string, string>) {
+  private constructor(file: string, header: string) {
     this.file = file;
-    this.context = context;
-    this.loaded = loaded;
+    this.header = header;
   }
 
   /** Opens (or starts) the cache of `contextDir` in `cacheDir`; an unreadable file is ignored. */
   static async open(cacheDir: string, contextDir: string): Promise<StatCache> {
     const name = createHash('sha256').update(contextDir).digest('hex').slice(0, 32);
-    const file = join(cacheDir, `context-${name}.stat`);
-    let loaded = new Map<string, string>();
-    try {
-      loaded = parseCacheFile(await readFile(file, 'utf8'), contextDir);
-    } catch {
-      // missing or unreadable: start empty (a cache, not a source of truth)
-    }
-    return new StatCache(file, contextDir, loaded);
+    return new StatCache(join(cacheDir, `context-${name}.stat`), `${magic} ${JSON.stringify(contextDir)}`);
   }
 
   /** The cached sha256 hex for `path` if its stat is unchanged. */
   lookup(path: string, key: StatKey): string | undefined {
-    const v = this.fresh.get(path) ?? this.loaded.get(path);
+    const v = this.fresh.get(path) ?? this.persisted(path);
     if (v === undefined) return undefined;
     const i = v.lastIndexOf(':');
     return v.slice(0, i) === encodeKey(key) ? v.slice(i + 1) : undefined;
   }
 
+  /** The persisted value for `path`, read with the cursor furthest along that is not past it. */
+  private persisted(path: string): string | undefined {
+    let best: Cursor | undefined;
+    for (const c of this.cursors) {
+      const cur = c.current;
+      if (cur === undefined || comparePreorder(cur.path, path) > 0) continue;
+      if (best === undefined || comparePreorder(cur.path, best.current!.path) > 0) best = c;
+    }
+    if (best === undefined) {
+      if (this.cursors.length >= maxCursors) this.cursors.shift()!.close();
+      best = new Cursor(this.file, this.header);
+      this.cursors.push(best);
+    }
+    const value = best.seek(path, this.states)?.value;
+    if (best.current === undefined) {
+      best.close();
+      this.cursors = this.cursors.filter((c) => c !== best);
+    }
+    return value;
+  }
+
   /** Remembers a digest computed at `hashStartNs` (see `safeToPersist`). */
   record(path: string, key: StatKey, hex: string, hashStartNs: bigint): void {
     if (!safeToPersist(key, hashStartNs)) return;
-    this.fresh.set(path, `${encodeKey(key)}:${hex}`);
-    this.dirty = true;
+    const value = `${encodeKey(key)}:${hex}`;
+    value.charCodeAt(0); // flattened: a concatenation held as is costs several times its length
+    this.fresh.set(path, value);
   }
 
   /**
-   * Writes the cache when something new was recorded. Entries for paths that `keep` rejects
-   * (files no longer in the context) are dropped.
+   * Writes the cache when something new was recorded: the old entries merged with the new
+   * ones, in walk order. Dropped: entries a walk went past (files no longer in the context)
+   * and those for paths that `keep` rejects.
    */
-  async save(keep: (path: string) => boolean): Promise<void> {
-    if (!this.dirty) return;
-    const lines = [`${magic} ${JSON.stringify(this.context)}`];
-    for (const [k, v] of this.loaded) if (!this.fresh.has(k) && keep(k)) lines.push(`${v}\t${escapePath(k)}`);
-    for (const [k, v] of this.fresh) if (keep(k)) lines.push(`${v}\t${escapePath(k)}`);
+  async save(keep: (path: string) => boolean = () => true): Promise<void> {
+    if (this.fresh.size === 0) return;
+    for (const c of this.cursors) c.close();
+    this.cursors = [];
+    const old = new Cursor(this.file, this.header);
     try {
       await mkdir(join(this.file, '..'), { recursive: true });
-      await writeFileDurably(this.file, `${lines.join('\n')}\n`);
-      this.dirty = false;
-      // the JSON file of the previous format, replaced by this one
+      await writeStreamDurably(this.file, (out) => this.merge(old, keep, out));
+      this.fresh.clear();
+      // the JSON file of an old format, replaced by this one
       await rm(this.file.replace(/\.stat$/, '.json'), { force: true });
     } catch (err) {
       throw new StoreError(`saving the context stat cache ${this.file}: ${messageOf(err)}`, { cause: err });
+    } finally {
+      old.close();
     }
+  }
+
+  private async merge(old: Cursor, keep: (path: string) => boolean, out: Writable): Promise<void> {
+    const fresh = [...this.fresh.keys()].sort(comparePreorder);
+    let chunk = `${this.header}\n`;
+    const put = async (path: string, value: string) => {
+      if (!keep(path)) return;
+      chunk += `${value}\t${escapePath(path)}\n`;
+      if (chunk.length < 64 * 1024) return;
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    };
+    let i = 0;
+    for (; old.current !== undefined; old.advance()) {
+      const o = old.current;
+      for (; i < fresh.length && comparePreorder(fresh[i]!, o.path) < 0; i++)
+        await put(fresh[i]!, this.fresh.get(fresh[i]!)!);
+      if (!this.fresh.has(o.path) && !this.states.gone(old.index)) await put(o.path, o.value);
+    }
+    for (; i < fresh.length; i++) await put(fresh[i]!, this.fresh.get(fresh[i]!)!);
+    out.end(chunk);
   }
 }

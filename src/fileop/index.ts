@@ -25,7 +25,6 @@ export {
   type CopyReuse,
   type CopyReuseOptions,
   type CopyReuseSession,
-  comparePreorder,
   openCopyReuse,
 } from './reuse.js';
 export { resolveChownIn } from './users.js';

@@ -26,18 +26,10 @@
  *     // unmount the overlay
  *     await reuse.link();
  */
-import {
-  closeSync,
-  linkSync,
-  lstatSync,
-  lutimesSync,
-  openSync,
-  readSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { linkSync, lstatSync, lutimesSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareNames, type SourceEntry } from '../context/source.js';
+import { comparePreorder, escapePath, LineReader, LineWriter, unescapePath } from '../context/linefile.js';
+import type { SourceEntry } from '../context/source.js';
 import { BuildError, isErrno, messageOf } from '../errors.js';
 
 /** What the copy would give a file: checked against the donor's file before linking it. */
@@ -83,65 +75,6 @@ export interface CopyReuseSession extends CopyReuse {
 }
 
 const sourceKey = (e: SourceEntry) => `${e.dev}:${e.ino}:${e.size}:${e.mtimeNs}:${e.ctimeNs}`;
-const escapePath = (p: string) => p.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-const unescapePath = (p: string) =>
-  p.includes('\\') ? p.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')) : p;
-
-/** Pre-order with names sorted (the order of a copy's walk): parents first, then by component. */
-export function comparePreorder(a: string, b: string): number {
-  if (a === b) return 0;
-  const ac = a.split('/');
-  const bc = b.split('/');
-  const n = Math.min(ac.length, bc.length);
-  for (let i = 0; i < n; i++) {
-    const c = compareNames(ac[i]!, bc[i]!);
-    if (c !== 0) return c;
-  }
-  return ac.length - bc.length;
-}
-
-/** Reads a file as lines, a chunk at a time. */
-class LineReader {
-  private fd: number | undefined;
-  private readonly buf = Buffer.allocUnsafe(64 * 1024);
-  private pending = '';
-  private lines: string[] = [];
-  private at = 0;
-
-  constructor(path: string) {
-    try {
-      this.fd = openSync(path, 'r');
-    } catch {
-      this.fd = undefined; // no record: nothing to reuse
-    }
-  }
-
-  next(): string | undefined {
-    while (this.at >= this.lines.length) {
-      if (this.fd === undefined) return undefined;
-      const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
-      if (n === 0) {
-        this.close();
-        const last = this.pending;
-        this.pending = '';
-        this.lines = last === '' ? [] : [last];
-        this.at = 0;
-        if (this.lines.length === 0) return undefined;
-        break;
-      }
-      const parts = (this.pending + this.buf.toString('utf8', 0, n)).split('\n');
-      this.pending = parts.pop()!;
-      this.lines = parts;
-      this.at = 0;
-    }
-    return this.lines[this.at++];
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
 
 interface RecordLine {
   readonly flag: string;
@@ -154,31 +87,6 @@ function parseLine(line: string): RecordLine | undefined {
   const t2 = t1 < 0 ? -1 : line.indexOf('\t', t1 + 1);
   if (t2 < 0) return undefined;
   return { flag: line.slice(0, t1), key: line.slice(t1 + 1, t2), path: unescapePath(line.slice(t2 + 1)) };
-}
-
-/** Buffered appends to a file. */
-class LineWriter {
-  private readonly fd: number;
-  private chunk = '';
-
-  constructor(path: string) {
-    this.fd = openSync(path, 'w', 0o600);
-  }
-
-  write(line: string): void {
-    this.chunk += `${line}\n`;
-    if (this.chunk.length >= 64 * 1024) this.flush();
-  }
-
-  flush(): void {
-    if (this.chunk !== '') writeSync(this.fd, this.chunk);
-    this.chunk = '';
-  }
-
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
-  }
 }
 
 /** The donor's record, walked forward as the copy's walk goes. */

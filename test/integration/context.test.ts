@@ -19,6 +19,8 @@ import {
   loadContext,
   parseContextArg,
   resolveInRoot,
+  type SourceEntry,
+  type SourceFS,
 } from '../../src/context/index.js';
 import { NotFoundError, UnsupportedError } from '../../src/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -44,6 +46,21 @@ function writeTree(root: string, spec: Record<string, string | { link: string }>
   }
 }
 
+/** Every path of a context's view with its entry, walked as COPY walks it. */
+async function viewEntries(ctx: { source: SourceFS }): Promise<Map<string, SourceEntry>> {
+  const out = new Map<string, SourceEntry>();
+  const visit = async (path: string) => {
+    const e = await ctx.source.lstat(path);
+    if (e === undefined) throw new Error(`${path} listed but not found`);
+    out.set(path, e);
+    if (e.type === 'dir')
+      for (const name of await ctx.source.readdir(path))
+        await visit(path === '/' ? `/${name}` : `${path}/${name}`);
+  };
+  await visit('/');
+  return out;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('which ignore file applies (BuildKit dockerui)', () => {
@@ -59,7 +76,7 @@ describe('which ignore file applies (BuildKit dockerui)', () => {
     });
     const ctx = await loadContext({ dir });
     assert.equal(ctx.ignoreFile, join(dir, '.dockerignore'));
-    assert.deepEqual([...ctx.entries.keys()].sort(), ['/', '/bay', '/foo']);
+    assert.deepEqual([...(await viewEntries(ctx)).keys()].sort(), ['/', '/bay', '/foo']);
   });
   test('<Dockerfile>.dockerignore next to the Dockerfile wins (BuildKit testDockerignoreOverride)', async () => {
     const dir = fresh('ctx-');
@@ -73,13 +90,13 @@ describe('which ignore file applies (BuildKit dockerui)', () => {
       bar: '',
     });
     const one = await loadContext({ dir, dockerfile: join(dir, 'Dockerfile') });
-    assert.ok(one.entries.has('/foo') && !one.entries.has('/bar'));
+    assert.ok((await one.source.lstat('/foo')) && !(await one.source.lstat('/bar')));
     const two = await loadContext({ dir, dockerfile: join(dir, 'Dockerfile2') });
-    assert.ok(!two.entries.has('/foo') && two.entries.has('/bar'));
+    assert.ok(!(await two.source.lstat('/foo')) && (await two.source.lstat('/bar')));
     const plain = await loadContext({ dir, dockerfile: join(dir, 'Other.Dockerfile') });
     assert.equal(plain.ignoreFile, join(dir, '.dockerignore'));
     const explicit = await loadContext({ dir, ignoreFile: join(dir, 'Dockerfile2.dockerignore') });
-    assert.ok(!explicit.entries.has('/foo'));
+    assert.equal(await explicit.source.lstat('/foo'), undefined);
     await assert.rejects(loadContext({ dir, ignoreFile: join(dir, 'none') }), NotFoundError);
   });
   test('an invalid ignore file is an error naming it (BuildKit testDockerignoreInvalid)', async () => {
@@ -125,8 +142,9 @@ describe('the walk', () => {
     chmodSync(join(dir, 'build'), 0o711);
     chownSync(join(dir, 'src/main.go'), 501, 20);
     const ctx = await loadContext({ dir });
+    const entries = await viewEntries(ctx);
     assert.deepEqual(
-      [...ctx.entries.keys()].sort(),
+      [...entries.keys()].sort(),
       [
         '/',
         '/.dockerignore',
@@ -141,17 +159,19 @@ describe('the walk', () => {
       ],
       '`*.top` only matches at the top, `**/*.tmp` everywhere',
     );
-    assert.equal(ctx.entries.get('/outside-link')!.type, 'symlink');
-    assert.equal(ctx.entries.get('/outside-link')!.linkTarget, '/etc');
-    assert.equal(
-      ctx.entries.get('/build')!.mode & 0o7777,
-      0o711,
-      'a re-included parent keeps its real metadata',
-    );
-    assert.equal(ctx.entries.get('/src/main.go')!.uid, 501, 'entries are as on disk');
-    assert.equal((await ctx.source.lstat('/src/main.go'))!.uid, 0, 'the view COPY reads is owned by 0:0');
+    assert.equal(entries.get('/outside-link')!.type, 'symlink');
+    assert.equal(entries.get('/outside-link')!.linkTarget, '/etc');
+    assert.equal(entries.get('/build')!.mode & 0o7777, 0o711, 'a re-included parent keeps its real metadata');
+    assert.equal(entries.get('/src/main.go')!.uid, 0, 'the view COPY reads is owned by 0:0');
     assert.deepEqual(await ctx.source.readdir('/build'), ['keep']);
-    assert.deepEqual(ctx.stats.files, 4);
+    assert.equal([...entries.values()].filter((e) => e.type === 'file').length, 4);
+    // asked directly, without a walk first: the same answers
+    const direct = await loadContext({ dir });
+    assert.equal(await direct.source.lstat('/build/out.o'), undefined);
+    assert.equal(await direct.source.lstat('/node_modules/a/index.js'), undefined);
+    assert.equal((await direct.source.lstat('/build/keep/x'))?.type, 'file');
+    assert.equal((await direct.source.lstat('/build'))?.type, 'dir');
+    assert.equal(await direct.source.lstat('/src/scratch.tmp'), undefined);
   });
   test('symlinks resolve inside the source root', async () => {
     const dir = fresh('ctx-');
