@@ -16,14 +16,15 @@
  * clean" in git's words): a write in the same clock tick could have changed the content
  * without changing the times. The file is replaced atomically.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { writeStreamDurably } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
-import { comparePreorder, escapePath, LineReader, unescapePath } from './linefile.js';
+import { comparePreorder, escapePath, LineReader, LineWriter, unescapePath } from './linefile.js';
 
 /** The stat fields that decide whether a cached digest is still valid. */
 export interface StatKey {
@@ -102,6 +103,8 @@ class LineStates {
 class Cursor {
   private readonly reader: LineReader;
   current: Entry | undefined;
+  /** the path of the last entry once the cursor is at the end (undefined: the file had none) */
+  last: string | undefined;
   /** the entry number of `current` */
   index = -1;
   private started = false;
@@ -121,7 +124,19 @@ class Cursor {
         return;
       }
     }
+    if (this.current !== undefined) this.last = this.current.path;
     this.current = undefined;
+  }
+
+  /** Can this cursor answer for `path` (is it not past it)? */
+  serves(path: string): boolean {
+    const at = this.current?.path ?? this.last;
+    return at === undefined || comparePreorder(at, path) <= 0;
+  }
+
+  /** How far along the cursor is, to choose the closest one. */
+  get position(): string {
+    return this.current?.path ?? this.last ?? '';
   }
 
   /**
@@ -144,6 +159,103 @@ class Cursor {
   }
 }
 
+/** Entries in walk order, read forward. */
+interface EntryStream {
+  readonly current: Entry | undefined;
+  advance(): void;
+  close(): void;
+}
+
+/** Sorted entries in memory. */
+class ArrayStream implements EntryStream {
+  private i = 0;
+  constructor(private readonly entries: readonly Entry[]) {}
+  get current(): Entry | undefined {
+    return this.entries[this.i];
+  }
+  advance(): void {
+    this.i++;
+  }
+  close(): void {}
+}
+
+/** How many of this run's digests stay in memory for a second lookup (several platforms' walks). */
+const recentKept = 4096;
+
+/**
+ * The digests computed in this run: appended to a journal file as they come (for one walk,
+ * in walk order), the last few also in memory. Read back in walk order for `save`.
+ */
+class Journal {
+  private writer: LineWriter | undefined;
+  private readonly recent = new Map<string, string>();
+  private last: string | undefined;
+  private sorted = true;
+  private broken = false;
+  size = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly header: string,
+  ) {}
+
+  add(path: string, value: string): void {
+    if (this.broken) return;
+    try {
+      if (this.writer === undefined) {
+        mkdirSync(dirname(this.file), { recursive: true });
+        this.writer = new LineWriter(this.file);
+        this.writer.write(this.header);
+      }
+      this.writer.write(`${value}\t${escapePath(path)}`);
+    } catch {
+      this.broken = true; // a cache, not a source of truth: nothing is persisted this time
+      return;
+    }
+    if (this.last !== undefined && comparePreorder(this.last, path) >= 0) this.sorted = false;
+    this.last = path;
+    this.size++;
+    this.recent.delete(path);
+    this.recent.set(path, value);
+    if (this.recent.size > recentKept) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  get(path: string): string | undefined {
+    return this.recent.get(path);
+  }
+
+  /** True when the journal could not be written. */
+  get failed(): boolean {
+    return this.broken;
+  }
+
+  /** The journal in walk order, one entry per path (the last recorded wins). */
+  read(): EntryStream {
+    this.writer?.close();
+    this.writer = undefined;
+    const stream = new Cursor(this.file, this.header);
+    if (this.sorted) return stream;
+    const all: Entry[] = [];
+    for (; stream.current !== undefined; stream.advance()) all.push(stream.current);
+    stream.close();
+    const order = all.map((e, i) => ({ e, i }));
+    order.sort((a, b) => comparePreorder(a.e.path, b.e.path) || b.i - a.i);
+    return new ArrayStream(
+      order.filter((x, k) => k === 0 || order[k - 1]!.e.path !== x.e.path).map((x) => x.e),
+    );
+  }
+
+  async discard(): Promise<void> {
+    this.writer?.close();
+    this.writer = undefined;
+    this.recent.clear();
+    this.size = 0;
+    this.last = undefined;
+    this.sorted = true;
+    await rm(this.file, { force: true });
+  }
+}
+
 /** Cursors kept at once: one per walk that runs at the same time, within reason. */
 const maxCursors = 8;
 
@@ -152,11 +264,12 @@ export class StatCache {
   private readonly header: string;
   private cursors: Cursor[] = [];
   private readonly states = new LineStates();
-  private readonly fresh = new Map<string, string>();
+  private readonly fresh: Journal;
 
   private constructor(file: string, header: string) {
     this.file = file;
     this.header = header;
+    this.fresh = new Journal(`${file}.${process.pid}-${randomBytes(4).toString('hex')}.journal`, header);
   }
 
   /** Opens (or starts) the cache of `contextDir` in `cacheDir`; an unreadable file is ignored. */
@@ -177,29 +290,22 @@ export class StatCache {
   private persisted(path: string): string | undefined {
     let best: Cursor | undefined;
     for (const c of this.cursors) {
-      const cur = c.current;
-      if (cur === undefined || comparePreorder(cur.path, path) > 0) continue;
-      if (best === undefined || comparePreorder(cur.path, best.current!.path) > 0) best = c;
+      if (!c.serves(path)) continue;
+      if (best === undefined || comparePreorder(c.position, best.position) > 0) best = c;
     }
     if (best === undefined) {
       if (this.cursors.length >= maxCursors) this.cursors.shift()!.close();
       best = new Cursor(this.file, this.header);
       this.cursors.push(best);
     }
-    const value = best.seek(path, this.states)?.value;
-    if (best.current === undefined) {
-      best.close();
-      this.cursors = this.cursors.filter((c) => c !== best);
-    }
-    return value;
+    return best.seek(path, this.states)?.value;
   }
 
   /** Remembers a digest computed at `hashStartNs` (see `safeToPersist`). */
   record(path: string, key: StatKey, hex: string, hashStartNs: bigint): void {
     if (!safeToPersist(key, hashStartNs)) return;
     const value = `${encodeKey(key)}:${hex}`;
-    value.charCodeAt(0); // flattened: a concatenation held as is costs several times its length
-    this.fresh.set(path, value);
+    this.fresh.add(path, value);
   }
 
   /**
@@ -208,41 +314,57 @@ export class StatCache {
    * and those for paths that `keep` rejects.
    */
   async save(keep: (path: string) => boolean = () => true): Promise<void> {
-    if (this.fresh.size === 0) return;
+    if (this.fresh.size === 0 || this.fresh.failed) {
+      await this.fresh.discard();
+      return;
+    }
     for (const c of this.cursors) c.close();
     this.cursors = [];
     const old = new Cursor(this.file, this.header);
+    const fresh = this.fresh.read();
     try {
       await mkdir(join(this.file, '..'), { recursive: true });
-      await writeStreamDurably(this.file, (out) => this.merge(old, keep, out));
-      this.fresh.clear();
+      await writeStreamDurably(this.file, (out) => this.merge(old, fresh, keep, out));
       // the JSON file of an old format, replaced by this one
       await rm(this.file.replace(/\.stat$/, '.json'), { force: true });
     } catch (err) {
       throw new StoreError(`saving the context stat cache ${this.file}: ${messageOf(err)}`, { cause: err });
     } finally {
       old.close();
+      fresh.close();
+      await this.fresh.discard();
     }
   }
 
-  private async merge(old: Cursor, keep: (path: string) => boolean, out: Writable): Promise<void> {
-    const fresh = [...this.fresh.keys()].sort(comparePreorder);
+  private async merge(
+    old: Cursor,
+    fresh: EntryStream,
+    keep: (path: string) => boolean,
+    out: Writable,
+  ): Promise<void> {
     let chunk = `${this.header}\n`;
-    const put = async (path: string, value: string) => {
-      if (!keep(path)) return;
-      chunk += `${value}\t${escapePath(path)}\n`;
+    const put = async (e: Entry) => {
+      if (!keep(e.path)) return;
+      chunk += `${e.value}\t${escapePath(e.path)}\n`;
       if (chunk.length < 64 * 1024) return;
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';
     };
-    let i = 0;
     for (; old.current !== undefined; old.advance()) {
       const o = old.current;
-      for (; i < fresh.length && comparePreorder(fresh[i]!, o.path) < 0; i++)
-        await put(fresh[i]!, this.fresh.get(fresh[i]!)!);
-      if (!this.fresh.has(o.path) && !this.states.gone(old.index)) await put(o.path, o.value);
+      let c = -1;
+      for (; fresh.current !== undefined; fresh.advance()) {
+        c = comparePreorder(fresh.current.path, o.path);
+        if (c > 0) break;
+        await put(fresh.current);
+        if (c === 0) {
+          fresh.advance();
+          break;
+        }
+      }
+      if (c !== 0 && !this.states.gone(old.index)) await put(o);
     }
-    for (; i < fresh.length; i++) await put(fresh[i]!, this.fresh.get(fresh[i]!)!);
+    for (; fresh.current !== undefined; fresh.advance()) await put(fresh.current);
     out.end(chunk);
   }
 }
