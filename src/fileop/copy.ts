@@ -14,7 +14,9 @@
  * - ownership comes from the source (0:0 for the build context) unless `--chown`; modes from
  *   the source unless `--chmod` (applied to files and copied directories, not symlinks);
  *   mtimes from the source (µs precision) unless `createdTime` (SOURCE_DATE_EPOCH);
- * - hard links between files of one copy stay hard links; xattrs are copied best effort.
+ * - hard links between files of one copy stay hard links; xattrs are copied best effort;
+ * - with `reuse` (a rebuild of the same COPY), unchanged files are left to be hard-linked
+ *   from the previous build's layer instead of copied (fileop/reuse).
  *
  *     await copy({ source: ctx.source, sources: ['src/', 'package.json'], destRoot: merged,
  *                  dest: './', workdir: '/app', chown: 'node:node', chmod: 'go-w' });
@@ -304,6 +306,7 @@ async function copyMatch(
     running.add(tracked);
   };
 
+  const created = new Set<string>(); // directories this walk made (each path comes once)
   for await (const item of walkMatch(fs, match, include, exclude)) {
     cc.signal?.throwIfAborted();
     if (failure !== undefined) break;
@@ -312,10 +315,12 @@ async function copyMatch(
     const host = hostPath(cc.destRoot, dst);
     const srcHost = hostPath(fs.root, item.path);
     const e = item.entry;
-    const st = lstatOrUndefined(host);
+    // in a directory this walk created, nothing can be there yet: no lstat through the overlay
+    const st = !top && created.has(parentPath(dst)) ? undefined : lstatOrUndefined(host);
     if (e.type === 'dir') {
       if (st === undefined) {
         mkdirSync(host);
+        created.add(dst);
         cc.stats.dirs++;
         finish.push({ host, entry: e });
         keepXattrs(srcHost, host);
