@@ -1,9 +1,10 @@
 /**
  * context — the build context and the sources COPY/ADD read from: `.dockerignore` parsing and
- * matching (moby/patternmatcher semantics), the filtered walk of a context directory, source
- * selection (wildcards, `--exclude`, `--parents`, symlinks kept inside the root) and the
- * content checksums that go into COPY/ADD cache keys, with a persistent stat cache so that a
- * rebuild only rehashes changed files.
+ * matching (moby/patternmatcher semantics), the filtered view of a context directory (read on
+ * demand, never held whole) and the filtered walk that sends one to BuildKit, source selection
+ * (wildcards, `--exclude`, `--parents`, symlinks kept inside the root) and the content
+ * checksums that go into COPY/ADD cache keys, with a persistent stat cache (a line file read
+ * as a stream) so that a rebuild only rehashes changed files.
  */
 export { type ChecksumOptions, checksumSources, entryHeader } from './checksum.js';
 export { parseDockerignore } from './dockerignore.js';

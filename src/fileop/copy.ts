@@ -349,7 +349,7 @@ async function copyMatch(
         }
         let done!: (p: string) => void;
         let failed!: (err: unknown) => void;
-        if (key === undefined) cc.reuse?.copied(dst, e); // in walk order, as the next build reads it
+        if (key === undefined) cc.reuse?.copied(dst, e, wantedFile(cc, e)); // in walk order, as the next build reads it
         if (key !== undefined) {
           const first = new Promise<string>((res, rej) => {
             done = res;

@@ -5,14 +5,15 @@
  * snapshot's immutable files instead of fresh copies of their bytes.
  *
  * Each COPY with reuse writes a record beside its upper dir, one line per regular file in copy
- * order: `L|C <tab> source key <tab> destination path` (`L`: left to link, `C`: copied), the
- * source key being the source file's `dev:ino:size:mtimeNs:ctimeNs` (any change to content,
- * mode, owner or xattrs moves ctime). The next COPY of the lineage reads that record as a
- * stream, merged with its own walk (both in pre-order, names sorted), and leaves a file to be
- * linked only when all of these hold: the donor copied the same source file to the same path;
- * the donor's file has exactly the mode, owner, size and mtime this copy would give it; nothing
- * is at the destination in the merged view; its directory is already in the upper dir; and the
- * source has no other hard links. Anything else is copied as usual, so a wrong guess costs time,
+ * order: `L|C <tab> identity <tab> destination path` (`L`: left to link, `C`: copied), the
+ * identity being the source file's `dev:ino:size:mtimeNs:ctimeNs` (any change to content,
+ * mode, owner or xattrs moves ctime) and the mode, owner, size and mtime the copy gave the file.
+ * The next COPY of the lineage reads that record as a stream, merged with its own walk (both in
+ * pre-order, names sorted), and leaves a file to be linked only when all of these hold: the
+ * donor wrote the same source file to the same path with exactly the metadata this copy would
+ * give it (a committed snapshot never changes, so its record stays true); nothing is at the
+ * destination in the merged view; its directory is already in the upper dir; and the source
+ * has no other hard links. Anything else is copied as usual, so a wrong guess costs time,
  * never a different result.
  *
  * The links are made after the overlay is unmounted (overlayfs forbids changing an upper dir
@@ -26,7 +27,8 @@
  *     // unmount the overlay
  *     await reuse.link();
  */
-import { linkSync, lstatSync, lutimesSync, unlinkSync } from 'node:fs';
+import { lstatSync, lutimesSync, unlinkSync } from 'node:fs';
+import { link } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePreorder, escapePath, LineReader, LineWriter, unescapePath } from '../context/linefile.js';
 import type { SourceEntry } from '../context/source.js';
@@ -49,8 +51,8 @@ export interface CopyReuse {
    * root, nothing there yet). True when the file is left to be linked from the donor.
    */
   offer(dest: string, source: SourceEntry, want: WantedFile): boolean;
-  /** Records a file that was written by copying. */
-  copied(dest: string, source: SourceEntry): void;
+  /** Records a file that was written by copying, with what the copy gave it. */
+  copied(dest: string, source: SourceEntry, want: WantedFile): void;
 }
 
 export interface CopyReuseOptions {
@@ -71,10 +73,12 @@ export interface CopyReuseSession extends CopyReuse {
   /** Flushes the record. */
   close(): void;
   /** Makes the links (the overlay must be unmounted); returns how many. */
-  link(): LinkStats;
+  link(): Promise<LinkStats>;
 }
 
-const sourceKey = (e: SourceEntry) => `${e.dev}:${e.ino}:${e.size}:${e.mtimeNs}:${e.ctimeNs}`;
+/** The source file (any change moves ctime) and the metadata the copy gives it. */
+const identity = (e: SourceEntry, w: WantedFile) =>
+  `${e.dev}:${e.ino}:${e.size}:${e.mtimeNs}:${e.ctimeNs} ${w.perm}:${w.uid}:${w.gid}:${w.size}:${w.mtimeUs}`;
 
 interface RecordLine {
   readonly flag: string;
@@ -114,7 +118,7 @@ class DonorCursor {
     }
   }
 
-  /** The donor's source key for `path`, skipping what the copy has passed. */
+  /** The donor's identity for `path` (see `identity`), skipping what the copy has passed. */
   keyOf(path: string): string | undefined {
     while (this.current !== undefined && comparePreorder(this.current.path, path) < 0) this.advance();
     return this.current?.path === path ? this.current.key : undefined;
@@ -147,30 +151,18 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReuseSession {
     return lastDirInUpper;
   };
 
-  const matches = (dest: string, source: SourceEntry, want: WantedFile): boolean => {
-    if (cursor === undefined || source.nlink > 1) return false;
-    const key = sourceKey(source);
-    if (cursor.keyOf(dest) !== key) return false;
-    if (!dirInUpper(dest)) return false;
-    const st = lstatSync(join(opts.donor!.dir, dest), { bigint: true, throwIfNoEntry: false });
-    return (
-      st?.isFile() === true &&
-      Number(st.mode & 0o7777n) === want.perm &&
-      Number(st.uid) === want.uid &&
-      Number(st.gid) === want.gid &&
-      Number(st.size) === want.size &&
-      Number(st.mtimeNs / 1000n) === want.mtimeUs
-    );
-  };
+  const matches = (dest: string, id: string, source: SourceEntry): boolean =>
+    cursor !== undefined && source.nlink <= 1 && cursor.keyOf(dest) === id && dirInUpper(dest);
 
   return {
     offer(dest, source, want) {
-      if (!matches(dest, source, want)) return false;
-      out.write(`L\t${sourceKey(source)}\t${escapePath(dest)}`);
+      const id = identity(source, want);
+      if (!matches(dest, id, source)) return false;
+      out.write(`L\t${id}\t${escapePath(dest)}`);
       return true;
     },
-    copied(dest, source) {
-      out.write(`C\t${sourceKey(source)}\t${escapePath(dest)}`);
+    copied(dest, source, want) {
+      out.write(`C\t${identity(source, want)}\t${escapePath(dest)}`);
     },
     close() {
       if (closed) return;
@@ -184,35 +176,55 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReuseSession {
   };
 }
 
+/** Links made at once (each a syscall in libuv's pool; links into different files overlap). */
+const linkConcurrency = 8;
+/** Links of one directory handled as one group at most (its times are put back after each). */
+const groupSize = 1024;
+
+interface LinkGroup {
+  readonly dir: string;
+  readonly links: { from: string; to: string; shown: string }[];
+}
+
 /** After the unmount: every `L` line becomes a link, directory times kept. */
-function linkAll(opts: CopyReuseOptions): LinkStats {
+async function linkAll(opts: CopyReuseOptions): Promise<LinkStats> {
   const donor = opts.donor;
   if (donor === undefined) return { linked: 0 };
   const reader = new LineReader(opts.record);
   let linked = 0;
-  let dir: { path: string; atime: number; mtime: number } | undefined;
-  const restore = () => {
-    if (dir !== undefined) lutimesSync(dir.path, dir.atime, dir.mtime);
-  };
+  let group: LinkGroup | undefined;
   try {
     for (let line = reader.next(); line !== undefined; line = reader.next()) {
       const r = parseLine(line);
       if (r === undefined || r.flag !== 'L') continue;
-      const to = join(opts.upper, r.path);
-      const parent = join(opts.upper, parentOf(r.path));
-      if (dir?.path !== parent) {
-        restore();
-        const st = lstatSync(parent, { bigint: true });
-        dir = { path: parent, atime: utimeSeconds(st.atimeNs), mtime: utimeSeconds(st.mtimeNs) };
+      const dir = join(opts.upper, parentOf(r.path));
+      if (group !== undefined && (group.dir !== dir || group.links.length >= groupSize)) {
+        linked += await linkGroup(group);
+        group = undefined;
       }
-      linkOne(join(donor.dir, r.path), to, r.path);
-      linked++;
+      group ??= { dir, links: [] };
+      group.links.push({ from: join(donor.dir, r.path), to: join(opts.upper, r.path), shown: r.path });
     }
-    restore();
+    if (group !== undefined) linked += await linkGroup(group);
   } finally {
     reader.close();
   }
   return { linked };
+}
+
+/** The links of one directory, then its times as they were. */
+async function linkGroup(g: LinkGroup): Promise<number> {
+  const st = lstatSync(g.dir, { bigint: true });
+  let next = 0;
+  const worker = async () => {
+    while (next < g.links.length) {
+      const l = g.links[next++]!;
+      await linkOne(l.from, l.to, l.shown);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(linkConcurrency, g.links.length) }, worker));
+  lutimesSync(g.dir, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
+  return g.links.length;
 }
 
 /** Float seconds for utimes, biased half a microsecond so libuv's truncation keeps the microsecond. */
@@ -221,9 +233,9 @@ export function utimeSeconds(ns: bigint): number {
   return (Number(us) + (ns % 1000n === 0n && us % 1000000n === 0n ? 0 : 0.5)) / 1e6;
 }
 
-function linkOne(from: string, to: string, shown: string): void {
+async function linkOne(from: string, to: string, shown: string): Promise<void> {
   try {
-    linkSync(from, to);
+    await link(from, to);
   } catch (err) {
     // a whiteout left by an unlink in the merged view is replaced, as a copy would have;
     // a file written later by the copy itself wins, as it would have
@@ -232,7 +244,7 @@ function linkOne(from: string, to: string, shown: string): void {
     if (!(st.isCharacterDevice() && st.rdev === 0)) return;
     try {
       unlinkSync(to);
-      linkSync(from, to);
+      await link(from, to);
     } catch (err2) {
       throw linkError(shown, err2);
     }

@@ -346,7 +346,13 @@ async function runFile(
       {
         keepEmpty: op.keepEmpty === true,
         ...(lineage !== undefined ? { lineage } : {}),
-        ...(lineage !== undefined ? { beforeCommit: async () => void reuse?.link() } : {}),
+        ...(lineage !== undefined
+          ? {
+              beforeCommit: async () => {
+                await reuse?.link();
+              },
+            }
+          : {}),
       },
     );
   } finally {
