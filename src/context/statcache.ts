@@ -7,9 +7,10 @@
  * the path escaped as in `linefile`), in walk order (`comparePreorder`). The file is never
  * held in memory: lookups come in walk order (a checksum walks the context in that order), so
  * a few cursors read it forward alongside them (one per interleaved walk: several COPYs or
- * platforms at once); a lookup behind every cursor starts one from the top. Only digests
- * computed in this run are held, and only until `save`, which merges them into a new file
- * in one pass.
+ * platforms at once); a lookup behind every cursor starts one from the top. Digests computed
+ * in this run go to a journal file beside it (the last few also stay in memory) until `save`
+ * merges them into a new file in one pass; a journal that a killed build left is removed by
+ * the next `open`.
  *
  * An entry is trusted when size, mtime (ns), inode and ctime (ns) are all unchanged. Entries
  * whose mtime or ctime were too close to the moment of hashing are not persisted ("racily
@@ -19,8 +20,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { writeStreamDurably } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
@@ -256,6 +257,30 @@ class Journal {
   }
 }
 
+/** Removes the journals of `file` that processes no longer running left (killed builds). */
+async function removeDeadJournals(file: string): Promise<void> {
+  const prefix = `${basename(file)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(file));
+  } catch {
+    return; // no cache directory yet
+  }
+  for (const n of names) {
+    const m = n.startsWith(prefix) ? /^(\d+)-[0-9a-f]+\.journal$/.exec(n.slice(prefix.length)) : null;
+    if (m !== null && !isRunning(Number(m[1]))) await rm(join(dirname(file), n), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Cursors kept at once: one per walk that runs at the same time, within reason. */
 const maxCursors = 8;
 
@@ -275,7 +300,9 @@ export class StatCache {
   /** Opens (or starts) the cache of `contextDir` in `cacheDir`; an unreadable file is ignored. */
   static async open(cacheDir: string, contextDir: string): Promise<StatCache> {
     const name = createHash('sha256').update(contextDir).digest('hex').slice(0, 32);
-    return new StatCache(join(cacheDir, `context-${name}.stat`), `${magic} ${JSON.stringify(contextDir)}`);
+    const file = join(cacheDir, `context-${name}.stat`);
+    await removeDeadJournals(file);
+    return new StatCache(file, `${magic} ${JSON.stringify(contextDir)}`);
   }
 
   /** The cached sha256 hex for `path` if its stat is unchanged. */

@@ -105,4 +105,22 @@ describe('context stat cache', () => {
       'no journal left behind',
     );
   });
+
+  test("a killed build's journal is removed by the next open; a running one's is kept", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'statcache-'));
+    const c = await StatCache.open(dir, '/ctx');
+    c.record('/a', old(1), hex(1), nowNs());
+    await c.save();
+    const [file] = readdirSync(dir).filter((f) => f.endsWith('.stat'));
+    const dead = `${file}.999999999-0badcafe.journal`; // beyond Linux's pid_max
+    const alive = `${file}.${process.pid}-0badcafe.journal`;
+    writeFileSync(join(dir, dead), '');
+    writeFileSync(join(dir, alive), '');
+    const again = await StatCache.open(dir, '/ctx');
+    assert.equal(again.lookup('/a', old(1)), hex(1));
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.journal')),
+      [alive],
+    );
+  });
 });
