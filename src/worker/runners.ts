@@ -111,7 +111,6 @@ async function finish(
   return { kind: 'layers', layers: [...layers, layer] };
 }
 
-/** Runs `fn` on a fresh overlay of the input's chain, discarding it on failure. */
 /** How a step's overlay becomes its layer. */
 interface CommitOptions {
   /** a layer even when nothing changed */
@@ -122,6 +121,7 @@ interface CommitOptions {
   beforeCommit?: (active: Active) => Promise<void>;
 }
 
+/** Runs `fn` on a fresh overlay of the input's chain, discarding it on failure. */
 async function onOverlay(
   w: Worker,
   ctx: RunContext,
@@ -194,7 +194,7 @@ async function intoOutput(
     } finally {
       await w.snapshots.discard(root).catch(() => undefined);
     }
-    return await finish(w, ctx, out, { kind: 'layers', layers: [] }, false);
+    return await finish(w, ctx, out, { kind: 'layers', layers: [] }, {});
   } catch (err) {
     await w.snapshots.discard(out).catch(() => undefined);
     throw err;
