@@ -4,6 +4,11 @@
  * one per worker. The main thread keeps the tar side (reading files) and writes the blob to
  * the sink; the worker deflates and hashes both sides.
  *
+ * With `localLanes`, the calling thread is a lane too: a job takes it when it is free, before a
+ * worker is started, so an export of one big layer (a COPY of a large context) starts no
+ * worker at all — a worker's isolate and its in-flight buffers cost tens of MB of peak RSS
+ * for no gain there — while several layers at once still spread over every core.
+ *
  * Workers are started on first use, at most `size` (default: the available cores), and are
  * unref'd while idle, so a pool never keeps a process alive; `close()` ends them. The pool is
  * owned by whoever owns the build (worker/worker opens one per command) and passed down; when
@@ -27,7 +32,12 @@ export interface CompressPoolOptions {
   workerURL?: URL;
   /** a line per compressed layer (`--debug`) */
   debug?: (line: string) => void;
+  /** how many jobs may run in the calling thread at once, before workers are used; default 0 */
+  localLanes?: number;
 }
+
+/** Where a job runs: the calling thread, or a worker. */
+type Lane = 'local' | PoolWorker;
 
 interface PoolWorker {
   thread: Worker;
@@ -50,7 +60,9 @@ export class CompressPool implements Compressor {
   private workerURL: URL | undefined;
   private readonly all: PoolWorker[] = [];
   private readonly idle: PoolWorker[] = [];
-  private readonly waiting: ((w: PoolWorker) => void)[] = [];
+  private readonly waiting: ((lane: Lane) => void)[] = [];
+  private readonly localLanes: number;
+  private localBusy = 0;
   private nextJob = 1;
   private closed = false;
   /** layers compressed in worker threads so far */
@@ -60,6 +72,7 @@ export class CompressPool implements Compressor {
     this.size = Math.max(1, opts.size ?? availableParallelism());
     this.debug = opts.debug;
     this.workerURL = opts.workerURL;
+    this.localLanes = opts.localLanes ?? 0;
   }
 
   /** How many worker threads have been started. */
@@ -74,7 +87,9 @@ export class CompressPool implements Compressor {
       this.debug?.(`compression: ${compressionKey(spec)} in this thread (${why})`);
       return new InThreadCompressor().compress(tar, spec, sink);
     }
-    const w = await this.acquire();
+    const lane = await this.acquire();
+    if (lane === 'local') return this.compressHere(tar, spec, sink);
+    const w = lane;
     const started = performance.now();
     try {
       const job = new WorkerJob(w.thread, this.nextJob++, spec);
@@ -91,6 +106,25 @@ export class CompressPool implements Compressor {
     }
   }
 
+  /** A job in the calling thread's lane (zlib itself runs on libuv's threads). */
+  private async compressHere(
+    tar: AsyncIterable<Buffer>,
+    spec: CompressionSpec,
+    sink: Writable,
+  ): Promise<LayerTally> {
+    const started = performance.now();
+    try {
+      const t = await new InThreadCompressor().compress(tar, spec, sink);
+      const ms = Math.round(performance.now() - started);
+      this.debug?.(
+        `compression: ${compressionKey(spec)} layer ${t.digest} (${t.size} bytes) in this thread in ${ms} ms`,
+      );
+      return t;
+    } finally {
+      this.release('local');
+    }
+  }
+
   /** Ends the worker threads; jobs still running fail, later ones run in this thread. */
   async close(): Promise<void> {
     this.closed = true;
@@ -100,7 +134,11 @@ export class CompressPool implements Compressor {
     await Promise.all(all.map((w) => w.thread.terminate()));
   }
 
-  private acquire(): Promise<PoolWorker> {
+  private acquire(): Promise<Lane> {
+    if (this.localBusy < this.localLanes) {
+      this.localBusy++;
+      return Promise.resolve('local');
+    }
     const w = this.idle.pop() ?? (this.all.length < this.size ? this.spawn() : undefined);
     if (w) {
       w.thread.ref();
@@ -109,7 +147,13 @@ export class CompressPool implements Compressor {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private release(w: PoolWorker): void {
+  private release(w: Lane): void {
+    if (w === 'local') {
+      const next = this.waiting.shift();
+      if (next) next('local');
+      else this.localBusy--;
+      return;
+    }
     w.job = undefined;
     if (!this.all.includes(w)) return; // it died, or the pool was closed
     const next = this.waiting.shift();

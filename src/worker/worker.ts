@@ -8,7 +8,7 @@
  *     const worker = await openWorker({ root, env, signal });
  *     try { … } finally { await worker.close(); }
  */
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Builder, BuilderStore } from '../builder/store.js';
 import { CompressPool } from '../compress/pool.js';
@@ -115,7 +115,13 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const registry = registryClientFor(opts);
   const runtimeName = opts.runtime ?? (opts.env.POLYARCH_RUNTIME === 'crun' ? 'crun' : 'runc');
   const executor = new Executor({ stateDir: join(root, 'executor'), runtime: { name: runtimeName } });
-  const compressor = new CompressPool(opts.debug ? { debug: opts.debug } : {});
+  // the calling thread is one lane and the workers the others: one core each, and a lone
+  // layer starts no worker
+  const compressor = new CompressPool({
+    localLanes: 1,
+    size: Math.max(1, availableParallelism() - 1),
+    ...(opts.debug ? { debug: opts.debug } : {}),
+  });
   return {
     root,
     content,

@@ -106,6 +106,28 @@ describe('layer compression in worker threads', () => {
     assert.ok(pool.workers <= 2, `${pool.workers} workers`);
   });
 
+  test('with a lane in this thread: a lone layer starts no worker, layers at once spread to one', async () => {
+    const lines: string[] = [];
+    const laned = new CompressPool({ size: 1, localLanes: 1, debug: (l) => lines.push(l) });
+    try {
+      const small = tar.subarray(0, 512 * 1024);
+      const one = await run(laned, small, { type: 'gzip' });
+      assert.equal(laned.workers, 0, 'no worker for one layer');
+      assert.ok((await run(new InThreadCompressor(), small, { type: 'gzip' })).bytes.equals(one.bytes));
+      const many = await Promise.all(
+        [1, 2, 3, 4].map((n) => run(laned, small.subarray(0, n * 1024 * 64), { type: 'gzip' })),
+      );
+      for (const [n, g] of many.entries())
+        assert.equal(g.t.diffID, sha(small.subarray(0, (n + 1) * 1024 * 64)));
+      assert.equal(laned.workers, 1, 'several at once: the one worker too');
+      assert.ok(
+        lines.some((l) => l.includes('in this thread')) && lines.some((l) => l.includes('in worker thread')),
+      );
+    } finally {
+      await laned.close();
+    }
+  });
+
   test('closing the pool fails the jobs it runs; later jobs run in this thread', async () => {
     const lines: string[] = [];
     const own = new CompressPool({ size: 1, debug: (l) => lines.push(l) });
