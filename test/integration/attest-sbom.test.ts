@@ -26,6 +26,7 @@ import { openWorker } from '../../src/worker/worker.js';
 import { polyarch } from '../helpers/cli.js';
 import { ensureBaseImages, tempDir } from '../helpers/fixtures.js';
 import { skopeo } from '../helpers/images.js';
+import { defaultRequest } from '../helpers/requests.js';
 
 /** Lists the files of each filesystem it is given, and records how it was run. */
 const scanScript = `#!/bin/sh
@@ -124,30 +125,16 @@ function solveRequest(
   sbom: Partial<SBOMRequest>,
 ): SolveRequest {
   const platforms = names.map((p) => parsePlatform(p));
-  return {
-    definition: {
+  return defaultRequest(
+    {
       name: 'Dockerfile',
       path: join(dir, 'Dockerfile'),
       source: Buffer.from(dockerfile),
       parsed: readDockerfile(dockerfile),
     },
-    contextDir: dir,
-    namedContexts: new Map(),
     platforms,
-    multiPlatform: platforms.length > 1,
-    buildArgs: {},
-    labels: {},
-    network: 'default',
-    addHosts: [],
-    noCache: false,
-    noCacheFilter: [],
-    pull: false,
-    secrets: [],
-    allow: [],
-    shmSize: 0,
-    ulimits: [],
-    sbom: { generator: scanner, params: {}, ...sbom },
-  };
+    { contextDir: dir, sbom: { generator: scanner, params: {}, ...sbom } },
+  );
 }
 
 /** Plans and solves a build with an SBOM request on the local node, in a fresh root unless given. */

@@ -12,27 +12,15 @@ import { BuildError, InvalidArgumentError, PolyarchError } from '../../src/error
 import type { PlatformBuild } from '../../src/exporter/assemble.js';
 import { formatPlatform, parsePlatform } from '../../src/platforms/index.js';
 import { Progress, RecordingSink } from '../../src/progress/writer.js';
+import { defaultRequest } from '../helpers/requests.js';
 
 const platforms = ['linux/amd64', 'linux/arm64', 'linux/arm/v7'].map((p) => parsePlatform(p));
 
 function request(): BuildRequest {
-  return {
-    definition: { name: 'Dockerfile', source: Buffer.from('FROM scratch\n'), parsed: {} as never },
-    namedContexts: new Map(),
+  return defaultRequest(
+    { name: 'Dockerfile', source: Buffer.from('FROM scratch\n'), parsed: {} as never },
     platforms,
-    multiPlatform: true,
-    buildArgs: {},
-    labels: {},
-    network: 'default',
-    addHosts: [],
-    noCache: false,
-    noCacheFilter: [],
-    pull: false,
-    secrets: [],
-    allow: [],
-    shmSize: 0,
-    ulimits: [],
-  };
+  );
 }
 
 const env: NodeEnv = {
