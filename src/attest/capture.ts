@@ -5,10 +5,12 @@
  * the network, and for `mode=max` the steps themselves in BuildKit's LLB JSON shape with
  * their Dockerfile locations. Pure.
  */
+
+import { isHttpSource } from '../fileop/fetch.js';
 import type { CopyAction, ExecMount, ExecOp, FileAction, FileOp, Vertex } from '../graph/ops.js';
 import type { Digest } from '../oci/digest.js';
 import type { Platform } from '../oci/types.js';
-import { normalizePlatform } from '../platforms/index.js';
+import { normalizePlatform, samePlatform } from '../platforms/index.js';
 import { formatReference, parseReference } from '../reference/index.js';
 
 export interface ImageMaterial {
@@ -113,7 +115,7 @@ function recordSources(c: Capture, v: Vertex): void {
   if (op.type === 'image') {
     const r = parseReference(op.ref);
     const ref = r.tag !== undefined ? formatReference({ ...r, digest: undefined }) : op.ref;
-    if (!c.images.some((m) => m.ref === ref && sameArch(m.platform, op.platform))) {
+    if (!c.images.some((m) => m.ref === ref && samePlatform(m.platform, op.platform))) {
       c.images.push({ ref, platform: op.platform, ...(r.digest ? { digest: r.digest } : {}) });
     }
   } else if (op.type === 'context') {
@@ -125,7 +127,7 @@ function recordSources(c: Capture, v: Vertex): void {
       if (m.type === 'ssh') addUse(c.ssh, m.id, !m.required);
     }
   } else if (op.type === 'file') {
-    const urls = op.actions.some((a) => a.action === 'copy' && a.allowURL && a.sources.some(isURL));
+    const urls = op.actions.some((a) => a.action === 'copy' && a.allowURL && a.sources.some(isHttpSource));
     if (urls) c.incompleteMaterials = true;
   }
 }
@@ -134,14 +136,6 @@ function addUse(list: SecretUse[], id: string, optional: boolean): void {
   const known = list.find((s) => s.id === id);
   if (known) known.optional &&= optional;
   else list.push({ id, optional });
-}
-
-function sameArch(a: Platform, b: Platform): boolean {
-  return JSON.stringify(normalizePlatform(a)) === JSON.stringify(normalizePlatform(b));
-}
-
-function isURL(s: string): boolean {
-  return /^https?:\/\//.test(s);
 }
 
 /** LLB's platform message as Go's JSON writes it. */

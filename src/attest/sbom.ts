@@ -129,14 +129,19 @@ function scanEnv(s: SBOMScanner, hasExtras: boolean): string[] {
  * A scan's failure as one message naming the generator and the platform:
  * `generating sbom using localhost:5000/scanner:latest for linux/arm64: exit code: 1`.
  */
-export function scanFailure(generator: string, platform: Platform, err: unknown): PolyarchError {
+export function scanFailure(
+  generator: string,
+  platform: Platform,
+  err: unknown,
+  hint?: string,
+): PolyarchError {
   let name = generator;
   try {
     name = generatorName(generator);
   } catch {
     // not a reference: the error says so; name it as given
   }
-  const message = `generating sbom using ${name} for ${formatPlatform(platform)}: ${messageOf(err)}`;
+  const message = `generating sbom using ${name} for ${formatPlatform(platform)}: ${messageOf(err)}${hint ? ` (${hint})` : ''}`;
   if (err instanceof NotFoundError) return new NotFoundError(message, { cause: err });
   return new BuildError(message, { cause: err });
 }

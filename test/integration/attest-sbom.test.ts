@@ -311,7 +311,7 @@ describe('an SBOM scan of a single-platform build', () => {
     [
       'a generator image that does not exist',
       { generator: 'localhost:5000/polyarch-test/no-such-scanner:1' },
-      /^generating sbom using localhost:5000\/polyarch-test\/no-such-scanner:1 for linux\/amd64: .*(not found|unknown)/i,
+      /^generating sbom using localhost:5000\/polyarch-test\/no-such-scanner:1 for linux\/amd64: .*(not found|unknown).* \(name a scanner image this host can pull with --attest type=sbom,generator=IMAGE\)$/i,
     ],
     [
       'a generator that exits non-zero',

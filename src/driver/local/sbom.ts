@@ -42,7 +42,13 @@ export async function planScans(
       opts.buildPlatform,
     );
   } catch (err) {
-    throw scanFailure(request.generator, opts.buildPlatform, err);
+    // the scanner image cannot be had: say how to pick another (buildx's generator= attribute)
+    throw scanFailure(
+      request.generator,
+      opts.buildPlatform,
+      err,
+      'name a scanner image this host can pull with --attest type=sbom,generator=IMAGE',
+    );
   }
   return graphs.map((g) => ({
     platform: g.platform,
