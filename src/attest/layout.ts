@@ -8,8 +8,8 @@
  * image manifest (the OCI 1.1 referrers form).
  */
 import type { ContentStore } from '../content/interfaces.js';
-import { jsonBytes } from '../exporter/image.js';
 import { digestOf } from '../oci/digest.js';
+import { goJSONBytes } from '../oci/json.js';
 import {
   MediaTypeDockerConfig,
   MediaTypeDockerManifest,
@@ -59,7 +59,7 @@ export interface AttestationManifestOptions {
 export async function writeAttestationManifest(o: AttestationManifestOptions): Promise<Descriptor> {
   const layers: Descriptor[] = [];
   for (const s of o.statements) {
-    const blob = await o.content.putBlob(jsonBytes(s), { mediaType: MediaTypeInToto });
+    const blob = await o.content.putBlob(goJSONBytes(s), { mediaType: MediaTypeInToto });
     layers.push({
       mediaType: MediaTypeInToto,
       digest: blob.digest,
@@ -80,7 +80,7 @@ export async function writeAttestationManifest(o: AttestationManifestOptions): P
       ? { subject: { mediaType: o.target.mediaType, digest: o.target.digest, size: o.target.size } }
       : {}),
   };
-  const stored = await o.content.putBlob(jsonBytes(manifest), { mediaType: manifest.mediaType! });
+  const stored = await o.content.putBlob(goJSONBytes(manifest), { mediaType: manifest.mediaType! });
   return {
     mediaType: stored.mediaType,
     digest: stored.digest,
@@ -112,6 +112,6 @@ async function unknownImageConfig(
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
   };
   const mediaType = oci ? MediaTypeImageConfig : MediaTypeDockerConfig;
-  const d = await content.putBlob(jsonBytes(cfg), { mediaType });
+  const d = await content.putBlob(goJSONBytes(cfg), { mediaType });
   return { mediaType, digest: d.digest, size: d.size };
 }

@@ -11,8 +11,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Provider } from '../content/interfaces.js';
 import { tempBeside, writeFileDurably } from '../durable.js';
 import { NotFoundError } from '../errors.js';
-import { jsonBytes } from '../exporter/image.js';
 import { type Digest, digestAlgorithm, digestHex, digestOf } from '../oci/digest.js';
+import { goJSONBytes } from '../oci/json.js';
 import { MediaTypeImageIndex, MediaTypeImageManifest } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../oci/types.js';
 import type { ImageSource } from '../registry/transfer.js';
@@ -30,7 +30,7 @@ export function cacheBlobs(cfg: CacheConfig): {
   manifest: Descriptor;
   manifestBytes: Buffer;
 } {
-  const configBytes = jsonBytes(cfg);
+  const configBytes = goJSONBytes(cfg);
   const config: Descriptor = {
     mediaType: MediaTypeCacheConfig,
     digest: digestOf(configBytes),
@@ -43,7 +43,7 @@ export function cacheBlobs(cfg: CacheConfig): {
     config,
     layers: cfg.layers.map((l) => l.blob),
   };
-  const manifestBytes = jsonBytes(m);
+  const manifestBytes = goJSONBytes(m);
   const manifest: Descriptor = {
     mediaType: MediaTypeImageManifest,
     digest: digestOf(manifestBytes),
@@ -103,7 +103,7 @@ export async function writeLocalCache(
   await put(manifest.digest, blobs.manifestBytes);
   await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   const index: ImageIndex = { schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [manifest] };
-  await writeFileDurably(join(dir, 'index.json'), jsonBytes(index).toString('utf8'));
+  await writeFileDurably(join(dir, 'index.json'), goJSONBytes(index).toString('utf8'));
   return manifest;
 }
 

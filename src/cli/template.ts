@@ -6,6 +6,7 @@
  * from the input fail as Go's do, naming the field. Pure.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { goJSON } from '../oci/json.js';
 
 type Value = unknown;
 
@@ -36,10 +37,9 @@ export function executeTemplate(format: string, input: Record<string, Value>, ty
   return out;
 }
 
-/** Go's json.MarshalIndent(v, "", "  "), with `<`, `>`, `&` escaped. */
+/** Go's json.MarshalIndent(v, "", "  "). */
 export function goJSONIndent(v: Value): string {
-  const s = JSON.stringify(v ?? null, null, 2) ?? 'null';
-  return s.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  return goJSON(v ?? null, '  ');
 }
 
 function tokenize(s: string): string[] {

@@ -39,20 +39,14 @@ import { StoreError } from '../errors.js';
 import type { HistoryStep } from '../graph/convert.js';
 import type { LayerInfo } from '../graph/ops.js';
 import { type Digest, digestHex } from '../oci/digest.js';
+import { goJSONBytes } from '../oci/json.js';
 import { MediaTypeDockerConfig, MediaTypeImageConfig } from '../oci/mediatypes.js';
 import type { ContainerConfig, Descriptor, History, ImageConfig, Platform } from '../oci/types.js';
 import type { VertexHandle } from '../progress/writer.js';
 import { openLayer } from '../snapshot/compression.js';
 import { diffUpperDir, writeLayer } from '../snapshot/diff.js';
 import type { Snapshot, SnapshotStore } from '../snapshot/index.js';
-import {
-  type ExportLayer,
-  epochToRFC3339,
-  imageConfig,
-  imageIndex,
-  imageManifest,
-  jsonBytes,
-} from './image.js';
+import { type ExportLayer, epochToRFC3339, imageConfig, imageIndex, imageManifest } from './image.js';
 
 export interface PlatformBuild {
   platform: Platform;
@@ -419,7 +413,7 @@ export async function assembleImages(
       ...(b.author ? { author: b.author } : {}),
     });
     const cfg = b.configFields ? ({ ...made, ...b.configFields } as ImageConfig) : made;
-    const cfgBytes = jsonBytes(opts.inlineCache && b.key ? withInlineCache(cfg, b, layers, opts) : cfg);
+    const cfgBytes = goJSONBytes(opts.inlineCache && b.key ? withInlineCache(cfg, b, layers, opts) : cfg);
     const configDesc = await opts.content.putBlob(cfgBytes, {
       mediaType: opts.oci ? MediaTypeImageConfig : MediaTypeDockerConfig,
     });
@@ -430,7 +424,7 @@ export async function assembleImages(
       layers.map((l) => l.blob),
       { oci: opts.oci, annotations: manifestAnnotations },
     );
-    const stored = await opts.content.putBlob(jsonBytes(manifest), { mediaType: manifest.mediaType! });
+    const stored = await opts.content.putBlob(goJSONBytes(manifest), { mediaType: manifest.mediaType! });
     const manifestDesc: Descriptor = {
       mediaType: stored.mediaType,
       digest: stored.digest,
@@ -462,7 +456,7 @@ export async function assembleImages(
     ],
     { oci: opts.oci, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
   );
-  const indexDesc = await opts.content.putBlob(jsonBytes(index), { mediaType: index.mediaType! });
+  const indexDesc = await opts.content.putBlob(goJSONBytes(index), { mediaType: index.mediaType! });
   opts.progress?.status(`exporting manifest list ${indexDesc.digest}`).done();
   return { top: indexDesc, images, ...(referrers ? { referrers } : {}) };
 }

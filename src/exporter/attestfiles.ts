@@ -12,6 +12,7 @@ import { basename, extname, join } from 'node:path';
 import { statementOf } from '../attest/layout.js';
 import type { Attestation, InTotoSubject } from '../attest/types.js';
 import { InvalidArgumentError } from '../errors.js';
+import { goJSON } from '../oci/json.js';
 
 /** Every regular file under `dir`, in Go's WalkDir order, with its sha256. */
 async function fileSubjects(dir: string, rel = ''): Promise<InTotoSubject[]> {
@@ -57,10 +58,7 @@ export async function writeAttestationFiles(
     const name = fileName(a, opts.platformSuffix);
     if (names.has(name)) throw new InvalidArgumentError(`duplicate attestation path name ${name}`);
     names.add(name);
-    const text = JSON.stringify(statementOf(a, subjects), null, 2).replace(
-      /[<>&]/g,
-      (c) => `\\u00${c.charCodeAt(0).toString(16)}`,
-    );
+    const text = goJSON(statementOf(a, subjects), '  ');
     await writeFile(join(dir, name), text, { mode: 0o600 });
     if (opts.mtime !== undefined) await utimes(join(dir, name), opts.mtime, opts.mtime);
   }

@@ -121,12 +121,6 @@ export function platformField(p: Platform): Platform {
   };
 }
 
-/** Serialises a JSON document as BuildKit does: compact, HTML characters escaped like Go. */
-export function jsonBytes(v: unknown): Buffer {
-  const s = JSON.stringify(v).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
-  return Buffer.from(s, 'utf8');
-}
-
 /** Seconds since the epoch → RFC 3339 as Go prints a UTC time (`2000-01-01T00:00:00Z`). */
 export function epochToRFC3339(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');

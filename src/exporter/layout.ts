@@ -25,12 +25,13 @@ import type { Provider } from '../content/interfaces.js';
 import { childrenOf, parseManifest } from '../content/walk.js';
 import { AnnotationContainerdImageName, AnnotationCreated, AnnotationRefName } from '../oci/annotations.js';
 import { digestAlgorithm, digestHex } from '../oci/digest.js';
+import { goJSONBytes } from '../oci/json.js';
 import { isIndexType } from '../oci/mediatypes.js';
 import type { Descriptor, ImageManifest, Platform } from '../oci/types.js';
 import { platformMatcher } from '../platforms/index.js';
 import { familiarName, familiarString, parseReference } from '../reference/index.js';
 import type { TarWriteEntry } from '../tar/index.js';
-import { epochToRFC3339, jsonBytes } from './image.js';
+import { epochToRFC3339 } from './image.js';
 
 export interface LayoutOptions {
   store: Provider;
@@ -128,11 +129,11 @@ export async function planLayout(opts: LayoutOptions): Promise<Layout> {
   }
   const small = (path: string, mode: number, data: Buffer) =>
     files.push({ path, mode, size: data.length, data });
-  small('oci-layout', 0o444, jsonBytes({ imageLayoutVersion: '1.0.0' }));
+  small('oci-layout', 0o444, goJSONBytes({ imageLayoutVersion: '1.0.0' }));
   small(
     'index.json',
     0o644,
-    jsonBytes({
+    goJSONBytes({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: indexEntries(top, opts.names, { ...created, ...opts.descriptorAnnotations }),
@@ -148,7 +149,7 @@ export async function planLayout(opts: LayoutOptions): Promise<Layout> {
       small(
         'manifest.json',
         0o644,
-        jsonBytes([
+        goJSONBytes([
           {
             Config: blobPath(chosen.manifest.config),
             RepoTags: tags.length ? tags : null,
@@ -163,7 +164,7 @@ export async function planLayout(opts: LayoutOptions): Promise<Layout> {
         const repo = familiarName(r);
         repos[repo] = { ...repos[repo], [r.tag]: digestHex(chosen.manifest.config.digest) };
       }
-      if (Object.keys(repos).length) small('repositories', 0o644, jsonBytes(repos));
+      if (Object.keys(repos).length) small('repositories', 0o644, goJSONBytes(repos));
     }
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -3,6 +3,7 @@
  * choice `auto` makes: `tty` when the output is a terminal, `plain` otherwise.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { goJSON } from '../oci/json.js';
 import type { Renderer, SolveStatus } from './events.js';
 
 export type { Renderer } from './events.js';
@@ -27,14 +28,6 @@ class RawJSONRenderer implements Renderer {
 class QuietRenderer implements Renderer {
   write(): void {}
   async done(): Promise<void> {}
-}
-
-/** JSON.stringify with Go's HTML-safe escapes (`<`, `>`, `&`, U+2028, U+2029). */
-export function goJSON(v: unknown): string {
-  return JSON.stringify(v).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 export const renderers = {

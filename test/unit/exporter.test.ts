@@ -15,11 +15,11 @@ import { annotationFromAttr, resolveAnnotations } from '../../src/exporter/annot
 import { checkDestination, writeDirAtomic, writeFileAtomic } from '../../src/exporter/dest.js';
 import { dockerEndpoint } from '../../src/exporter/docker-engine.js';
 import { platformDirName, splitDirs } from '../../src/exporter/filesystem.js';
-import { jsonBytes } from '../../src/exporter/image.js';
 import { indexEntries, planLayout } from '../../src/exporter/layout.js';
 import { buildMetadata, imageID, newBuildRef } from '../../src/exporter/metadata.js';
 import { formatKey, type Output, type OutputSpec, resolveOutputs } from '../../src/exporter/outputs.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
+import { goJSONBytes } from '../../src/oci/json.js';
 import type { Descriptor } from '../../src/oci/types.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -342,7 +342,7 @@ function memoryProvider(blobs: Map<string, Buffer>): Provider {
 describe('OCI layout and docker archive', () => {
   const blobs = new Map<string, Buffer>();
   const put = (v: unknown, mediaType: string): Descriptor => {
-    const b = Buffer.isBuffer(v) ? v : jsonBytes(v);
+    const b = Buffer.isBuffer(v) ? v : goJSONBytes(v);
     const digest = digestOf(b);
     blobs.set(digest, b);
     return { mediaType, digest, size: b.length };

@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import {
   canonicalJSON,
   digestOf,
+  goJSON,
+  goJSONBytes,
   isDigest,
   isIndexType,
   MediaTypeDockerManifestList,
@@ -30,6 +32,19 @@ describe('canonicalJSON', () => {
       canonicalJSON({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined } }),
       '{"a":{"d":[3,{"y":2,"z":1}]},"b":1}',
     );
+  });
+});
+
+describe('goJSON', () => {
+  test('escapes <, >, &, U+2028 and U+2029 as encoding/json does, keeping member order', () => {
+    assert.equal(
+      goJSON({ b: '<&>', a: 'x\u2028y\u2029' }),
+      '{"b":"\\u003c\\u0026\\u003e","a":"x\\u2028y\\u2029"}',
+    );
+  });
+  test('indents as json.MarshalIndent(v, "", "  ") and gives the UTF-8 bytes', () => {
+    assert.equal(goJSON({ a: [1, 'é'] }, '  '), '{\n  "a": [\n    1,\n    "é"\n  ]\n}');
+    assert.deepEqual(goJSONBytes({ a: 'é' }), Buffer.from('{"a":"é"}', 'utf8'));
   });
 });
 

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { formatTimestamp, parseTimestamp, type SolveStatus } from '../../src/progress/events.js';
 import { PlainRenderer } from '../../src/progress/plain.js';
-import { createRenderer, goJSON } from '../../src/progress/render.js';
+import { createRenderer } from '../../src/progress/render.js';
 import { formatBytes } from '../../src/progress/units.js';
 import { Progress } from '../../src/progress/writer.js';
 
@@ -197,9 +197,6 @@ describe('Progress writer', () => {
     assert.equal(lines[2]!.logs![0]!.stream, 1);
     assert.ok(lines[3]!.vertexes![0]!.completed);
     assert.match(out.text(), /amd64-\\u003earm64/);
-  });
-  test('goJSON escapes like Go', () => {
-    assert.equal(goJSON({ a: '<&>' }), '{"a":"\\u003c\\u0026\\u003e"}');
   });
   test('quiet prints nothing; an unknown mode is an error naming the choices', async () => {
     const out = capture();

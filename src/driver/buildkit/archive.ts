@@ -9,8 +9,9 @@
 import type { Readable } from 'node:stream';
 import type { ContentStore } from '../../content/index.js';
 import { StoreError } from '../../errors.js';
-import { imageManifest, jsonBytes } from '../../exporter/image.js';
+import { imageManifest } from '../../exporter/image.js';
 import { type Digest, isDigest } from '../../oci/digest.js';
+import { goJSONBytes } from '../../oci/json.js';
 import { isIndexType, MediaTypeImageConfig } from '../../oci/mediatypes.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../../oci/types.js';
 import { writeLayer } from '../../snapshot/diff.js';
@@ -138,7 +139,7 @@ async function dockerImages(content: ContentStore, g: Gathered): Promise<Archive
       layers.map((l) => l.blob),
       { oci: true },
     );
-    const stored = await content.putBlob(jsonBytes(manifest), { mediaType: manifest.mediaType! });
+    const stored = await content.putBlob(goJSONBytes(manifest), { mediaType: manifest.mediaType! });
     const manifestDescriptor = { mediaType: stored.mediaType, digest: stored.digest, size: stored.size };
     out.push({ platform: platformOf(config), manifestDescriptor, manifest, config });
   }
