@@ -4,7 +4,8 @@
  * SPDX predicates (`.SBOM` → `{SPDX, AdditionalSPDXs}`), found through the attestation
  * manifests' `vnd.docker.reference.digest` and their layers' predicate-type annotations.
  */
-import { isAttestation } from '../content/walk.js';
+import { isAttestation, parseManifest } from '../content/walk.js';
+import { PolyarchError } from '../errors.js';
 import type { Descriptor, ImageManifest } from '../oci/types.js';
 import { formatPlatform } from '../platforms/index.js';
 import { AnnotationPredicateType, AnnotationReferenceDigest, MediaTypeInToto } from './layout.js';
@@ -43,8 +44,8 @@ export async function readAttestations(
     if (!target || (read.has && !(await read.has(att)))) continue;
     // a lone manifest (no index) has no platform here: its one entry is what buildx prints
     const key = target.platform ? formatPlatform(target.platform) : 'unknown';
-    const m = JSON.parse((await read.manifest(att)).toString('utf8')) as ImageManifest;
-    for (const layer of m.layers ?? []) {
+    const m = manifestOf(await read.manifest(att), att);
+    for (const layer of m.layers) {
       const type = layer.annotations?.[AnnotationPredicateType] ?? '';
       if (layer.mediaType !== MediaTypeInToto) continue;
       if (type.startsWith('https://slsa.dev/provenance/') && !out.provenance[key]) {
@@ -60,6 +61,25 @@ export async function readAttestations(
   return out;
 }
 
+function manifestOf(bytes: Buffer, att: Descriptor): ImageManifest {
+  const what = `reading the attestation manifest ${att.digest}`;
+  const parsed = parseManifest(bytes, att.mediaType, what);
+  if (parsed.kind !== 'manifest')
+    throw new PolyarchError('UNSUPPORTED', `${what}: it is an index, not a manifest`);
+  return parsed.manifest;
+}
+
 async function predicateOf(read: AttestationReader, layer: Descriptor): Promise<unknown> {
-  return (JSON.parse((await read.blob(layer)).toString('utf8')) as { predicate?: unknown }).predicate;
+  const bytes = await read.blob(layer);
+  try {
+    return (JSON.parse(bytes.toString('utf8')) as { predicate?: unknown }).predicate;
+  } catch (err) {
+    throw new PolyarchError(
+      'UNSUPPORTED',
+      `reading the in-toto statement ${layer.digest}: it is not valid JSON`,
+      {
+        cause: err,
+      },
+    );
+  }
 }

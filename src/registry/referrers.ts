@@ -4,7 +4,8 @@
  * manifest's `subject` itself), else through the tag schema fallback, an image index under the
  * tag `<alg>-<hex>` of the subject's digest that lists them, updated by its writers.
  */
-import { NotFoundError } from '../errors.js';
+import { parseManifest } from '../content/walk.js';
+import { NotFoundError, PolyarchError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { MediaTypeImageIndex } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex } from '../oci/types.js';
@@ -22,8 +23,13 @@ export async function listReferrers(repo: Repository, subject: Digest): Promise<
 
 async function fallbackIndex(repo: Repository, subject: Digest): Promise<ImageIndex> {
   try {
-    const m = await repo.getManifest(referrersTag(subject));
-    return JSON.parse(m.bytes.toString('utf8')) as ImageIndex;
+    const tag = referrersTag(subject);
+    const m = await repo.getManifest(tag);
+    const what = `reading the referrers of ${subject} from the tag ${tag}`;
+    const parsed = parseManifest(m.bytes, m.descriptor.mediaType, what);
+    if (parsed.kind !== 'index')
+      throw new PolyarchError('UNSUPPORTED', `${what}: it is a manifest, not an index`);
+    return parsed.index;
   } catch (err) {
     if (err instanceof NotFoundError)
       return { schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [] };

@@ -21,6 +21,7 @@ import { executeTemplate } from '../../src/cli/template.js';
 import { openContentStore } from '../../src/content/index.js';
 import type { Vertex } from '../../src/graph/ops.js';
 import type { Digest } from '../../src/oci/digest.js';
+import { MediaTypeImageManifest } from '../../src/oci/mediatypes.js';
 import type { Descriptor } from '../../src/oci/types.js';
 
 /** A predicate: free-form JSON, checked field by field. */
@@ -281,6 +282,44 @@ describe('attestation manifests read back', () => {
       provenance: { 'linux/arm64': { SLSA: { buildType: 'b' } } },
       sbom: { 'linux/arm64': { SPDX: { name: 'first' }, AdditionalSPDXs: [{ name: 'second' }] } },
     });
+  });
+  test('a malformed attestation manifest or statement is an error naming what was read', async () => {
+    const image: Descriptor = {
+      mediaType: MediaTypeImageManifest,
+      digest: `sha256:${'1'.repeat(64)}` as Digest,
+      size: 1,
+      platform: { os: 'linux', architecture: 'arm64' },
+    };
+    const att: Descriptor = {
+      mediaType: MediaTypeImageManifest,
+      digest: `sha256:${'2'.repeat(64)}` as Digest,
+      size: 1,
+      annotations: {
+        'vnd.docker.reference.digest': image.digest,
+        'vnd.docker.reference.type': 'attestation-manifest',
+      },
+      platform: { os: 'unknown', architecture: 'unknown' },
+    };
+    const layer = { mediaType: 'application/vnd.in-toto+json', digest: `sha256:${'3'.repeat(64)}`, size: 1 };
+    const manifest = {
+      schemaVersion: 2,
+      config: layer,
+      layers: [{ ...layer, annotations: { 'in-toto.io/predicate-type': PredicateSPDX } }],
+    };
+    await assert.rejects(
+      readAttestations([image, att], {
+        manifest: async () => Buffer.from('{not json'),
+        blob: async () => Buffer.from(''),
+      }),
+      new RegExp(`reading the attestation manifest ${att.digest}: the manifest is not valid JSON`),
+    );
+    await assert.rejects(
+      readAttestations([image, att], {
+        manifest: async () => Buffer.from(JSON.stringify(manifest)),
+        blob: async () => Buffer.from('{"predicate":'),
+      }),
+      new RegExp(`reading the in-toto statement ${layer.digest}: it is not valid JSON`),
+    );
   });
 });
 
