@@ -87,8 +87,37 @@ function sh(args: readonly string[]): void {
 /** Node code that listens on 127.0.0.1:5000 and pipes each connection to the unix socket argv[1]. */
 const nsBridge = `const net=require('net');net.createServer((c)=>{const u=net.connect(process.argv[1]);c.pipe(u).pipe(c);u.on('error',()=>c.destroy());c.on('error',()=>u.destroy());}).listen(5000,'127.0.0.1');`;
 
+/** Whether process `pid` runs on this machine. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A subnet number (10.213.<n>.0/24) no namespace of ours holds: namespaces left by a test
+ * process that died without closing them (their pid is in the name) are deleted first, and
+ * the numbers of the rest, and of every 10.213.<n>.1 address here, are avoided.
+ */
+function freeSubnet(): number {
+  const used = new Set<number>();
+  const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (const m of names.matchAll(/^pa-ns-(\d+)-(\d+)/gm)) {
+    if (alive(Number(m[1]))) used.add(Number(m[2]));
+    else sh(['ip', 'netns', 'del', m[0]]);
+  }
+  const addrs = execFileSync('ip', ['-o', '-4', 'addr'], { encoding: 'utf8' });
+  for (const m of addrs.matchAll(/inet 10\.213\.(\d+)\.1\//g)) used.add(Number(m[1]));
+  const free = Array.from({ length: 250 }, (_, i) => i + 1).filter((n) => !used.has(n));
+  if (!free.length) throw new Error('no free 10.213.<n>.0/24 subnet for a test network namespace');
+  return free[Math.floor(Math.random() * free.length)]!;
+}
+
 async function createNetns(work: string): Promise<Netns> {
-  const n = 1 + Math.floor(Math.random() * 250);
+  const n = freeSubnet();
   const name = `pa-ns-${process.pid}-${n}`;
   const hostIf = `pah${n}x${process.pid % 1000}`;
   const nsIf = `pan${n}x${process.pid % 1000}`;

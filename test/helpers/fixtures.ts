@@ -68,14 +68,23 @@ function foreignBusyboxHasApplets(work: string): boolean {
 /** A fresh directory under /tmp (or $TMPDIR); removed when the process exits. */
 export function tempDir(prefix = 'polyarch-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.on('exit', () => {
+  if (!tempDirs.size) process.once('exit', removeTempDirs);
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** The directories tempDir made, removed by one exit listener (one per call hit MaxListeners). */
+const tempDirs = new Set<string>();
+
+function removeTempDirs(): void {
+  for (const dir of tempDirs) {
     try {
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // a mount left behind by a failed test; leave the directory
     }
-  });
-  return dir;
+  }
+  tempDirs.clear();
 }
 
 /** The compiled CLI entry. */
