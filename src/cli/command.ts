@@ -88,6 +88,9 @@ export interface CommandContext extends Streams {
   signal: AbortSignal;
 }
 
+/** What a command does with its parsed flags, positional arguments and context: the exit code. */
+export type CommandRun = (ctx: CommandContext, args: string[], flags: Flags) => Promise<number | undefined>;
+
 export interface Command {
   name: string;
   aliases?: string[];
@@ -108,7 +111,11 @@ export interface Command {
   examples?: string;
   /** false: flags end at the first positional argument (`run IMAGE COMMAND -x` passes `-x` on) */
   interspersed?: boolean;
-  run?: (ctx: CommandContext, args: string[], flags: Flags) => Promise<number | undefined>;
+  /**
+   * What the command does. The command tables load a command's implementation inside its run
+   * (`await import('../build.js')`), so that start-up and help compile only the flags.
+   */
+  run?: CommandRun;
 }
 
 /** An error in how the command line was written: printed with a pointer to `--help`. */

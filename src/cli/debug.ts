@@ -9,7 +9,7 @@ import { buffer } from 'node:stream/consumers';
 import { checkStore } from '../api/store.js';
 import { dumpNode, parseDockerfile } from '../dockerfile/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 
 async function readSource(path: string, cwd: string, stdin: NodeJS.ReadableStream): Promise<Buffer> {
@@ -24,42 +24,22 @@ async function readSource(path: string, cwd: string, stdin: NodeJS.ReadableStrea
   }
 }
 
-const parseCommand: Command = {
-  name: 'parse',
-  usage: 'FILE',
-  short: "Print a Dockerfile's parse tree in BuildKit's dump format",
-  long: "Print a Dockerfile's parse tree in BuildKit's dump format (one s-expression per\ninstruction). FILE may be - to read standard input. Parser warnings go to standard error.",
-  args: { min: 1, max: 1 },
-  async run(ctx, args) {
-    const file = args[0]!;
-    const source = await readSource(file, ctx.cwd, ctx.stdin);
-    const result = parseDockerfile(source, { file: file === '-' ? 'Dockerfile' : file });
-    ctx.stdout.write(`${dumpNode(result.ast)}\n`);
-    if (result.warnings.length > 0) {
-      for (const w of result.warnings) ctx.stderr.write(`[WARNING]: ${w.short}\n`);
-      ctx.stderr.write('[WARNING]: Empty continuation lines will become errors in a future release.\n');
-    }
-    return 0;
-  },
+export const runParse: CommandRun = async (ctx, args) => {
+  const file = args[0]!;
+  const source = await readSource(file, ctx.cwd, ctx.stdin);
+  const result = parseDockerfile(source, { file: file === '-' ? 'Dockerfile' : file });
+  ctx.stdout.write(`${dumpNode(result.ast)}\n`);
+  if (result.warnings.length > 0) {
+    for (const w of result.warnings) ctx.stderr.write(`[WARNING]: ${w.short}\n`);
+    ctx.stderr.write('[WARNING]: Empty continuation lines will become errors in a future release.\n');
+  }
+  return 0;
 };
 
-const checkStoreCommand: Command = {
-  name: 'check-store',
-  short:
-    'Verify the local store: every blob matches its digest, every named image is complete, every cached result exists',
-  args: { max: 0 },
-  async run(ctx) {
-    const { problems, leftovers } = await checkStore(apiContext(ctx));
-    for (const p of problems) ctx.stdout.write(`${p}\n`);
-    if (leftovers) ctx.stdout.write(`${leftovers} partial write(s) of interrupted processes (harmless)\n`);
-    ctx.stdout.write(problems.length ? `${problems.length} problem(s)\n` : 'store ok\n');
-    return problems.length ? 1 : 0;
-  },
-};
-
-export const debugCommand: Command = {
-  name: 'debug',
-  short: 'Inspect how polyarch reads its inputs and keeps its state',
-  group: 'management',
-  subcommands: [parseCommand, checkStoreCommand],
+export const runCheckStore: CommandRun = async (ctx) => {
+  const { problems, leftovers } = await checkStore(apiContext(ctx));
+  for (const p of problems) ctx.stdout.write(`${p}\n`);
+  if (leftovers) ctx.stdout.write(`${leftovers} partial write(s) of interrupted processes (harmless)\n`);
+  ctx.stdout.write(problems.length ? `${problems.length} problem(s)\n` : 'store ok\n');
+  return problems.length ? 1 : 0;
 };

@@ -9,7 +9,7 @@
 import { diskUsage, parsePruneFilters, type UsageItem } from '../api/store.js';
 import { tabwrite } from '../tabwriter.js';
 import { humanDuration, humanSize } from '../units.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 import { goTimeString } from './inspect.js';
 
@@ -66,20 +66,11 @@ function usageSummary(items: readonly UsageItem[]): string {
   return t;
 }
 
-export const duCommand: Command = {
-  name: 'du',
-  short: 'Disk usage',
-  args: { max: 0 },
-  flags: [
-    { name: 'filter', kind: 'stringArray', valueName: 'filter', usage: 'Provide filter values' },
-    { name: 'verbose', kind: 'bool', usage: 'Provide a more verbose output' },
-  ],
-  async run(ctx, _args, flags) {
-    const filters = parsePruneFilters(flags.list('filter'));
-    const now = new Date();
-    const items = await diskUsage(apiContext(ctx), { builder: ctx.globals.string('builder'), filters, now });
-    ctx.stdout.write(usageListing(items, now, flags.bool('verbose')));
-    if (flags.list('filter').length === 0) ctx.stdout.write(tabwriteTabs(usageSummary(items)));
-    return 0;
-  },
+export const run: CommandRun = async (ctx, _args, flags) => {
+  const filters = parsePruneFilters(flags.list('filter'));
+  const now = new Date();
+  const items = await diskUsage(apiContext(ctx), { builder: ctx.globals.string('builder'), filters, now });
+  ctx.stdout.write(usageListing(items, now, flags.bool('verbose')));
+  if (flags.list('filter').length === 0) ctx.stdout.write(tabwriteTabs(usageSummary(items)));
+  return 0;
 };

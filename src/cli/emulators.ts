@@ -4,7 +4,6 @@
  * remove QEMU handlers (what `docker run --privileged tonistiigi/binfmt --install …` does).
  */
 import {
-  defaultBinfmtDir,
   emulationReport,
   type InstallOptions,
   installEmulators,
@@ -13,16 +12,8 @@ import {
   uninstallEmulators,
 } from '../api/emulators.js';
 import { tabwrite } from '../tabwriter.js';
-import type { Command, FlagSpec, Flags } from './command.js';
+import type { CommandRun, Flags } from './command.js';
 import { UsageError } from './command.js';
-
-const binfmtDirFlag: FlagSpec = {
-  name: 'binfmt-dir',
-  kind: 'string',
-  usage: 'Directory where binfmt_misc is mounted',
-  default: defaultBinfmtDir,
-  hidden: true,
-};
 
 function platformArgs(args: readonly string[]): string[] {
   return args.flatMap((a) => a.split(',')).filter((a) => a.trim() !== '');
@@ -61,105 +52,56 @@ function installOptions(flags: Flags): InstallOptions {
   return opts;
 }
 
-const installCommand: Command = {
-  name: 'install',
-  usage: '[OPTIONS] PLATFORM [PLATFORM...] | all',
-  short: 'Register QEMU emulators for platforms in binfmt_misc (needs root)',
-  long:
-    'Register QEMU emulators for platforms in binfmt_misc (needs root).\n\n' +
-    "Handlers come from Debian's qemu-user-static (apt-get install qemu-user-static) and are\n" +
-    'registered with the F flag so that they work inside containers. A handler for the same\n' +
-    'binaries that would not work in a container is replaced. "all" installs every emulator\n' +
-    'available for the platforms this host does not run natively.',
-  flags: [
-    {
-      name: 'preserve-argv0',
-      kind: 'bool',
-      usage:
-        "Register with the P flag: programs see the argv[0] they were started with (default: when Debian's -binfmt-P wrapper is installed)",
-    },
-    binfmtDirFlag,
-  ],
-  args: { min: 1 },
-  examples: '  polyarch emulators install linux/arm64 linux/arm/v7\n  polyarch emulators install all\n',
-  async run(ctx, args, flags) {
-    const report = installEmulators(platformArgs(args), installOptions(flags));
-    if (report.enabledBinfmt) ctx.stdout.write('enabled binfmt_misc\n');
-    for (const r of report.results) {
-      const removed = r.removed.length ? ` (removed ${r.removed.join(', ')})` : '';
-      switch (r.action) {
-        case 'installed':
-          ctx.stdout.write(
-            `${r.platform}: installed ${r.handler!.name} (${r.handler!.interpreter}, flags ${r.handler!.flags})${removed}\n`,
-          );
-          break;
-        case 'kept':
-          ctx.stdout.write(
-            `${r.platform}: already handled by ${r.handler!.name} (${r.handler!.interpreter}, flags ${r.handler!.flags})${removed}\n`,
-          );
-          break;
-        case 'native':
-          ctx.stdout.write(`${r.platform}: runs natively, no emulator needed${removed}\n`);
-          break;
-      }
+export const runInstall: CommandRun = async (ctx, args, flags) => {
+  const report = installEmulators(platformArgs(args), installOptions(flags));
+  if (report.enabledBinfmt) ctx.stdout.write('enabled binfmt_misc\n');
+  for (const r of report.results) {
+    const removed = r.removed.length ? ` (removed ${r.removed.join(', ')})` : '';
+    switch (r.action) {
+      case 'installed':
+        ctx.stdout.write(
+          `${r.platform}: installed ${r.handler!.name} (${r.handler!.interpreter}, flags ${r.handler!.flags})${removed}\n`,
+        );
+        break;
+      case 'kept':
+        ctx.stdout.write(
+          `${r.platform}: already handled by ${r.handler!.name} (${r.handler!.interpreter}, flags ${r.handler!.flags})${removed}\n`,
+        );
+        break;
+      case 'native':
+        ctx.stdout.write(`${r.platform}: runs natively, no emulator needed${removed}\n`);
+        break;
     }
-    return 0;
-  },
+  }
+  return 0;
 };
 
-const uninstallCommand: Command = {
-  name: 'uninstall',
-  usage: '[OPTIONS] PLATFORM [PLATFORM...] | all',
-  short: 'Remove the QEMU emulators polyarch registers (qemu-<arch> handlers; needs root)',
-  flags: [binfmtDirFlag],
-  args: { min: 1 },
-  async run(ctx, args, flags) {
-    const removed = uninstallEmulators(platformArgs(args), installOptions(flags));
-    if (removed.length === 0) ctx.stdout.write('no matching emulator was registered\n');
-    for (const name of removed) ctx.stdout.write(`removed ${name}\n`);
-    return 0;
-  },
+export const runUninstall: CommandRun = async (ctx, args, flags) => {
+  const removed = uninstallEmulators(platformArgs(args), installOptions(flags));
+  if (removed.length === 0) ctx.stdout.write('no matching emulator was registered\n');
+  for (const name of removed) ctx.stdout.write(`removed ${name}\n`);
+  return 0;
 };
 
-export const emulatorsCommand: Command = {
-  name: 'emulators',
-  usage: '[OPTIONS] [COMMAND]',
-  short: 'Show which platforms this host can run, natively or through QEMU',
-  long:
-    'Show which platforms this host can run: natively, through a binfmt_misc handler (QEMU user\n' +
-    'emulation), or not at all, with the reason.',
-  group: 'management',
-  flags: [
-    { name: 'format', kind: 'string', usage: 'Format the output: "table" or "json"', default: 'table' },
-    {
-      name: 'platform',
-      kind: 'stringSlice',
-      usage: 'Only these platforms (default: the common Linux platforms)',
-    },
-    binfmtDirFlag,
-  ],
-  subcommands: [installCommand, uninstallCommand],
-  args: { max: 0 },
-  async run(ctx, _args, flags) {
-    const format = flags.string('format') ?? 'table';
-    if (format !== 'table' && format !== 'json') {
-      throw new UsageError(`invalid --format "${format}": expected "table" or "json"`, ctx.commandPath);
-    }
-    const platforms = flags.given('platform') ? flags.list('platform') : [...knownPlatforms];
-    const dir = flags.string('binfmt-dir');
-    const report = emulationReport(platforms, dir ? { binfmtDir: dir } : {});
-    if (format === 'json') {
-      const json = report.map((r) => ({
-        platform: r.platform,
-        status: r.status,
-        ...(r.qemu ? { qemu: r.qemu } : {}),
-        handlers: r.handlers.map((h) => ({ name: h.name, interpreter: h.interpreter, flags: h.flags })),
-        ...(r.reason ? { reason: r.reason } : {}),
-      }));
-      ctx.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-    } else {
-      ctx.stdout.write(formatEmulatorTable(report));
-    }
-    return 0;
-  },
+export const runList: CommandRun = async (ctx, _args, flags) => {
+  const format = flags.string('format') ?? 'table';
+  if (format !== 'table' && format !== 'json') {
+    throw new UsageError(`invalid --format "${format}": expected "table" or "json"`, ctx.commandPath);
+  }
+  const platforms = flags.given('platform') ? flags.list('platform') : [...knownPlatforms];
+  const dir = flags.string('binfmt-dir');
+  const report = emulationReport(platforms, dir ? { binfmtDir: dir } : {});
+  if (format === 'json') {
+    const json = report.map((r) => ({
+      platform: r.platform,
+      status: r.status,
+      ...(r.qemu ? { qemu: r.qemu } : {}),
+      handlers: r.handlers.map((h) => ({ name: h.name, interpreter: h.interpreter, flags: h.flags })),
+      ...(r.reason ? { reason: r.reason } : {}),
+    }));
+    ctx.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  } else {
+    ctx.stdout.write(formatEmulatorTable(report));
+  }
+  return 0;
 };

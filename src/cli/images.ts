@@ -15,58 +15,47 @@ import { InvalidArgumentError } from '../errors.js';
 import { type Digest, shortDigest } from '../oci/digest.js';
 import { tabwrite } from '../tabwriter.js';
 import { humanSize } from '../units.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 
-export const imagesCommand: Command = {
-  name: 'images',
-  usage: '[OPTIONS] [REPOSITORY[:TAG]]',
-  short: 'List the images in the local store',
-  args: { max: 1 },
-  flags: [
-    { name: 'format', kind: 'string', usage: 'Format the output: "table" or "json"', default: 'table' },
-    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
-    { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only show image digests' },
-  ],
-  async run(ctx, args, flags) {
-    const format = flags.string('format') ?? 'table';
-    if (format !== 'table' && format !== 'json') {
-      throw new InvalidArgumentError(`invalid --format "${format}": expected "table" or "json"`);
-    }
-    const rows = await listImages(apiContext(ctx), { filter: args[0] });
-    const noTrunc = flags.bool('no-trunc');
-    const id = (d: Digest) => (noTrunc ? d : shortDigest(d));
-    if (flags.bool('quiet')) {
-      const seen = new Set<string>();
-      for (const r of rows) {
-        if (!seen.has(r.digest)) ctx.stdout.write(`${id(r.digest)}\n`);
-        seen.add(r.digest);
-      }
-      return 0;
-    }
-    if (format === 'json') {
-      for (const r of rows) {
-        ctx.stdout.write(
-          `${JSON.stringify({
-            Name: r.name,
-            Repository: r.repository,
-            Tag: r.tag,
-            Digest: r.digest,
-            ID: shortDigest(r.digest),
-            MediaType: r.mediaType,
-            Platforms: r.platforms,
-            Size: humanSize(r.size, 3),
-            SizeBytes: r.size,
-          })}\n`,
-        );
-      }
-      return 0;
-    }
-    let text = 'REPOSITORY\tTAG\tDIGEST\tPLATFORMS\tSIZE\n';
+export const run: CommandRun = async (ctx, args, flags) => {
+  const format = flags.string('format') ?? 'table';
+  if (format !== 'table' && format !== 'json') {
+    throw new InvalidArgumentError(`invalid --format "${format}": expected "table" or "json"`);
+  }
+  const rows = await listImages(apiContext(ctx), { filter: args[0] });
+  const noTrunc = flags.bool('no-trunc');
+  const id = (d: Digest) => (noTrunc ? d : shortDigest(d));
+  if (flags.bool('quiet')) {
+    const seen = new Set<string>();
     for (const r of rows) {
-      text += `${r.repository}\t${r.tag}\t${id(r.digest)}\t${r.platforms.join(', ') || '<none>'}\t${humanSize(r.size, 3)}\n`;
+      if (!seen.has(r.digest)) ctx.stdout.write(`${id(r.digest)}\n`);
+      seen.add(r.digest);
     }
-    ctx.stdout.write(tabwrite(text, { minwidth: 10, padding: 3 }));
     return 0;
-  },
+  }
+  if (format === 'json') {
+    for (const r of rows) {
+      ctx.stdout.write(
+        `${JSON.stringify({
+          Name: r.name,
+          Repository: r.repository,
+          Tag: r.tag,
+          Digest: r.digest,
+          ID: shortDigest(r.digest),
+          MediaType: r.mediaType,
+          Platforms: r.platforms,
+          Size: humanSize(r.size, 3),
+          SizeBytes: r.size,
+        })}\n`,
+      );
+    }
+    return 0;
+  }
+  let text = 'REPOSITORY\tTAG\tDIGEST\tPLATFORMS\tSIZE\n';
+  for (const r of rows) {
+    text += `${r.repository}\t${r.tag}\t${id(r.digest)}\t${r.platforms.join(', ') || '<none>'}\t${humanSize(r.size, 3)}\n`;
+  }
+  ctx.stdout.write(tabwrite(text, { minwidth: 10, padding: 3 }));
+  return 0;
 };

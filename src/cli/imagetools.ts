@@ -21,7 +21,7 @@ import { isIndexType } from '../oci/mediatypes.js';
 import { formatPlatformRaw } from '../platforms/index.js';
 import { formatReference, type Reference, withDigest } from '../reference/index.js';
 import { tabwrite } from '../tabwriter.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 import { executeTemplate, goJSONIndent } from './template.js';
 
@@ -79,61 +79,35 @@ function imageJSON(ins: ImageInspection): object | undefined {
   return values.length === 1 ? values[0] : ins.configs;
 }
 
-const inspectCommand: Command = {
-  name: 'inspect',
-  usage: '[OPTIONS] NAME',
-  short: 'Show details of an image in the registry',
-  long:
-    'Show details of an image in the registry, laid out as buildx does.\n\n' +
-    'With --local the image is read from the local store instead (by name or digest); there is\n' +
-    'no fallback from one to the other.',
-  args: { min: 1, max: 1 },
-  flags: [
-    { name: 'raw', kind: 'bool', usage: 'Show original, unformatted JSON manifest' },
-    {
-      name: 'format',
-      kind: 'string',
-      usage:
-        'Format the output using the given Go template (fields: .Name, .Manifest, .Image, .Provenance, .SBOM; funcs: json, index)',
-    },
-    { name: 'local', kind: 'bool', usage: 'Inspect the image in the local store instead of the registry' },
-  ],
-  async run(ctx, args, flags) {
-    const arg = args[0]!;
-    const format = flags.string('format');
-    if (flags.bool('raw') && format !== undefined)
-      throw new InvalidArgumentError('--format and --raw cannot be used together');
-    const f = format?.trim();
-    const ins = await inspectImage(apiContext(ctx), {
-      image: arg,
-      local: flags.bool('local'),
-      configs: f === 'json' || (f !== undefined && /\.Image\b|\{\{\s*json\s+\.\s*\}\}/.test(f)),
-      attestations: f !== undefined && /\.(Provenance|SBOM)\b/.test(f),
-    });
-    if (flags.bool('raw')) {
-      ctx.stdout.write(ins.raw);
-      return 0;
-    }
-    if (f === undefined || /^\{\{\s*\.Manifest\s*\}\}$/.test(f)) {
-      ctx.stdout.write(formatInspection(ins, ins.ref));
-      return 0;
-    }
-    const input = templateInput(arg, ins);
-    if (f === 'json') {
-      ctx.stdout.write(
-        `${goJSONIndent({ name: input.Name, manifest: input.Manifest, image: input.Image })}\n`,
-      );
-      return 0;
-    }
-    ctx.stdout.write(
-      executeTemplate(
-        format!,
-        input,
-        platformCount(ins) > 1 ? 'imagetools.tplInputs' : 'imagetools.tplInput',
-      ),
-    );
+export const runInspect: CommandRun = async (ctx, args, flags) => {
+  const arg = args[0]!;
+  const format = flags.string('format');
+  if (flags.bool('raw') && format !== undefined)
+    throw new InvalidArgumentError('--format and --raw cannot be used together');
+  const f = format?.trim();
+  const ins = await inspectImage(apiContext(ctx), {
+    image: arg,
+    local: flags.bool('local'),
+    configs: f === 'json' || (f !== undefined && /\.Image\b|\{\{\s*json\s+\.\s*\}\}/.test(f)),
+    attestations: f !== undefined && /\.(Provenance|SBOM)\b/.test(f),
+  });
+  if (flags.bool('raw')) {
+    ctx.stdout.write(ins.raw);
     return 0;
-  },
+  }
+  if (f === undefined || /^\{\{\s*\.Manifest\s*\}\}$/.test(f)) {
+    ctx.stdout.write(formatInspection(ins, ins.ref));
+    return 0;
+  }
+  const input = templateInput(arg, ins);
+  if (f === 'json') {
+    ctx.stdout.write(`${goJSONIndent({ name: input.Name, manifest: input.Manifest, image: input.Image })}\n`);
+    return 0;
+  }
+  ctx.stdout.write(
+    executeTemplate(format!, input, platformCount(ins) > 1 ? 'imagetools.tplInputs' : 'imagetools.tplInput'),
+  );
+  return 0;
 };
 
 /** The images of an inspection that are platforms (attestation manifests are not). */
@@ -169,43 +143,25 @@ function sortDeep(v: unknown): unknown {
   );
 }
 
-const createCommand: Command = {
-  name: 'create',
-  usage: '[OPTIONS] [SOURCE...]',
-  short: 'Create a new image based on source images',
-  flags: [
-    { name: 'tag', short: 't', kind: 'stringArray', usage: 'Set reference for new image' },
-    { name: 'append', kind: 'bool', usage: 'Append to existing manifest' },
-    { name: 'annotation', kind: 'stringArray', usage: 'Add annotation to the image' },
-    { name: 'dry-run', kind: 'bool', usage: 'Show final image instead of pushing' },
-  ],
-  async run(ctx, args, flags) {
-    const dryRun = flags.bool('dry-run');
-    const start = Date.now();
-    const combined = await createImage(apiContext(ctx), {
-      sources: args,
-      tags: flags.list('tag'),
-      annotations: flags.list('annotation'),
-      append: flags.bool('append'),
-      dryRun,
-      onEvent: (e) => {
-        if (e.type === 'start' && !dryRun && e.tags.length)
-          ctx.stderr.write(`#1 [internal] pushing ${e.tags.join(', ')}\n`);
-        else if (e.type === 'manifest') ctx.stderr.write(`#1 pushing ${e.descriptor.digest} to ${e.ref}\n`);
-      },
-    });
-    if (dryRun) {
-      ctx.stdout.write(`${combined.bytes.toString('utf8')}\n`);
-      return 0;
-    }
-    ctx.stderr.write(`#1 DONE ${((Date.now() - start) / 1000).toFixed(1)}s\n`);
+export const runCreate: CommandRun = async (ctx, args, flags) => {
+  const dryRun = flags.bool('dry-run');
+  const start = Date.now();
+  const combined = await createImage(apiContext(ctx), {
+    sources: args,
+    tags: flags.list('tag'),
+    annotations: flags.list('annotation'),
+    append: flags.bool('append'),
+    dryRun,
+    onEvent: (e) => {
+      if (e.type === 'start' && !dryRun && e.tags.length)
+        ctx.stderr.write(`#1 [internal] pushing ${e.tags.join(', ')}\n`);
+      else if (e.type === 'manifest') ctx.stderr.write(`#1 pushing ${e.descriptor.digest} to ${e.ref}\n`);
+    },
+  });
+  if (dryRun) {
+    ctx.stdout.write(`${combined.bytes.toString('utf8')}\n`);
     return 0;
-  },
-};
-
-export const imagetoolsCommand: Command = {
-  name: 'imagetools',
-  short: 'Commands to work on images in registry',
-  group: 'management',
-  subcommands: [createCommand, inspectCommand],
+  }
+  ctx.stderr.write(`#1 DONE ${((Date.now() - start) / 1000).toFixed(1)}s\n`);
+  return 0;
 };

@@ -5,7 +5,7 @@
  */
 import { type Builder, inspectBuilder, type NodeInfo } from '../api/builders.js';
 import { tabwrite } from '../tabwriter.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 
 /** Go's `time.Time.String()` of a UTC time: `2026-11-28 09:13:05 +0000 UTC` (fraction if any). */
@@ -49,19 +49,12 @@ export function formatInspect(b: Builder, nodes: readonly NodeInfo[]): string {
   return tabwrite(text, { padding: 1 });
 }
 
-export const inspectCommand: Command = {
-  name: 'inspect',
-  usage: '[NAME]',
-  short: 'Inspect current builder instance',
-  args: { max: 1 },
-  flags: [{ name: 'bootstrap', kind: 'bool', usage: 'Ensure builder has booted before inspecting' }],
-  async run(ctx, args, flags) {
-    const name = args[0] ?? ctx.globals.string('builder');
-    const { builder, nodes } = await inspectBuilder(apiContext(ctx), {
-      ...(name ? { name } : {}),
-      bootstrap: flags.bool('bootstrap'),
-    });
-    ctx.stdout.write(formatInspect(builder, nodes));
-    return 0;
-  },
+export const run: CommandRun = async (ctx, args, flags) => {
+  const name = args[0] ?? ctx.globals.string('builder');
+  const { builder, nodes } = await inspectBuilder(apiContext(ctx), {
+    ...(name ? { name } : {}),
+    bootstrap: flags.bool('bootstrap'),
+  });
+  ctx.stdout.write(formatInspect(builder, nodes));
+  return 0;
 };

@@ -7,7 +7,7 @@
  */
 import { login } from '../api/auth.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Command, CommandContext } from './command.js';
+import type { CommandContext, CommandRun } from './command.js';
 import { apiContext } from './context.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -51,48 +51,36 @@ async function prompt(ctx: CommandContext, question: string, secret: boolean): P
   }
 }
 
-export const loginCommand: Command = {
-  name: 'login',
-  usage: '[OPTIONS] [SERVER]',
-  short: 'Log in to a registry',
-  long: 'Log in to a registry.\nIf no server is specified, the default is Docker Hub.',
-  args: { max: 1 },
-  flags: [
-    { name: 'username', short: 'u', kind: 'string', usage: 'Username' },
-    { name: 'password', short: 'p', kind: 'string', usage: 'Password' },
-    { name: 'password-stdin', kind: 'bool', usage: 'Take the password from stdin' },
-  ],
-  async run(ctx, args, flags) {
-    let username = flags.string('username');
-    let password = flags.string('password');
-    if (flags.bool('password-stdin')) {
-      if (password !== undefined)
-        throw new InvalidArgumentError('--password and --password-stdin are mutually exclusive');
-      if (!username) throw new InvalidArgumentError('Must provide --username with --password-stdin');
-      password = (await readAll(ctx.stdin)).replace(/\r?\n$/, '');
-    } else if (password !== undefined) {
-      ctx.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
-    }
-    const interactive = (ctx.stdin as NodeJS.ReadStream).isTTY === true;
-    if (!username) {
-      if (!interactive)
-        throw new InvalidArgumentError('Cannot perform an interactive login from a non TTY device');
-      username = (await prompt(ctx, 'Username: ', false)).trim();
-    }
-    if (password === undefined) {
-      if (!interactive)
-        throw new InvalidArgumentError('Cannot perform an interactive login from a non TTY device');
-      password = await prompt(ctx, 'Password: ', true);
-    }
-    const { stored } = await login(apiContext(ctx), { server: args[0], username, password });
-    if (!stored.helper) {
-      ctx.stderr.write(
-        `WARNING! Your password will be stored unencrypted in ${stored.file}.\n` +
-          'Configure a credential helper to remove this warning. See\n' +
-          'https://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n',
-      );
-    }
-    ctx.stdout.write('Login Succeeded\n');
-    return 0;
-  },
+export const run: CommandRun = async (ctx, args, flags) => {
+  let username = flags.string('username');
+  let password = flags.string('password');
+  if (flags.bool('password-stdin')) {
+    if (password !== undefined)
+      throw new InvalidArgumentError('--password and --password-stdin are mutually exclusive');
+    if (!username) throw new InvalidArgumentError('Must provide --username with --password-stdin');
+    password = (await readAll(ctx.stdin)).replace(/\r?\n$/, '');
+  } else if (password !== undefined) {
+    ctx.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  }
+  const interactive = (ctx.stdin as NodeJS.ReadStream).isTTY === true;
+  if (!username) {
+    if (!interactive)
+      throw new InvalidArgumentError('Cannot perform an interactive login from a non TTY device');
+    username = (await prompt(ctx, 'Username: ', false)).trim();
+  }
+  if (password === undefined) {
+    if (!interactive)
+      throw new InvalidArgumentError('Cannot perform an interactive login from a non TTY device');
+    password = await prompt(ctx, 'Password: ', true);
+  }
+  const { stored } = await login(apiContext(ctx), { server: args[0], username, password });
+  if (!stored.helper) {
+    ctx.stderr.write(
+      `WARNING! Your password will be stored unencrypted in ${stored.file}.\n` +
+        'Configure a credential helper to remove this warning. See\n' +
+        'https://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n',
+    );
+  }
+  ctx.stdout.write('Login Succeeded\n');
+  return 0;
 };

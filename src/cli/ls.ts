@@ -14,7 +14,7 @@
 import { type DescribedBuilder, listBuilders, type NodeInfo, truncatePlatforms } from '../api/builders.js';
 import { InvalidArgumentError } from '../errors.js';
 import { tabwrite } from '../tabwriter.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 
 const indent = ' \\_ ';
@@ -57,37 +57,28 @@ function jsonNode(n: NodeInfo): Record<string, unknown> {
   };
 }
 
-export const lsCommand: Command = {
-  name: 'ls',
-  short: 'List builder instances',
-  args: { max: 0 },
-  flags: [
-    { name: 'format', kind: 'string', usage: 'Format the output: "table" or "json"', default: 'table' },
-    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
-  ],
-  async run(ctx, _args, flags) {
-    const format = flags.string('format') ?? 'table';
-    if (format !== 'table' && format !== 'json') {
-      throw new InvalidArgumentError(`invalid --format "${format}": expected "table" or "json"`);
+export const run: CommandRun = async (ctx, _args, flags) => {
+  const format = flags.string('format') ?? 'table';
+  if (format !== 'table' && format !== 'json') {
+    throw new InvalidArgumentError(`invalid --format "${format}": expected "table" or "json"`);
+  }
+  // `*` marks the builder `use` chose (buildx hides --builder for ls)
+  const { current, builders } = await listBuilders(apiContext(ctx));
+  if (format === 'json') {
+    for (const { builder, nodes } of builders) {
+      ctx.stdout.write(
+        `${JSON.stringify({
+          Name: builder.name,
+          Driver: builder.driver,
+          ...(builder.lastActivity ? { LastActivity: builder.lastActivity.toISOString() } : {}),
+          Current: builder.name === current,
+          Nodes: nodes.map(jsonNode),
+        })}\n`,
+      );
     }
-    // `*` marks the builder `use` chose (buildx hides --builder for ls)
-    const { current, builders } = await listBuilders(apiContext(ctx));
-    if (format === 'json') {
-      for (const { builder, nodes } of builders) {
-        ctx.stdout.write(
-          `${JSON.stringify({
-            Name: builder.name,
-            Driver: builder.driver,
-            ...(builder.lastActivity ? { LastActivity: builder.lastActivity.toISOString() } : {}),
-            Current: builder.name === current,
-            Nodes: nodes.map(jsonNode),
-          })}\n`,
-        );
-      }
-      return 0;
-    }
-    ctx.stdout.write(formatBuilderTable(builders, current, { noTrunc: flags.bool('no-trunc') }));
-    ctx.stderr.write(formatNodeErrors(builders));
     return 0;
-  },
+  }
+  ctx.stdout.write(formatBuilderTable(builders, current, { noTrunc: flags.bool('no-trunc') }));
+  ctx.stderr.write(formatNodeErrors(builders));
+  return 0;
 };

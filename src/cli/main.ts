@@ -3,7 +3,7 @@
  * handling, and the exit code.
  */
 import { type Command, runCommandLine } from './command.js';
-import { commands } from './commands.js';
+import { commands } from './commands/index.js';
 import { useBaselineWasm } from './context.js';
 
 export const rootCommand: Command = {

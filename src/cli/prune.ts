@@ -11,7 +11,7 @@ import { getBuilder } from '../api/builders.js';
 import { parsePruneFilters, prune } from '../api/store.js';
 import { parseByteSize } from '../goparse.js';
 import { humanSize } from '../units.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { UsageError } from './command.js';
 import { apiContext, reportWait } from './context.js';
 import { tabwriteTabs, usageListing } from './du.js';
@@ -40,69 +40,41 @@ async function confirm(
   return answer === 'y' || answer === 'Y';
 }
 
-export const pruneCommand: Command = {
-  name: 'prune',
-  short: 'Remove build cache',
-  args: { max: 0 },
-  flags: [
-    { name: 'all', short: 'a', kind: 'bool', usage: 'Include what named images share (all build cache)' },
-    {
-      name: 'filter',
-      kind: 'stringArray',
-      valueName: 'filter',
-      usage: 'Provide filter values (e.g., "until=24h")',
-    },
-    {
-      name: 'keep-storage',
-      kind: 'string',
-      valueName: 'bytes',
-      usage: 'Amount of disk space to keep for cache',
-    },
-    {
-      name: 'reserved-space',
-      kind: 'string',
-      valueName: 'bytes',
-      usage: 'Amount of disk space always allowed to keep for cache',
-    },
-    { name: 'verbose', kind: 'bool', usage: 'Provide a more verbose output' },
-    { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
-  ],
-  async run(ctx, _args, flags) {
-    const filters = parsePruneFilters(flags.list('filter'));
-    let keepBytes: number | undefined;
-    for (const name of ['keep-storage', 'reserved-space']) {
-      const raw = flags.string(name);
-      if (raw === undefined) continue;
-      const n = parseByteSize(raw);
-      if (n === undefined) {
-        throw new UsageError(
-          `invalid argument "${raw}" for "--${name}" flag: invalid size: '${raw}'`,
-          ctx.commandPath,
-        );
-      }
-      keepBytes = n;
+export const run: CommandRun = async (ctx, _args, flags) => {
+  const filters = parsePruneFilters(flags.list('filter'));
+  let keepBytes: number | undefined;
+  for (const name of ['keep-storage', 'reserved-space']) {
+    const raw = flags.string(name);
+    if (raw === undefined) continue;
+    const n = parseByteSize(raw);
+    if (n === undefined) {
+      throw new UsageError(
+        `invalid argument "${raw}" for "--${name}" flag: invalid size: '${raw}'`,
+        ctx.commandPath,
+      );
     }
-    // a builder that is not there fails before the question
-    const api = apiContext(ctx);
-    const b = await getBuilder(api, ctx.globals.string('builder'));
-    const all = flags.bool('all');
-    if (
-      !flags.bool('force') &&
-      !(await confirm(ctx.stdin, ctx.stdout, all ? allCacheWarning : normalWarning))
-    ) {
-      return 0;
-    }
-    const now = new Date();
-    const result = await prune(api, {
-      builder: b.name,
-      all,
-      filters,
-      keepBytes,
-      now,
-      onWait: reportWait(ctx),
-    });
-    if (result.removed.length > 0) ctx.stdout.write(usageListing(result.removed, now, flags.bool('verbose')));
-    ctx.stdout.write(tabwriteTabs(`Total:\t${humanSize(result.total)}\n`));
+    keepBytes = n;
+  }
+  // a builder that is not there fails before the question
+  const api = apiContext(ctx);
+  const b = await getBuilder(api, ctx.globals.string('builder'));
+  const all = flags.bool('all');
+  if (
+    !flags.bool('force') &&
+    !(await confirm(ctx.stdin, ctx.stdout, all ? allCacheWarning : normalWarning))
+  ) {
     return 0;
-  },
+  }
+  const now = new Date();
+  const result = await prune(api, {
+    builder: b.name,
+    all,
+    filters,
+    keepBytes,
+    now,
+    onWait: reportWait(ctx),
+  });
+  if (result.removed.length > 0) ctx.stdout.write(usageListing(result.removed, now, flags.bool('verbose')));
+  ctx.stdout.write(tabwriteTabs(`Total:\t${humanSize(result.total)}\n`));
+  return 0;
 };

@@ -6,42 +6,28 @@ import { push } from '../api/images.js';
 import { shortDigest } from '../oci/digest.js';
 import { isLayerType } from '../oci/mediatypes.js';
 import { familiarName, parseImageReference } from '../reference/index.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 
-export const pushCommand: Command = {
-  name: 'push',
-  usage: '[OPTIONS] NAME[:TAG]',
-  short: 'Upload an image from the local store to a registry',
-  long:
-    'Upload an image from the local store to a registry: every platform of a multi-platform image.\n\n' +
-    'Blobs the registry has are skipped, blobs of another repository of the same registry are\n' +
-    'mounted, the rest are uploaded; then the manifests, then the tag. Platforms not pulled\n' +
-    'locally are copied from the registry the image came from.\n\n' +
-    'Plain HTTP is used only for localhost, 127.0.0.0/8, ::1 and the registries listed in\n' +
-    '$POLYARCH_INSECURE_REGISTRIES (comma-separated host[:port]).',
-  args: { min: 1, max: 1 },
-  flags: [{ name: 'quiet', short: 'q', kind: 'bool', usage: 'Suppress verbose output' }],
-  async run(ctx, args, flags) {
-    const ref = parseImageReference(args[0]!);
-    const quiet = flags.bool('quiet');
-    const out = (s: string) => {
-      if (!quiet) ctx.stdout.write(s);
-    };
-    const result = await push(apiContext(ctx), {
-      image: args[0]!,
-      onEvent: (e) => {
-        if (e.type === 'resolved') out(`The push refers to repository [${familiarName(ref)}]\n`);
-        if (e.type !== 'blob' || !isLayerType(e.descriptor.mediaType)) return;
-        const id = shortDigest(e.descriptor.digest);
-        if (e.status === 'exists') out(`${id}: Layer already exists\n`);
-        else if (e.status === 'mounted') out(`${id}: Mounted from another repository\n`);
-        else if (e.status === 'done') out(`${id}: Pushed\n`);
-      },
-    });
-    const d = result.descriptor;
-    out(`${ref.tag ?? ref.digest}: digest: ${d.digest} size: ${d.size}\n`);
-    if (quiet) ctx.stdout.write(`${result.name}\n`);
-    return 0;
-  },
+export const run: CommandRun = async (ctx, args, flags) => {
+  const ref = parseImageReference(args[0]!);
+  const quiet = flags.bool('quiet');
+  const out = (s: string) => {
+    if (!quiet) ctx.stdout.write(s);
+  };
+  const result = await push(apiContext(ctx), {
+    image: args[0]!,
+    onEvent: (e) => {
+      if (e.type === 'resolved') out(`The push refers to repository [${familiarName(ref)}]\n`);
+      if (e.type !== 'blob' || !isLayerType(e.descriptor.mediaType)) return;
+      const id = shortDigest(e.descriptor.digest);
+      if (e.status === 'exists') out(`${id}: Layer already exists\n`);
+      else if (e.status === 'mounted') out(`${id}: Mounted from another repository\n`);
+      else if (e.status === 'done') out(`${id}: Pushed\n`);
+    },
+  });
+  const d = result.descriptor;
+  out(`${ref.tag ?? ref.digest}: digest: ${d.digest} size: ${d.size}\n`);
+  if (quiet) ctx.stdout.write(`${result.name}\n`);
+  return 0;
 };

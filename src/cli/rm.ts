@@ -6,28 +6,16 @@
  * before anything is removed.
  */
 import { removeBuilders } from '../api/builders.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext, reportWait } from './context.js';
 
-export const rmCommand: Command = {
-  name: 'rm',
-  usage: '[OPTIONS] [NAME] [NAME...]',
-  short: 'Remove one or more builder instances',
-  flags: [
-    {
-      name: 'keep-state',
-      kind: 'bool',
-      usage: 'Keep the build cache (a builder created with the same name uses it)',
-    },
-  ],
-  async run(ctx, args, flags) {
-    const builder = ctx.globals.string('builder');
-    await removeBuilders(apiContext(ctx), {
-      names: args.length > 0 ? args : builder ? [builder] : [],
-      keepState: flags.bool('keep-state'),
-      onRemoved: (name) => ctx.stderr.write(`${name} removed\n`),
-      onWait: reportWait(ctx),
-    });
-    return 0;
-  },
+export const run: CommandRun = async (ctx, args, flags) => {
+  const builder = ctx.globals.string('builder');
+  await removeBuilders(apiContext(ctx), {
+    names: args.length > 0 ? args : builder ? [builder] : [],
+    keepState: flags.bool('keep-state'),
+    onRemoved: (name) => ctx.stderr.write(`${name} removed\n`),
+    onWait: reportWait(ctx),
+  });
+  return 0;
 };

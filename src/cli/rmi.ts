@@ -6,31 +6,21 @@
 import { removeImages } from '../api/images.js';
 import { messageOf } from '../errors.js';
 import { familiarString, parseReference } from '../reference/index.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 
-export const rmiCommand: Command = {
-  name: 'rmi',
-  usage: '[OPTIONS] IMAGE [IMAGE...]',
-  short: 'Remove one or more images from the local store',
-  args: { min: 1 },
-  flags: [
-    { name: 'force', short: 'f', kind: 'bool', usage: 'Remove every name of an image given by digest' },
-    { name: 'no-prune', kind: 'bool', usage: 'Do not delete the blobs the removed names leave unused' },
-  ],
-  async run(ctx, args, flags) {
-    const { failed } = await removeImages(apiContext(ctx), {
-      images: args,
-      force: flags.bool('force'),
-      noPrune: flags.bool('no-prune'),
-      onEvent: (e) => {
-        if (e.type === 'untagged') ctx.stdout.write(`Untagged: ${display(e.name)}\n`);
-        else ctx.stdout.write(`Deleted: ${e.digest}\n`);
-      },
-    });
-    for (const f of failed) ctx.stderr.write(`Error response: ${messageOf(f.error)}\n`);
-    return failed.length ? 1 : 0;
-  },
+export const run: CommandRun = async (ctx, args, flags) => {
+  const { failed } = await removeImages(apiContext(ctx), {
+    images: args,
+    force: flags.bool('force'),
+    noPrune: flags.bool('no-prune'),
+    onEvent: (e) => {
+      if (e.type === 'untagged') ctx.stdout.write(`Untagged: ${display(e.name)}\n`);
+      else ctx.stdout.write(`Deleted: ${e.digest}\n`);
+    },
+  });
+  for (const f of failed) ctx.stderr.write(`Error response: ${messageOf(f.error)}\n`);
+  return failed.length ? 1 : 0;
 };
 
 function display(name: string): string {

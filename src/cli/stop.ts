@@ -4,16 +4,10 @@
  * with its next build.
  */
 import { stopBuilder } from '../api/builders.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
 
-export const stopCommand: Command = {
-  name: 'stop',
-  usage: '[NAME]',
-  short: 'Stop builder instance',
-  args: { max: 1 },
-  async run(ctx, args) {
-    await stopBuilder(apiContext(ctx), args[0] ?? ctx.globals.string('builder'));
-    return 0;
-  },
+export const run: CommandRun = async (ctx, args) => {
+  await stopBuilder(apiContext(ctx), args[0] ?? ctx.globals.string('builder'));
+  return 0;
 };

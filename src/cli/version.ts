@@ -3,16 +3,11 @@
 import { detectHostPlatform } from '../platforms/host.js';
 import { formatPlatform } from '../platforms/index.js';
 import { polyarchVersion } from '../version.js';
-import type { Command } from './command.js';
+import type { CommandRun } from './command.js';
 
-export const versionCommand: Command = {
-  name: 'version',
-  short: 'Show polyarch version information',
-  args: { max: 0 },
-  async run(ctx) {
-    ctx.stdout.write(
-      `polyarch ${polyarchVersion} node ${process.version} ${formatPlatform(detectHostPlatform())}\n`,
-    );
-    return 0;
-  },
+export const run: CommandRun = async (ctx) => {
+  ctx.stdout.write(
+    `polyarch ${polyarchVersion} node ${process.version} ${formatPlatform(detectHostPlatform())}\n`,
+  );
+  return 0;
 };

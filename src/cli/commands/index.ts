@@ -1,9 +1,12 @@
 /**
- * cli/commands — the typed registry of top-level commands. Adding a command is one entry here
- * and one file beside this one.
+ * cli/commands — the typed registry of top-level commands. Adding a command is one entry here,
+ * its flags and help in a file beside this one (commands/NAME.ts), and what it does in
+ * cli/NAME.ts, which the command's run imports when it runs: start-up and `--help` load the
+ * tables only, never the library behind them.
  */
+
+import type { Command } from '../command.js';
 import { buildCommand } from './build.js';
-import type { Command } from './command.js';
 import { createCommand } from './create.js';
 import { debugCommand } from './debug.js';
 import { duCommand } from './du.js';
