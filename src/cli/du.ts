@@ -11,7 +11,7 @@ import { tabwrite } from '../tabwriter.js';
 import { humanDuration, humanSize } from '../units.js';
 import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
-import { goTimeString } from './inspect.js';
+import { goTimeString } from './gotime.js';
 
 /** Go's text/tabwriter as buildx's du and prune use it: padchar '\t', minwidth 1, tabwidth 8, padding 1. */
 export function tabwriteTabs(text: string): string {

@@ -7,13 +7,7 @@ import { type Builder, inspectBuilder, type NodeInfo } from '../api/builders.js'
 import { tabwrite } from '../tabwriter.js';
 import type { CommandRun } from './command.js';
 import { apiContext } from './context.js';
-
-/** Go's `time.Time.String()` of a UTC time: `2026-11-28 09:13:05 +0000 UTC` (fraction if any). */
-export function goTimeString(d: Date): string {
-  const iso = d.toISOString(); // 2026-11-28T09:13:05.123Z
-  const frac = iso.slice(20, 23).replace(/0+$/, '');
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? `.${frac}` : ''} +0000 UTC`;
-}
+import { goTimeString } from './gotime.js';
 
 /** The inspect text. Pure. */
 export function formatInspect(b: Builder, nodes: readonly NodeInfo[]): string {
