@@ -16,7 +16,7 @@ import {
   RegistryTransport,
   staticCredentials,
 } from '../registry/index.js';
-import { homeOf } from '../worker/worker.js';
+import { homeOf } from '../worker/root.js';
 import { type PolyarchContext, transportOptionsOf } from './context.js';
 
 export type { CredentialLocation } from '../registry/index.js';

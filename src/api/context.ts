@@ -6,8 +6,9 @@
  * close it after; they are the api's own, not exported from the package.
  */
 import { type ContentStore, openContentStore, rootLayout } from '../content/index.js';
-import { insecureRegistriesEnv, parseInsecureList, type RegistryClient } from '../registry/index.js';
-import { polyarchRoot, registryClientFor } from '../worker/worker.js';
+import { insecureRegistriesEnv, parseInsecureList } from '../registry/hosts.js';
+import type { RegistryClient } from '../registry/index.js';
+import { polyarchRoot } from '../worker/root.js';
 
 /** Where a call works and what the process gives it. */
 export interface PolyarchContext {
@@ -53,6 +54,9 @@ export async function withClient<T>(
   ctx: PolyarchContext,
   fn: (client: RegistryClient) => Promise<T>,
 ): Promise<T> {
+  // the registry client comes with the worker's module, loaded by the calls that speak to a
+  // registry only: listing or removing local images loads neither
+  const { registryClientFor } = await import('../worker/worker.js');
   const client = registryClientFor({
     env: ctx.env,
     ...(ctx.signal ? { signal: ctx.signal } : {}),

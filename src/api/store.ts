@@ -21,7 +21,6 @@ import {
 } from '../builder/index.js';
 import { type ContentStore, openContentStore, rootLayout } from '../content/index.js';
 import { SnapshotStore } from '../snapshot/index.js';
-import { openWorker } from '../worker/worker.js';
 import { type PolyarchContext, rootOf } from './context.js';
 
 export {
@@ -149,6 +148,7 @@ export interface StoreCheck {
 
 /** Verifies the local store: every blob, every named image, every cached result's snapshots. */
 export async function checkStore(ctx: PolyarchContext): Promise<StoreCheck> {
+  const { openWorker } = await import('../worker/worker.js');
   const w = await openWorker({ root: rootOf(ctx), env: ctx.env });
   try {
     const r = await w.content.check();

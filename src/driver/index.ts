@@ -9,7 +9,6 @@ import { nodeInfo } from '../builder/node.js';
 import type { Platform } from '../platforms/index.js';
 import { parsePlatform } from '../platforms/index.js';
 import type { Worker } from '../worker/worker.js';
-import { localNode } from './local/node.js';
 import type { BuildNode } from './types.js';
 
 type BuildkitKind = 'remote' | 'docker';
@@ -52,15 +51,37 @@ export interface Driver {
   open(node: BuilderNodeRecord, deps: DriverDeps): BuildNode;
 }
 
+/**
+ * A node whose driver code is imported when the node is opened, not when the registry is:
+ * `ls` and `inspect` only describe nodes, and never load the local engine (solver, Dockerfile
+ * frontend, file ops) or the BuildKit client. Errors of opening are reported by the first call
+ * that needs the node.
+ */
+function deferredNode(node: BuilderNodeRecord, opening: Promise<BuildNode>): BuildNode {
+  opening.catch(() => {});
+  return {
+    name: node.name,
+    configured: node.platforms.map((p) => parsePlatform(p)),
+    workers: async () => (await opening).workers(),
+    plan: async (request, env) => (await opening).plan(request, env),
+    close: () => void opening.then((n) => n.close?.()).catch(() => {}),
+  };
+}
+
 const local: Driver = {
   describe: async (b, node, ctx) =>
     nodeInfo(b, node, { host: ctx.host, ...(ctx.supported ? { supported: ctx.supported } : {}) }),
   open: (node, deps) =>
-    localNode({
-      name: node.name,
-      configured: node.platforms.map((p) => parsePlatform(p)),
-      worker: deps.worker,
-    }),
+    deferredNode(
+      node,
+      import('./local/node.js').then((m) =>
+        m.localNode({
+          name: node.name,
+          configured: node.platforms.map((p) => parsePlatform(p)),
+          worker: deps.worker,
+        }),
+      ),
+    ),
 };
 
 /**
@@ -71,17 +92,11 @@ function buildkit(kind: BuildkitKind): Driver {
   const load = () => import('./buildkit/driver.js').then((m) => m.buildkitDriver(kind));
   return {
     describe: async (b, node, ctx) => (await load()).describe(b, node, ctx),
-    open(node, deps) {
-      const opened = load().then((d) => d.open(node, deps));
-      opened.catch(() => {}); // reported by the first call that needs the node
-      return {
-        name: node.name,
-        configured: node.platforms.map((p) => parsePlatform(p)),
-        workers: async () => (await opened).workers(),
-        plan: async (request, env) => (await opened).plan(request, env),
-        close: () => void opened.then((n) => n.close?.()).catch(() => {}),
-      };
-    },
+    open: (node, deps) =>
+      deferredNode(
+        node,
+        load().then((d) => d.open(node, deps)),
+      ),
   };
 }
 

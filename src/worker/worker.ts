@@ -8,11 +8,11 @@
  *     const worker = await openWorker({ root, env, signal });
  *     try { … } finally { await worker.close(); }
  */
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type Builder, BuilderStore } from '../builder/store.js';
 import { CompressPool } from '../compress/pool.js';
-import { type ContentStore, openContentStore, resolveRootDir, rootLayout } from '../content/index.js';
+import { type ContentStore, openContentStore, rootLayout } from '../content/index.js';
 import { Executor } from '../executor/index.js';
 import { CacheStore } from '../graph/cache.js';
 import type { Platform } from '../oci/types.js';
@@ -24,6 +24,7 @@ import {
   RegistryClient,
 } from '../registry/index.js';
 import { SnapshotStore } from '../snapshot/index.js';
+import { homeOf, polyarchRoot } from './root.js';
 
 export interface WorkerOptions {
   /** `--root`; default from `$POLYARCH_ROOT`, then `/var/lib/polyarch` (root) or the XDG data dir */
@@ -64,22 +65,6 @@ export interface Worker {
   /** layer compression in worker threads, one per core, started on first use */
   readonly compressor: CompressPool;
   close(): Promise<void>;
-}
-
-/** The home directory whose ~/.docker and XDG directories a command uses. */
-export function homeOf(env: NodeJS.ProcessEnv): string {
-  return env.HOME || homedir();
-}
-
-/** The root directory, resolved the way every command does (`--root`, `$POLYARCH_ROOT`, defaults). */
-export function polyarchRoot(flag: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
-  return resolveRootDir({
-    ...(flag ? { flag } : {}),
-    env,
-    uid: process.getuid?.() ?? 0,
-    home: homeOf(env),
-    cwd,
-  });
 }
 
 /** A registry client with the user's docker credentials and `$POLYARCH_INSECURE_REGISTRIES`. */
