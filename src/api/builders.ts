@@ -10,25 +10,20 @@
  *                                endpoint: 'tcp://armbox:1234', platforms: ['linux/arm64'] });
  *     const { builders } = await listBuilders(ctx);
  */
-import {
-  type Builder,
-  BuilderStore,
-  generateBuilderName,
-  isBuilderDriver,
-  type NodeInfo,
-  sweepUnreferenced,
-  workerPlatforms,
-} from '../builder/index.js';
-import { openContentStore, rootLayout } from '../content/index.js';
+import type { Builder, NodeInfo } from '../builder/index.js';
+import { generateBuilderName } from '../builder/names.js';
+import { workerPlatforms } from '../builder/node.js';
+import { isBuilderDriver } from '../builder/nodegroup.js';
+import { BuilderStore } from '../builder/store.js';
 import { describeNodes, nodeDriverOpts, nodeEndpoint } from '../driver/index.js';
 import { BuildError, InvalidArgumentError } from '../errors.js';
 import { csvRecord } from '../goparse.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import { formatPlatform, type Platform, parsePlatformList } from '../platforms/index.js';
-import { SnapshotStore } from '../snapshot/index.js';
 import { type PolyarchContext, rootOf } from './context.js';
 
-export { type Builder, type NodeInfo, truncatePlatforms } from '../builder/index.js';
+export type { Builder, NodeInfo } from '../builder/index.js';
+export { truncatePlatforms } from '../builder/platforms.js';
 
 export interface CreateBuilderRequest {
   /** default: a generated `adjective_scientist` */
@@ -246,6 +241,13 @@ export async function removeBuilders(ctx: PolyarchContext, req: RemoveBuildersRe
   };
   if (keepState) return removeAll();
   const root = rootOf(ctx);
+  // the stores and the sweep are imported here, by rm only: ls, inspect and use load none of
+  // them (the builder barrel would bring the snapshot store through builder/usage)
+  const [{ openContentStore, rootLayout }, { SnapshotStore }, { sweepUnreferenced }] = await Promise.all([
+    import('../content/index.js'),
+    import('../snapshot/index.js'),
+    import('../builder/usage.js'),
+  ]);
   const content = await openContentStore(rootLayout(root).content);
   try {
     const snapshots = await SnapshotStore.open({ root });

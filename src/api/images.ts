@@ -8,7 +8,6 @@
  *     const { name, digest } = await pull(ctx, { image: 'localhost:5000/busybox:1.35', platforms: 'all' });
  *     for (const img of await listImages(ctx)) console.log(img.name, img.platforms.join(', '));
  */
-import { BuilderStore, sweepContent } from '../builder/index.js';
 import { findLocalImages, type ImageRecord, imagePlatformsAndSize, namedImages } from '../content/index.js';
 import { InvalidArgumentError, NotFoundError, PolyarchError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
@@ -22,17 +21,18 @@ import {
   parseReference,
   repositoryName,
 } from '../reference/index.js';
-import {
-  localName,
-  type PlatformSelection,
-  pullImage,
-  pushImage,
-  type TransferEvent,
-} from '../registry/index.js';
-import { SnapshotStore } from '../snapshot/index.js';
+import type { PlatformSelection, TransferEvent } from '../registry/index.js';
 import { type PolyarchContext, rootOf, withStore, withStoreAndClient } from './context.js';
 
 export type { PlatformSelection, TransferEvent } from '../registry/index.js';
+
+/**
+ * The registry package (pull, push, and tag for its local names) and what collecting blobs
+ * needs (rmi: the snapshot store and the builders' caches) are imported by the calls that use
+ * them, so that listing the local images loads neither.
+ */
+const registry = () => import('../registry/index.js');
+const collector = () => Promise.all([import('../snapshot/index.js'), import('../builder/index.js')]);
 
 export interface PullRequest {
   /** `NAME[:TAG|@DIGEST]` */
@@ -61,6 +61,7 @@ export interface PullResult {
 /** Pulls an image (the chosen platforms of it) from its registry into the local store and names it. */
 export async function pull(ctx: PolyarchContext, req: PullRequest): Promise<PullResult> {
   const ref = parseImageReference(req.image);
+  const { localName, pullImage } = await registry();
   return withStoreAndClient(ctx, async (store, client) => {
     const before = await store.getName(localName(ref));
     const r = await pullImage({
@@ -105,6 +106,7 @@ export interface PushResult {
  */
 export async function push(ctx: PolyarchContext, req: PushRequest): Promise<PushResult> {
   const ref = parseImageReference(req.image);
+  const { localName, pushImage } = await registry();
   return withStoreAndClient(ctx, async (store, client) => {
     const local = await store.getName(localName(ref));
     if (!local) {
@@ -133,6 +135,7 @@ export async function tag(
   const target = parseImageReference(req.target);
   if (target.digest)
     throw new InvalidArgumentError(`refusing to create a tag with a digest reference: "${req.target}"`);
+  const { localName } = await registry();
   return withStore(ctx, async (store) => {
     const source = (await findLocalImages(store, req.source))[0]!.record;
     const name = localName(target);
@@ -194,6 +197,7 @@ export async function removeImages(
     if (untagged.length && !req.noPrune) {
       // blobs the build cache still uses (layers of cached snapshots) stay
       const root = rootOf(ctx);
+      const [{ SnapshotStore }, { BuilderStore, sweepContent }] = await collector();
       const snapshots = await SnapshotStore.open({ root });
       const builders = await BuilderStore.open(root);
       const gc = await sweepContent({ builders, snapshots, content: store });

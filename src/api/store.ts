@@ -8,28 +8,24 @@
  *     const items = await diskUsage(ctx, { filters });
  *     const { removed, total } = await prune(ctx, { filters, keepBytes: 10 * 2 ** 30 });
  */
+// the builder package's modules one by one: its barrel would bring builder/node and with it
+// the emulation checks, which nothing here uses
+import type { PruneFilters } from '../builder/filters.js';
+import { type Builder, BuilderStore } from '../builder/store.js';
 import {
-  type Builder,
-  BuilderStore,
   matchesPruneFilters,
-  type PruneFilters,
   type PruneResult,
   pruneCache,
   readCacheState,
   type UsageItem,
   usageItems,
-} from '../builder/index.js';
+} from '../builder/usage.js';
 import { type ContentStore, openContentStore, rootLayout } from '../content/index.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import { type PolyarchContext, rootOf } from './context.js';
 
-export {
-  type CacheFilter,
-  type PruneFilters,
-  type PruneResult,
-  parsePruneFilters,
-  type UsageItem,
-} from '../builder/index.js';
+export { type CacheFilter, type PruneFilters, parsePruneFilters } from '../builder/filters.js';
+export type { PruneResult, UsageItem } from '../builder/usage.js';
 
 interface Cache {
   builder: Builder;
