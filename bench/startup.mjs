@@ -6,8 +6,10 @@
 //   node bench/startup.mjs [--runs N]
 //
 // Needs a built tree (`npm run build`). Runs against an empty store in a temporary root.
+// The row `node ESM, one line` is Node's own share of what a CLI start costs beyond `node -e 0`
+// (the ES module loader and a stdout stream), for reading the polyarch rows against.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +34,15 @@ function median(cmd, argv) {
 
 try {
   const base = median(process.execPath, ['-e', '0']);
+  const floor = join(root, 'floor.mjs');
+  writeFileSync(floor, "process.stdout.write('polyarch\\n');\n");
+  const esm = median(process.execPath, [floor]);
   console.log(`runs per figure: ${runs} (medians), measured in this run`);
   console.log(`${'command'.padEnd(24)}${'ms'.padStart(8)}${'over node -e 0'.padStart(18)}`);
   console.log(`${'node -e 0'.padEnd(24)}${base.toFixed(0).padStart(8)}${'-'.padStart(18)}`);
+  console.log(
+    `${'node ESM, one line'.padEnd(24)}${esm.toFixed(0).padStart(8)}${`+${(esm - base).toFixed(0)}`.padStart(18)}`,
+  );
   for (const argv of [['version'], ['ls'], ['images'], ['du'], ['build', '--help']]) {
     const ms = median(polyarch, argv);
     console.log(
