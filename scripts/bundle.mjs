@@ -9,26 +9,8 @@
 // dist/bundle/compress-worker.mjs, found by the pool beside the bundle. zstd-napi is a native
 // addon: it stays in node_modules and is required on first use of zstd.
 // The per-module output of tsc stays for tests and the library API.
-//
-// Node built-ins are taken with process.getBuiltinModule rather than imported as ES modules:
-// the ES module facade of a built-in reads every export of it when it is first imported, which
-// runs the lazy getters that `require` never touches (node:crypto's facade loads WebCrypto and
-// the key classes, node:fs's the stream classes and fs/promises): milliseconds at every start
-// for code the command may never reach.
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
-
-/** `import { x } from 'node:crypto'` → a CommonJS module of process.getBuiltinModule('node:crypto'). */
-const builtinsWithoutFacades = {
-  name: 'builtins-without-facades',
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'builtin' }));
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
-      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
-      loader: 'js',
-    }));
-  },
-};
 
 const outdir = new URL('../dist/bundle/', import.meta.url).pathname;
 rmSync(outdir, { recursive: true, force: true });
@@ -40,7 +22,6 @@ await build({
     'compress-worker': new URL('../dist/src/compress/compress-worker.js', import.meta.url).pathname,
   },
   external: ['zstd-napi'],
-  plugins: [builtinsWithoutFacades],
   outdir,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',

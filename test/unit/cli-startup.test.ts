@@ -13,7 +13,7 @@ import { repoRoot } from '../helpers/fixtures.js';
 
 const bundleDir = join(repoRoot, 'dist', 'bundle');
 
-/** The files one bundle file loads with it (static imports, transitively), and the built-ins they take. */
+/** The files one bundle file loads with it (static imports, transitively), and the built-ins. */
 function staticClosure(entry: string): { files: string[]; modules: string[]; builtins: string[] } {
   const files = new Set<string>();
   const builtins = new Set<string>();
@@ -30,12 +30,6 @@ function staticClosure(entry: string): { files: string[]; modules: string[]; bui
     }
   };
   visit(entry);
-  // the bundle takes built-ins with process.getBuiltinModule (scripts/bundle.mjs), at load
-  for (const f of files) {
-    for (const m of readFileSync(f, 'utf8').matchAll(/process\.getBuiltinModule\("(node:[^"]+)"\)/g)) {
-      builtins.add(m[1]!);
-    }
-  }
   // esbuild heads each bundled module with its path: `// dist/src/cli/ls.js`
   const modules = [...files].flatMap((f) =>
     [...readFileSync(f, 'utf8').matchAll(/^\/\/ dist\/src\/(\S+)\.js$/gm)].map((m) => m[1]!),
