@@ -5,7 +5,8 @@
  * working directory (the snapshots root) so that a long chain fits in the one page that
  * mount(2) accepts for options; `mountOverlay` runs mount(8) in that directory. Upper mounts
  * use `index=off,redirect_dir=off,metacopy=off` so that the upper dir is a complete, exportable
- * diff (no redirects, no metadata-only copies), as Docker's overlay2 does.
+ * diff (no redirects, no metadata-only copies), as Docker's overlay2 does; the snapshot store
+ * adds `volatile` where the kernel has it (`volatileOption`).
  */
 import { readFileSync } from 'node:fs';
 import { StoreError } from '../errors.js';
@@ -24,7 +25,15 @@ export interface OverlayMountSpec {
   options?: readonly string[];
 }
 
-const defaultUpperOptions: readonly string[] = ['index=off', 'redirect_dir=off', 'metacopy=off'];
+/** The options of a writable mount unless told otherwise: the upper dir is a complete diff. */
+export const defaultUpperOptions: readonly string[] = ['index=off', 'redirect_dir=off', 'metacopy=off'];
+
+/**
+ * overlayfs `volatile` (Linux 5.10): no sync of the upper file system when the mount goes, and
+ * fsync/syncfs inside it do nothing. Without it every unmount of a step's overlay syncs the
+ * whole file system the upper dir is on, everyone's dirty data with it.
+ */
+export const volatileOption = 'volatile';
 
 function checkPath(p: string, what: string): void {
   // overlayfs splits lowerdir on ':' and every option on ','; escaping is not portable

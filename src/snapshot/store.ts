@@ -40,6 +40,7 @@ import { type Digest, digestHex, digestOf, isDigest } from '../oci/index.js';
 import { chainIDOf } from './chainid.js';
 import { type DiffOptions, diffUpperDir, type LayerInfo, type LayerWriteOptions } from './diff.js';
 import {
+  defaultUpperOptions,
   MOUNT_DATA_MAX,
   mountOverlay,
   mountsUnder,
@@ -47,6 +48,7 @@ import {
   overlayMountData,
   readMountinfo,
   unmount,
+  volatileOption,
 } from './mount.js';
 import { defaultTools, runChecked, type Tools } from './tools.js';
 import { unpackLayer as unpackLayerInto } from './unpack.js';
@@ -101,6 +103,13 @@ export interface SnapshotStoreOptions {
    * tighter limit).
    */
   maxLowers?: number;
+  /**
+   * Mount build steps' overlays `volatile` when the kernel can (default true): unmounting one
+   * then syncs nothing, and fsyncs inside a step are no-ops (buildah does the same for its
+   * build containers). A step's files are then as durable as an unpacked layer's, which are
+   * written without fsync: whole after a kill -9, not promised after a power loss.
+   */
+  volatile?: boolean;
 }
 
 export interface UnpackLayerOptions {
@@ -194,11 +203,14 @@ export class SnapshotStore {
   private readonly maxLowers: number;
   private readonly owner = selfOwner();
   private readonly inflight = new Map<string, Promise<Snapshot>>();
+  /** whether to ask for `volatile`; false once the kernel refused it */
+  private volatile: boolean;
 
-  private constructor(dir: string, tools: Tools, maxLowers: number) {
+  private constructor(dir: string, tools: Tools, maxLowers: number, volatile: boolean) {
     this.dir = dir;
     this.tools = tools;
     this.maxLowers = maxLowers;
+    this.volatile = volatile;
   }
 
   /** Opens (creating if needed) the store and clears what killed processes left behind. */
@@ -220,7 +232,7 @@ export class SnapshotStore {
     } catch (err) {
       throw new StoreError(`opening snapshot store ${dir}: ${messageOf(err)}`, { cause: err });
     }
-    const store = new SnapshotStore(dir, options.tools ?? defaultTools, maxLowers);
+    const store = new SnapshotStore(dir, options.tools ?? defaultTools, maxLowers, options.volatile ?? true);
     await store.cleanup();
     return store;
   }
@@ -480,11 +492,9 @@ export class SnapshotStore {
         lowers: Object.freeze(lowers.map((l) => join(this.dir, l))),
       });
       if (options.mount !== false) {
-        await mountOverlay(
-          this.tools,
+        await this.mountUpper(
           { lowerdirs: lowers, upperdir: `${TMP}/${key}/fs`, workdir: `${TMP}/${key}/work` },
           merged,
-          this.dir,
         );
       }
       return active;
@@ -494,9 +504,37 @@ export class SnapshotStore {
     }
   }
 
+  /**
+   * Mounts a writable overlay, `volatile` unless the kernel refuses it (before 5.10): then
+   * once more without, and never again from this store.
+   */
+  private async mountUpper(
+    spec: { lowerdirs: string[]; upperdir: string; workdir: string },
+    target: string,
+  ): Promise<void> {
+    const mount = (options: string[]) => mountOverlay(this.tools, { ...spec, options }, target, this.dir);
+    if (!this.volatile) return mount([...defaultUpperOptions]);
+    try {
+      await mount(this.upperOptions());
+    } catch {
+      // the same mount without it: when that works, it was `volatile` the kernel refused
+      await mount([...defaultUpperOptions]);
+      this.volatile = false;
+    }
+  }
+
+  private upperOptions(): string[] {
+    return [...defaultUpperOptions, ...(this.volatile ? [volatileOption] : [])];
+  }
+
   /** The mount an active snapshot needs, for callers that mount it themselves (paths absolute). */
   mountData(active: Active): string {
-    return overlayMountData({ lowerdirs: active.lowers, upperdir: active.upper, workdir: active.work });
+    return overlayMountData({
+      lowerdirs: active.lowers,
+      upperdir: active.upper,
+      workdir: active.work,
+      options: this.upperOptions(),
+    });
   }
 
   private stagingOf(active: Active): string {

@@ -13,11 +13,12 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { before, describe, test } from 'node:test';
 import { digestOf } from '../../src/oci/index.js';
-import { type Snapshot, SnapshotStore, unpackTar } from '../../src/snapshot/index.js';
+import { defaultTools, type Snapshot, SnapshotStore, unpackTar } from '../../src/snapshot/index.js';
 import { readTar, type TarHeader } from '../../src/tar/index.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { bash, collect, requireRoot, sh, streamOf, treeManifest } from './snapshot-helpers.js';
@@ -282,5 +283,76 @@ describe('chains', () => {
     const listed = sh('tar', ['-tzf', out]).toString().split('\n').filter(Boolean);
     assert.ok(listed.includes('keep') && listed.includes('hl2'), listed.join(' '));
     assert.equal((await collect(createReadStream(out))).length, info.size);
+  });
+});
+
+/** The options of the mount at `target`, as the kernel shows them. */
+function mountOptions(target: string): string {
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[4] === target);
+  assert.ok(line, `${target} is mounted`);
+  return line.slice(line.indexOf(' - ') + 3);
+}
+
+/** Linux shows `volatile` as given (5.10 to 6.x) or as `fsync=volatile` (later). */
+const isVolatile = (options: string) => /(^|,)(fsync=)?volatile(,|$)/.test(options);
+
+/** overlayfs has `volatile` from Linux 5.10. */
+function kernelHasVolatile(): boolean {
+  const [major = 0, minor = 0] = release().split('.').map(Number);
+  return major > 5 || (major === 5 && minor >= 10);
+}
+
+describe('volatile step overlays', () => {
+  test('a step is mounted volatile where the kernel has it, and commits what it wrote', async (t) => {
+    if (!kernelHasVolatile()) {
+      t.skip(`Linux ${release()} has no overlayfs volatile (5.10 and later have)`);
+      return;
+    }
+    const a = await store.prepare(base);
+    assert.ok(isVolatile(mountOptions(a.merged)), mountOptions(a.merged));
+    writeFileSync(join(a.merged, 'made-in-step'), 'kept');
+    const snap = await store.commit(a);
+    assert.equal(readFileSync(join(snap.dir, 'made-in-step'), 'utf8'), 'kept');
+    // the work dir (with overlayfs's incompat/volatile marker) went with the mount
+    assert.deepEqual(readdirSync(join(snap.dir, '..')).sort(), ['fs', 'meta.json']);
+    await store.remove(snap.id);
+  });
+
+  test('volatile: false mounts without it', async () => {
+    const plain = await SnapshotStore.open({ root: join(work, 'root'), volatile: false });
+    const a = await plain.prepare(base);
+    assert.ok(!isVolatile(mountOptions(a.merged)), mountOptions(a.merged));
+    await plain.discard(a);
+  });
+
+  test('a kernel that refuses volatile: the step mounts without it, and later ones do not ask', async () => {
+    // mount(8) as on a kernel before 5.10, which rejects the unknown option
+    const calls = join(work, 'mount-calls');
+    const fakeMount = join(work, 'mount-old-kernel');
+    writeFileSync(
+      fakeMount,
+      `#!/bin/sh\necho "$*" >> "${calls}"\ncase "$*" in *volatile*) echo 'mount: wrong fs type, bad option' >&2; exit 32;; esac\nexec mount "$@"\n`,
+      { mode: 0o755 },
+    );
+    const old = await SnapshotStore.open({
+      root: join(work, 'root'),
+      tools: { ...defaultTools, mount: fakeMount },
+    });
+    const a = await old.prepare(base);
+    assert.ok(!isVolatile(mountOptions(a.merged)), mountOptions(a.merged));
+    writeFileSync(join(a.merged, 'x'), 'x');
+    const snap = await old.commit(a);
+    assert.equal(readFileSync(join(snap.dir, 'x'), 'utf8'), 'x');
+    const b = await old.prepare(base);
+    await old.discard(b);
+    const tried = readFileSync(calls, 'utf8').trim().split('\n');
+    assert.deepEqual(
+      tried.map((l) => l.includes('volatile')),
+      [true, false, false],
+      tried.join('\n'),
+    );
+    await old.remove(snap.id);
   });
 });
