@@ -24,6 +24,7 @@ import type { Digest } from '../oci/digest.js';
 import {
   type MountInfo,
   readMountinfo,
+  type SizedSnapshot,
   type Snapshot,
   type SnapshotStore,
   treeSize,
@@ -51,7 +52,7 @@ export interface CacheMountEntry {
 /** Everything du and prune decide on, read at one moment. */
 export interface CacheState {
   records: RecordEntry[];
-  snapshots: Snapshot[];
+  snapshots: SizedSnapshot[];
   /** snapshot ids that a mounted overlay stacks */
   inUse: ReadonlySet<string>;
   /** blob digests (of snapshots) that a named image reaches */
@@ -144,7 +145,7 @@ export async function readCacheState(opts: {
       }
     }
   }
-  const snapshots = await opts.snapshots.list();
+  const snapshots = await opts.snapshots.list({ sizes: true });
   const blobs = [...new Set(snapshots.flatMap((s) => (s.blob ? [s.blob.digest as string] : [])))];
   const blobSizes = new Map<string, number>();
   for (const d of blobs) {

@@ -65,8 +65,13 @@ export interface SnapshotMeta {
   diffID?: Digest;
   /** The blob this layer came from or was last exported as. */
   blob?: { mediaType: string; digest: Digest; size: number };
-  /** Bytes of file content in the layer directory (hardlinks counted once). */
-  size: number;
+  /**
+   * Bytes of file content in the layer directory (hardlinks counted once). A pulled layer's is
+   * known from its unpack; a committed step's is measured the first time it is asked for
+   * (`list({ sizes: true })`, `du`), not at commit: most steps' sizes never are, and the walk
+   * of a big upper dir would hold up the build.
+   */
+  size?: number;
   created: string;
   /**
    * A committed step's lineage: a hash of its parent and its definition, the same for every
@@ -80,6 +85,9 @@ export interface Snapshot extends Readonly<SnapshotMeta> {
   /** The layer directory, in overlay form (whiteouts as 0/0 devices, opaque xattrs). */
   readonly dir: string;
 }
+
+/** A snapshot whose size is known. */
+export type SizedSnapshot = Snapshot & { readonly size: number };
 
 /** A writable overlay prepared for a build step. */
 export interface Active {
@@ -297,20 +305,40 @@ export class SnapshotStore {
     return out;
   }
 
-  /** Every snapshot in the store. */
-  async list(): Promise<Snapshot[]> {
+  /** Every snapshot in the store; with `sizes`, each with its size measured if not yet. */
+  async list(options: { sizes: true }): Promise<SizedSnapshot[]>;
+  async list(options?: { sizes?: boolean }): Promise<Snapshot[]>;
+  async list(options: { sizes?: boolean } = {}): Promise<Snapshot[]> {
     const out: Snapshot[] = [];
     for (const name of readdirSync(this.dir)) {
       if (!ID_PATTERN.test(name)) continue;
       const s = await this.get(name);
-      if (s) out.push(s);
+      if (s) out.push(options.sizes ? await this.sized(s) : s);
     }
     return out;
   }
 
+  /**
+   * The snapshot with its size: measured (a walk of its layer dir) and recorded when not known
+   * yet. The record is merged into the meta.json on disk as it is now, so that a concurrent
+   * update (an export recording its blob) is kept.
+   */
+  async sized(s: Snapshot): Promise<SizedSnapshot> {
+    if (s.size !== undefined) return s as SizedSnapshot;
+    const size = treeSize(s.dir);
+    const now = (await this.get(s.id)) ?? s;
+    const { dir: _dir, ...meta } = now;
+    try {
+      this.writeMeta(join(this.dir, s.id), { ...meta, size });
+    } catch {
+      // removed meanwhile, or a read-only store: the size is still right for this answer
+    }
+    return this.snapshotOf({ ...meta, size }) as SizedSnapshot;
+  }
+
   /** Sizes for `polyarch du`. */
   async du(): Promise<DiskUsage> {
-    const snapshots = (await this.list()).map((s) => ({
+    const snapshots = (await this.list({ sizes: true })).map((s) => ({
       id: s.id,
       kind: s.kind,
       size: s.size,
@@ -564,13 +592,11 @@ export class SnapshotStore {
     await this.unmountAll(staging);
     rmSync(active.work, { recursive: true, force: true });
     rmSync(active.merged, { recursive: true, force: true });
-    const size = treeSize(active.upper);
     for (;;) {
       const meta: SnapshotMeta = {
         id: randomBytes(6).toString('hex'),
         kind: 'committed',
         parent: active.parent?.id,
-        size,
         created: new Date().toISOString(),
         ...(options.lineage !== undefined ? { lineage: options.lineage } : {}),
       };

@@ -356,3 +356,29 @@ describe('volatile step overlays', () => {
     await old.remove(snap.id);
   });
 });
+
+describe('sizes of committed steps', () => {
+  test('a commit does not measure its layer; asking does, once, and keeps what an export recorded', async () => {
+    const a = await store.prepare(base);
+    writeFileSync(join(a.merged, 'ten'), '0123456789');
+    bash(`cd "${a.merged}" && ln ten ten-again && printf abc > three`);
+    const snap = await store.commit(a);
+    assert.equal(snap.size, undefined);
+    const metaPath = join(snap.dir, '..', 'meta.json');
+    assert.doesNotMatch(readFileSync(metaPath, 'utf8'), /"size"/);
+    // an export records the blob meanwhile, on the snapshot as it was read before
+    await store.diff(snap, memorySink().sink);
+    const sized = await store.sized(snap);
+    assert.equal(sized.size, 13, 'hardlinked content counted once');
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { size?: number; blob?: unknown };
+    assert.equal(meta.size, 13);
+    assert.ok(meta.blob, 'the blob the export recorded is kept');
+    // recorded: asking again reads it and does not walk the directory
+    writeFileSync(join(snap.dir, 'not-a-real-change'), 'xxxxx');
+    const listed = (await store.list({ sizes: true })).find((s) => s.id === snap.id);
+    assert.equal(listed?.size, 13);
+    const du = await store.du();
+    assert.equal(du.snapshots.find((s) => s.id === snap.id)?.size, 13);
+    await store.remove(snap.id);
+  });
+});

@@ -26,7 +26,7 @@ import { formatBuilderTable } from '../../src/cli/ls.js';
 import type { CacheRecord } from '../../src/graph/cache.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { parsePlatform } from '../../src/platforms/index.js';
-import type { Snapshot } from '../../src/snapshot/index.js';
+import type { SizedSnapshot } from '../../src/snapshot/index.js';
 import { humanDuration, humanSize } from '../../src/units.js';
 import { sharedDir, tempDir } from '../helpers/fixtures.js';
 
@@ -199,7 +199,7 @@ describe('layouts match buildx', () => {
 describe('prune plan', () => {
   const now = new Date('2030-01-01T00:00:00Z');
   const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
-  const snap = (id: string, parent: string | undefined, size: number, blob?: string): Snapshot =>
+  const snap = (id: string, parent: string | undefined, size: number, blob?: string): SizedSnapshot =>
     ({
       id,
       kind: 'committed',
@@ -208,7 +208,7 @@ describe('prune plan', () => {
       created: hoursAgo(100).toISOString(),
       dir: `/s/${id}/fs`,
       ...(blob ? { blob: { mediaType: 'x', digest: blob as Digest, size: 10 } } : {}),
-    }) as Snapshot;
+    }) as SizedSnapshot;
   const rec = (key: string, layers: string[], description = key): CacheRecord => ({
     key: key as Digest,
     layers: layers.map((snapshot) => ({ snapshot })),
