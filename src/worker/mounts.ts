@@ -1,7 +1,9 @@
 /**
  * worker/mounts — the filesystems a step reads besides its own root: another vertex's result
  * mounted read-only (COPY --from, RUN --mount=type=bind,from=…), the build context, and
- * files written for the step (heredocs, secrets). Everything is undone by `release()`.
+ * files written for the step (heredocs, secrets). Everything is undone by `release()`, which
+ * a step may start as soon as it has read what it needed (once; later calls wait for it).
+ * A view can be asked for early (`prefetch`), so that its mount overlaps the step's own.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +17,9 @@ export class StepMounts {
   readonly #w: Worker;
   readonly #mounted: string[] = [];
   readonly #dirs: string[] = [];
+  /** views by result, mounted or being mounted */
+  readonly #views = new Map<Result, Promise<string>>();
+  #released: Promise<void> | undefined;
   constructor(w: Worker) {
     this.#w = w;
   }
@@ -26,8 +31,24 @@ export class StepMounts {
     return dir;
   }
 
-  /** A read-only view of a result: the context's directory, or the layer chain mounted. */
-  async view(result: Result): Promise<string> {
+  /** A read-only view of a result: the context's directory, or the layer chain mounted (once). */
+  view(result: Result): Promise<string> {
+    if (this.#released)
+      return Promise.reject(new StoreError('a view asked for after the step released its mounts'));
+    let v = this.#views.get(result);
+    if (!v) {
+      v = this.#mountView(result);
+      this.#views.set(result, v);
+    }
+    return v;
+  }
+
+  /** Starts mounting the views of `results`; a failure is reported by `view` when asked for. */
+  prefetch(results: readonly Result[]): void {
+    for (const r of results) this.view(r).catch(() => undefined);
+  }
+
+  async #mountView(result: Result): Promise<string> {
     if (result.kind === 'dir') return result.dir;
     const dir = await this.#tempDir('view-');
     if (result.layers.length === 0) return dir;
@@ -54,7 +75,15 @@ export class StepMounts {
     return this.#tempDir('scratch-');
   }
 
-  async release(): Promise<void> {
+  /** Unmounts and removes everything (once: later calls wait for the first). */
+  release(): Promise<void> {
+    this.#released ??= this.#release();
+    return this.#released;
+  }
+
+  async #release(): Promise<void> {
+    // a view still being mounted is unmounted with the others
+    await Promise.allSettled(this.#views.values());
     for (const m of this.#mounted.splice(0).reverse()) {
       await this.#w.snapshots.unmount(m).catch(() => undefined);
     }

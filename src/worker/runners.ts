@@ -329,6 +329,8 @@ async function runFile(
 ): Promise<Result> {
   const w = opts.worker;
   const mounts = new StepMounts(w);
+  // the stages copied from are mounted while the step's own overlay is
+  mounts.prefetch(stageSources(op, ctx));
   const lineage = reuseLineage(opts, op, ctx);
   let reuse: CopyReuseSession | undefined;
   try {
@@ -342,6 +344,8 @@ async function runFile(
         } finally {
           reuse?.close();
         }
+        // what was copied from is unmounted while the step commits
+        void mounts.release();
       },
       {
         keepEmpty: op.keepEmpty === true,
@@ -358,6 +362,17 @@ async function runFile(
   } finally {
     await mounts.release();
   }
+}
+
+/** The results of other stages a file op copies from (mounted as views). */
+function stageSources(op: FileOp, ctx: RunContext): Result[] {
+  const out = new Set<Result>();
+  for (const a of op.actions) {
+    if (a.action !== 'copy' || a.input < 0) continue;
+    const input = ctx.inputs[a.input];
+    if (input?.kind === 'layers') out.add(input);
+  }
+  return [...out];
 }
 
 /**
