@@ -7,12 +7,12 @@
  * nothing when it changed nothing. A failed or cancelled step throws its overlay away, so the
  * snapshot store and the cache only ever hold finished results.
  */
-import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chown, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { type BuildContext, checksumSources, dirSource } from '../context/index.js';
 import { goQuote } from '../dockerfile/shell/quote.js';
 import { BuildError, ExecError, messageOf, NotFoundError } from '../errors.js';
-import { type ExecMount as RuntimeMount, readExecUser } from '../executor/index.js';
+import { type ExecMount as RuntimeMount, readExecUser, resolveInRoot } from '../executor/index.js';
 import {
   add,
   type CopyReuseSession,
@@ -457,28 +457,31 @@ async function copySource(opts: RunnerOptions, mounts: StepMounts, ctx: RunConte
   return dirSource(root, ctx.vertex.inputs[a.input]?.name ?? 'stage');
 }
 
+/**
+ * WORKDIR's mkdir -p: the path is resolved inside the root first (a symlink in the image points
+ * into the image, never out to the host, as BuildKit's `fs.RootPath`), then each missing
+ * directory is made, owned by the user when one is set.
+ */
 async function mkdirAction(root: string, a: MkdirAction): Promise<void> {
-  const target = join(root, a.path);
-  let existed = true;
-  try {
-    await stat(target);
-  } catch {
-    existed = false;
-  }
-  if (existed) return;
-  // create each missing parent, owned by the user when one is set
-  const parts = a.path.split('/').filter((p) => p);
-  let cur = root;
+  const target = resolveInRoot(root, a.path);
+  if (await exists(target)) return;
   const owner = a.chown ? readExecUser(root, a.chown) : undefined;
-  for (const p of parts) {
+  let cur = root;
+  for (const p of relative(root, target)
+    .split('/')
+    .filter((c) => c)) {
     cur = join(cur, p);
-    try {
-      await stat(cur);
-    } catch {
-      await mkdir(cur, { mode: a.mode });
-      if (owner) await chown(cur, owner.uid, owner.gid);
-    }
+    if (await exists(cur)) continue;
+    await mkdir(cur, { mode: a.mode });
+    if (owner) await chown(cur, owner.uid, owner.gid);
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The content checksums a file op's key needs: the context paths it copies, the URLs it fetches. */

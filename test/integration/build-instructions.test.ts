@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { polyarch, steps } from '../helpers/cli.js';
@@ -279,6 +279,24 @@ describe('WORKDIR as BuildKit commits it', () => {
     // the existing /tmp's layer is an empty tar
     const emptyTar = `sha256:${createHash('sha256').update(Buffer.alloc(1024)).digest('hex')}`;
     assert.equal(cfg.rootfs.diff_ids.at(-2), emptyTar);
+  });
+
+  test('a symlink in the image is followed inside it: WORKDIR through one makes nothing on the host', async () => {
+    // the image's /app names a directory that exists on the host too
+    const host = tempDir();
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM localhost:5000/busybox:1.35\nRUN ln -s ${host} /app\nWORKDIR /app/sub/deeper\nRUN pwd -P > /where\n`,
+    );
+    const r = await polyarch(['build', '-t', 'workdir-symlink', dir], { root });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.deepEqual(readdirSync(host), [], 'nothing made on the host');
+    const inside = await sh(
+      'workdir-symlink',
+      `cat /where; test -d ${host}/sub/deeper && echo made-in-image`,
+    );
+    assert.equal(inside.trim(), `${host}/sub/deeper\nmade-in-image`);
   });
 });
 
