@@ -13,7 +13,6 @@
  * `tmp`/`ingest` directory, which its cleanup knows); the default is a sibling named
  * `.<name>.<pid>-<random>.tmp`.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -29,9 +28,17 @@ export interface DurableOptions {
   exclusive?: boolean;
 }
 
+/**
+ * `bytes` random bytes in hex, for temporary names. node:crypto is loaded at the first call,
+ * not at start: commands that write nothing (`ls`, `version`) never pay for it.
+ */
+export function randomHex(bytes: number): string {
+  return process.getBuiltinModule('node:crypto').randomBytes(bytes).toString('hex');
+}
+
 /** A sibling temporary name for `path`. */
 export function tempBeside(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}-${randomHex(4)}.tmp`);
 }
 
 /** fsyncs a file or a directory by its path. */

@@ -5,7 +5,8 @@
  * where a line per registry request goes. The helpers below open what a call uses from it and
  * close it after; they are the api's own, not exported from the package.
  */
-import { type ContentStore, openContentStore, rootLayout } from '../content/index.js';
+import type { ContentStore } from '../content/interfaces.js';
+import { rootLayout } from '../content/root.js';
 import { insecureRegistriesEnv, parseInsecureList } from '../registry/hosts.js';
 import type { RegistryClient } from '../registry/index.js';
 import { polyarchRoot } from '../worker/root.js';
@@ -41,6 +42,8 @@ export async function withStore<T>(
   ctx: PolyarchContext,
   fn: (store: ContentStore) => Promise<T>,
 ): Promise<T> {
+  // imported here: commands that list builders or print help never load the store's code
+  const { openContentStore } = await import('../content/store.js');
   const store = await openContentStore(rootLayout(rootOf(ctx)).content);
   try {
     return await fn(store);

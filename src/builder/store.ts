@@ -23,7 +23,6 @@
  * and `rm` hold while they wait for running builds to finish and while they remove, so that
  * nothing a running build reads or is about to record disappears under it.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -33,8 +32,8 @@ import {
   type LockScope,
   lockScopeOf,
   withLock,
-} from '../content/index.js';
-import { writeFileDurably } from '../durable.js';
+} from '../content/lock.js';
+import { randomHex, writeFileDurably } from '../durable.js';
 import {
   CancelledError,
   InvalidArgumentError,
@@ -253,7 +252,7 @@ export class BuilderStore {
 
   async #writeFile(path: string, data: string): Promise<void> {
     await writeFileDurably(path, data, {
-      tmp: join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`),
+      tmp: join(this.dir, TMP, `${process.pid}-${randomHex(6)}`),
     });
   }
 
@@ -312,7 +311,7 @@ export class BuilderStore {
   async #createRecord(rec: BuilderRecord): Promise<void> {
     const dir = join(this.dir, rec.name);
     await mkdir(dir, { recursive: true });
-    const tmp = join(this.dir, TMP, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = join(this.dir, TMP, `${process.pid}-${randomHex(6)}`);
     try {
       // linked, not renamed: an existing builder is never overwritten
       await writeFileDurably(join(dir, RECORD), `${JSON.stringify(rec, null, 2)}\n`, {
@@ -394,7 +393,7 @@ export class BuilderStore {
           if (!isErrno(err, 'ENOENT')) throw err;
         });
       } else {
-        const trash = join(this.dir, TMP, `trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+        const trash = join(this.dir, TMP, `trash-${process.pid}-${randomHex(6)}`);
         await rename(b.dir, trash);
         await rm(trash, { recursive: true, force: true });
       }

@@ -13,11 +13,11 @@
  * names any more (children before parents) → content GC. It runs while no build runs (see
  * BuilderStore.exclusiveCache), and never removes a snapshot an overlay stacks.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore } from '../content/index.js';
+import { randomHex } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
 import { type CacheRecord, CacheStore } from '../graph/cache.js';
 import type { Digest } from '../oci/digest.js';
@@ -397,7 +397,7 @@ export async function pruneCache(opts: {
       if (item.kind === 'snapshot') {
         await opts.snapshots.remove(item.id);
       } else {
-        const trash = join(item.dir!, '..', `.trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+        const trash = join(item.dir!, '..', `.trash-${process.pid}-${randomHex(6)}`);
         await rename(item.dir!, trash);
         await rm(trash, { recursive: true, force: true });
       }

@@ -16,7 +16,7 @@
  * host network). A connection to a held lock answers the holder's pid, for messages.
  */
 import { stat } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { CancelledError, StoreError, sleep } from '../errors.js';
 
 /** Where locks and tokens of one directory live (`dev:ino` of it). */
@@ -36,9 +36,14 @@ function socketName(scope: LockScope, name: string): string {
 }
 
 /** Binds the abstract name, or answers undefined when another process holds it. */
+/** node:net, loaded at the first lock: commands that take none never load it. */
+function net(): typeof import('node:net') {
+  return process.getBuiltinModule('node:net');
+}
+
 function tryBind(path: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
-    const server = createServer((conn) => {
+    const server = net().createServer((conn) => {
       conn.on('error', () => {});
       conn.end(String(process.pid));
     });
@@ -63,7 +68,7 @@ function closeServer(server: Server): Promise<void> {
 /** The pid of a lock's holder (undefined when it cannot be asked). */
 function holderPid(path: string): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const c = connect({ path });
+    const c = net().connect({ path });
     let data = '';
     const timer = setTimeout(() => c.destroy(), 1000);
     c.on('data', (d) => {

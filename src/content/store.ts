@@ -23,7 +23,7 @@
  * lands either before GC reads the leases (and protects the blob) or after GC is done. A lease
  * belongs to a liveness token: when its process dies, GC drops the lease.
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { appendFile, type FileHandle, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -38,7 +38,7 @@ import {
   StoreError,
 } from '../errors.js';
 import { AnnotationContainerdImageName, AnnotationRefName } from '../oci/annotations.js';
-import { type Digest, digestAlgorithm, digestHex, isDigest } from '../oci/digest.js';
+import { createHashOf, type Digest, digestAlgorithm, digestHex, isDigest } from '../oci/digest.js';
 import { MediaTypeImageIndex } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex } from '../oci/types.js';
 import type {
@@ -191,7 +191,7 @@ class LocalContentStore implements ContentStore {
 
   async putBlob(data: Uint8Array, opts: WriteOptions): Promise<Descriptor> {
     const alg = algorithmFor(opts);
-    const digest = `${alg}:${createHash(alg).update(data).digest('hex')}` as Digest;
+    const digest = `${alg}:${createHashOf(alg).update(data).digest('hex')}` as Digest;
     const desc = this.#descriptor(opts, digest, data.byteLength);
     verifyExpected(opts, digest, data.byteLength);
     const lease = await this.#leaseFor(opts);
@@ -590,7 +590,7 @@ function storeWriteError(doing: string, dir: string, err: unknown): StoreError {
 }
 
 async function hashFile(path: string, alg: string): Promise<string> {
-  const h = createHash(alg);
+  const h = createHashOf(alg);
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
   return `${alg}:${h.digest('hex')}`;
 }
@@ -662,7 +662,7 @@ class FileBlobWriter implements BlobWriter {
     this.#opts = opts;
     this.#hooks = hooks;
     this.#alg = algorithmFor(opts);
-    this.#hash = createHash(this.#alg);
+    this.#hash = createHashOf(this.#alg);
   }
 
   get offset(): number {
@@ -725,7 +725,7 @@ class FileBlobWriter implements BlobWriter {
     if (this.#state !== 'open') throw new StoreError(`writing ${this.#what()}: the writer is ${this.#state}`);
     await this.#drain();
     await this.#fh!.truncate(0);
-    this.#hash = createHash(this.#alg);
+    this.#hash = createHashOf(this.#alg);
     this.#offset = 0;
     this.#position = 0;
   }

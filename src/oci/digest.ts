@@ -4,7 +4,6 @@
  * Only sha256 (and sha512, which the spec registers) are accepted for content we compute or
  * verify. `digestOf(bytes)` computes one; `parseDigest` validates a string from outside.
  */
-import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 
 declare const digestBrand: unique symbol;
@@ -37,9 +36,17 @@ export function parseDigest(s: string): Digest {
   throw new InvalidArgumentError(`invalid digest "${s}"`);
 }
 
+/**
+ * A hash of algorithm `alg` (default sha256). node:crypto is loaded at the first one, not when
+ * a command starts: commands that hash nothing (`ls`, `version`) never pay for it.
+ */
+export function createHashOf(alg = 'sha256'): import('node:crypto').Hash {
+  return process.getBuiltinModule('node:crypto').createHash(alg);
+}
+
 /** sha256 of the bytes, as a Digest. */
 export function digestOf(data: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+  return `sha256:${createHashOf().update(data).digest('hex')}` as Digest;
 }
 
 /** The algorithm part (`sha256`). */
@@ -59,7 +66,7 @@ export interface Digester {
 }
 
 export function newDigester(): Digester {
-  const h = createHash('sha256');
+  const h = createHashOf();
   return {
     update(chunk) {
       h.update(chunk);

@@ -20,7 +20,6 @@
  * the work of processes still running. Two processes unpacking the same layer race on the final
  * rename; the loser discards its copy and uses the winner's.
  */
-import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   lstatSync,
@@ -34,7 +33,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { writeFileDurablySync } from '../durable.js';
+import { randomHex, writeFileDurablySync } from '../durable.js';
 import { InvalidArgumentError, isErrno, messageOf, NotFoundError, StoreError } from '../errors.js';
 import { type Digest, digestHex, digestOf, isDigest } from '../oci/index.js';
 import { chainIDOf } from './chainid.js';
@@ -353,7 +352,7 @@ export class SnapshotStore {
 
   /** A fresh directory under `.tmp/`, named for this process. */
   private makeTemp(): string {
-    const path = join(this.dir, TMP, `${this.owner}-${randomBytes(6).toString('hex')}`);
+    const path = join(this.dir, TMP, `${this.owner}-${randomHex(6)}`);
     mkdirSync(path, { mode: 0o700 });
     return path;
   }
@@ -362,7 +361,7 @@ export class SnapshotStore {
   private async trash(path: string): Promise<void> {
     const mounted = mountsUnder(path);
     if (mounted.length > 0) throw new StoreError(`not removing ${path}: ${mounted[0]} is still mounted`);
-    const to = join(this.dir, TRASH, `${this.owner}-${randomBytes(6).toString('hex')}`);
+    const to = join(this.dir, TRASH, `${this.owner}-${randomHex(6)}`);
     try {
       renameSync(path, to);
     } catch (err) {
@@ -374,7 +373,7 @@ export class SnapshotStore {
 
   private writeMeta(dir: string, meta: SnapshotMeta): void {
     writeFileDurablySync(join(dir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`, {
-      tmp: join(dir, `meta.json.${randomBytes(4).toString('hex')}`),
+      tmp: join(dir, `meta.json.${randomHex(4)}`),
     });
   }
 
@@ -594,7 +593,7 @@ export class SnapshotStore {
     rmSync(active.merged, { recursive: true, force: true });
     for (;;) {
       const meta: SnapshotMeta = {
-        id: randomBytes(6).toString('hex'),
+        id: randomHex(6),
         kind: 'committed',
         parent: active.parent?.id,
         created: new Date().toISOString(),

@@ -5,7 +5,6 @@
  * Which binaries to run is configurable (`Tools`), so tests and unusual hosts can point
  * elsewhere; a missing program yields an error that names the package to install.
  */
-import { spawn } from 'node:child_process';
 import { StoreError } from '../errors.js';
 
 /** The programs used, by name or absolute path. */
@@ -53,7 +52,8 @@ export interface RunOptions {
 /** Runs a program to completion; rejects only when it cannot be started. */
 export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
+    // node:child_process is loaded at the first tool run, not when a command starts
+    const child = process.getBuiltinModule('node:child_process').spawn(cmd, args, {
       cwd: options.cwd,
       stdio: [
         options.input === undefined ? 'ignore' : 'pipe',

@@ -88,6 +88,16 @@ describe('start-up loads only what the command uses', () => {
     });
   }
 
+  for (const name of ['ls', 'images']) {
+    test(`${name} loads no crypto, net or child_process: it hashes, locks and spawns nothing`, () => {
+      const { builtins } = staticClosure(commandChunk(name));
+      assert.deepEqual(
+        builtins.filter((b) => ['node:crypto', 'node:net', 'node:child_process', 'node:zlib'].includes(b)),
+        [],
+      );
+    });
+  }
+
   test('version loads no api module', () => {
     const { modules } = staticClosure(commandChunk('version'));
     assert.deepEqual(

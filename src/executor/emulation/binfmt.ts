@@ -18,7 +18,6 @@
  * Parsing and matching are pure; `readBinfmt` reads a directory given as a parameter, and can
  * mount binfmt_misc when the directory is the standard one and nothing is mounted there.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmulationError, messageOf } from '../../errors.js';
@@ -188,7 +187,9 @@ export interface ReadBinfmtOptions {
 
 /** Mounts binfmt_misc at `dir` (`mount -t binfmt_misc binfmt_misc DIR`); throws an EmulationError. */
 function mountBinfmt(dir: string): void {
-  const r = spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', dir], { encoding: 'utf8' });
+  const r = process
+    .getBuiltinModule('node:child_process')
+    .spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', dir], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     // mount(8) says `mount: DIR: must be superuser to use mount.` and then a dmesg hint
     const first = (r.stderr ?? '')

@@ -10,7 +10,6 @@
  * /proc/cpuinfo, 32-bit support from /proc/sys/abi/vsyscall32 on x86-64 and, on arm64, by
  * executing a tiny AArch32 program (`armProbeElf`), as BuildKit's archutil does.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +106,9 @@ export function probeExecutable(elf: Uint8Array, dir = tmpdir()): boolean {
     const path = join(tmp, 'probe');
     writeFileSync(path, elf);
     chmodSync(path, 0o755);
-    const r = spawnSync(path, [], { stdio: 'ignore', timeout: 5000 });
+    const r = process
+      .getBuiltinModule('node:child_process')
+      .spawnSync(path, [], { stdio: 'ignore', timeout: 5000 });
     return !r.error && r.status === 0;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
