@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // bench/startup.mjs — what polyarch's process start costs, next to a bare `node -e 0` in the
-// same run: commands that touch no registry (`version`, `ls`, `images`, `du`) should come
+// same run (rounds that start every command in turn, so load changes fall on all alike): commands that touch no registry (`version`, `ls`, `images`, `du`) should come
 // within 30 ms of it (issue 13). Medians of --runs (default 21) whole processes.
 //
 //   node bench/startup.mjs [--runs N]
@@ -21,34 +21,47 @@ const runs = i >= 0 ? Number(process.argv[i + 1]) : 21;
 const root = mkdtempSync(join(tmpdir(), 'bench-startup-'));
 const env = { ...process.env, POLYARCH_ROOT: root };
 
-function median(cmd, argv) {
-  const times = [];
+/** Wall time of one whole process, in ms. */
+function once(cmd, argv) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/**
+ * Medians of `runs` rounds; each round starts every row once, in turn, so that a change in the
+ * machine's load during the run falls on all rows alike rather than on whichever ran then.
+ */
+function medians(rows) {
+  const times = rows.map(() => []);
   for (let n = 0; n < runs; n++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: ${r.stderr}`);
+    for (const [k, row] of rows.entries()) times[k].push(once(row.cmd, row.argv));
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
 try {
-  const base = median(process.execPath, ['-e', '0']);
   const floor = join(root, 'floor.mjs');
   writeFileSync(floor, "process.stdout.write('polyarch\\n');\n");
-  const esm = median(process.execPath, [floor]);
-  console.log(`runs per figure: ${runs} (medians), measured in this run`);
-  console.log(`${'command'.padEnd(24)}${'ms'.padStart(8)}${'over node -e 0'.padStart(18)}`);
-  console.log(`${'node -e 0'.padEnd(24)}${base.toFixed(0).padStart(8)}${'-'.padStart(18)}`);
+  const rows = [
+    { label: 'node -e 0', cmd: process.execPath, argv: ['-e', '0'] },
+    { label: 'node ESM, one line', cmd: process.execPath, argv: [floor] },
+    ...[['version'], ['ls'], ['images'], ['du'], ['build', '--help']].map((argv) => ({
+      label: `polyarch ${argv.join(' ')}`,
+      cmd: polyarch,
+      argv,
+    })),
+  ];
+  const ms = medians(rows);
   console.log(
-    `${'node ESM, one line'.padEnd(24)}${esm.toFixed(0).padStart(8)}${`+${(esm - base).toFixed(0)}`.padStart(18)}`,
+    `runs per figure: ${runs} (medians of rounds that start every row in turn), measured in this run`,
   );
-  for (const argv of [['version'], ['ls'], ['images'], ['du'], ['build', '--help']]) {
-    const ms = median(polyarch, argv);
-    console.log(
-      `${`polyarch ${argv.join(' ')}`.padEnd(24)}${ms.toFixed(0).padStart(8)}${`+${(ms - base).toFixed(0)}`.padStart(18)}`,
-    );
-  }
+  console.log(`${'command'.padEnd(24)}${'ms'.padStart(8)}${'over node -e 0'.padStart(18)}`);
+  rows.forEach((row, k) => {
+    const over = k === 0 ? '-' : `${ms[k] - ms[0] >= 0 ? '+' : ''}${(ms[k] - ms[0]).toFixed(0)}`;
+    console.log(`${row.label.padEnd(24)}${ms[k].toFixed(0).padStart(8)}${over.padStart(18)}`);
+  });
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
