@@ -9,6 +9,11 @@
  * worker at all — a worker's isolate and its in-flight buffers cost tens of MB of peak RSS
  * for no gain there — while several layers at once still spread over every core.
  *
+ * A layer whose whole tar fits in `smallLayerBytes` (read ahead before a lane is chosen) is
+ * compressed in this thread, lane or no lane: a few milliseconds of deflate on libuv's threads,
+ * where a worker would cost its start-up and isolate, and would keep the lane in this thread
+ * from the big layer next to it (the RUN layer beside a COPY of a large context).
+ *
  * Workers are started on first use, at most `size` (default: the available cores), and are
  * unref'd while idle, so a pool never keeps a process alive; `close()` ends them. The pool is
  * owned by whoever owns the build (worker/worker opens one per command) and passed down; when
@@ -34,6 +39,47 @@ export interface CompressPoolOptions {
   debug?: (line: string) => void;
   /** how many jobs may run in the calling thread at once, before workers are used; default 0 */
   localLanes?: number;
+  /** a layer whose tar is at most this many bytes is compressed in this thread; default 1 MiB */
+  smallLayerBytes?: number;
+}
+
+/** `smallLayerBytes`' default: deflate at level 1 takes a few milliseconds on so much. */
+const SMALL_LAYER = 1 << 20;
+
+/** The first chunks of a stream, read ahead, and the whole stream again. */
+interface ReadAhead {
+  /** the stream ended within the bytes read ahead */
+  whole: boolean;
+  /** every chunk, those read ahead first */
+  stream: AsyncIterable<Buffer>;
+}
+
+async function* replay(chunks: Buffer[]): AsyncGenerator<Buffer> {
+  yield* chunks;
+}
+
+/** Reads `src` until more than `bytes` have come or it ends. */
+async function readAhead(src: AsyncIterable<Buffer>, bytes: number): Promise<ReadAhead> {
+  const it = src[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let got = 0;
+  while (got <= bytes) {
+    const r = await it.next();
+    if (r.done) return { whole: true, stream: replay(head) };
+    head.push(r.value);
+    got += r.value.length;
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    let ended = false;
+    try {
+      yield* head.splice(0);
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      ended = true;
+    } finally {
+      if (!ended) await it.return?.();
+    }
+  }
+  return { whole: false, stream: rest() };
 }
 
 /** Where a job runs: the calling thread, or a worker. */
@@ -62,6 +108,7 @@ export class CompressPool implements Compressor {
   private readonly idle: PoolWorker[] = [];
   private readonly waiting: ((lane: Lane) => void)[] = [];
   private readonly localLanes: number;
+  private readonly smallLayerBytes: number;
   private localBusy = 0;
   private nextJob = 1;
   private closed = false;
@@ -73,6 +120,7 @@ export class CompressPool implements Compressor {
     this.debug = opts.debug;
     this.workerURL = opts.workerURL;
     this.localLanes = opts.localLanes ?? 0;
+    this.smallLayerBytes = opts.smallLayerBytes ?? SMALL_LAYER;
   }
 
   /** How many worker threads have been started. */
@@ -87,14 +135,22 @@ export class CompressPool implements Compressor {
       this.debug?.(`compression: ${compressionKey(spec)} in this thread (${why})`);
       return new InThreadCompressor().compress(tar, spec, sink);
     }
+    const ahead = await readAhead(tar, this.smallLayerBytes);
+    if (ahead.whole) return this.compressHere(ahead.stream, spec, sink, 'a small layer');
     const lane = await this.acquire();
-    if (lane === 'local') return this.compressHere(tar, spec, sink);
+    if (lane === 'local') {
+      try {
+        return await this.compressHere(ahead.stream, spec, sink, 'its lane');
+      } finally {
+        this.release('local');
+      }
+    }
     const w = lane;
     const started = performance.now();
     try {
       const job = new WorkerJob(w.thread, this.nextJob++, spec);
       w.job = job;
-      const t = await job.run(tar, sink);
+      const t = await job.run(ahead.stream, sink);
       this.jobs++;
       const ms = Math.round(performance.now() - started);
       this.debug?.(
@@ -106,23 +162,20 @@ export class CompressPool implements Compressor {
     }
   }
 
-  /** A job in the calling thread's lane (zlib itself runs on libuv's threads). */
+  /** A job in the calling thread (zlib itself runs on libuv's threads); `why` for `--debug`. */
   private async compressHere(
     tar: AsyncIterable<Buffer>,
     spec: CompressionSpec,
     sink: Writable,
+    why: string,
   ): Promise<LayerTally> {
     const started = performance.now();
-    try {
-      const t = await new InThreadCompressor().compress(tar, spec, sink);
-      const ms = Math.round(performance.now() - started);
-      this.debug?.(
-        `compression: ${compressionKey(spec)} layer ${t.digest} (${t.size} bytes) in this thread in ${ms} ms`,
-      );
-      return t;
-    } finally {
-      this.release('local');
-    }
+    const t = await new InThreadCompressor().compress(tar, spec, sink);
+    const ms = Math.round(performance.now() - started);
+    this.debug?.(
+      `compression: ${compressionKey(spec)} layer ${t.digest} (${t.size} bytes) in this thread (${why}) in ${ms} ms`,
+    );
+    return t;
   }
 
   /** Ends the worker threads; jobs still running fail, later ones run in this thread. */

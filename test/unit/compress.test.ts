@@ -57,7 +57,8 @@ async function run(
 
 describe('layer compression in worker threads', () => {
   let tar: Buffer;
-  const pool = new CompressPool({ size: 2 });
+  // every layer to a worker, however small (see the small-layer test for the default)
+  const pool = new CompressPool({ size: 2, smallLayerBytes: 0 });
   before(async () => {
     // a real layer tar: the compiled sources of polyarch, as a diff writes them
     const dir = fileURLToPath(new URL('../../src/', import.meta.url));
@@ -108,7 +109,12 @@ describe('layer compression in worker threads', () => {
 
   test('with a lane in this thread: a lone layer starts no worker, layers at once spread to one', async () => {
     const lines: string[] = [];
-    const laned = new CompressPool({ size: 1, localLanes: 1, debug: (l) => lines.push(l) });
+    const laned = new CompressPool({
+      size: 1,
+      localLanes: 1,
+      smallLayerBytes: 0,
+      debug: (l) => lines.push(l),
+    });
     try {
       const small = tar.subarray(0, 512 * 1024);
       const one = await run(laned, small, { type: 'gzip' });
@@ -128,9 +134,30 @@ describe('layer compression in worker threads', () => {
     }
   });
 
+  test('a small layer is compressed in this thread and leaves the lane to a big one beside it', async () => {
+    const lines: string[] = [];
+    const laned = new CompressPool({ size: 1, localLanes: 1, debug: (l) => lines.push(l) });
+    try {
+      const small = tar.subarray(0, 100_000);
+      // the small layer asks first: under 1 MiB it must not take the lane the big one needs
+      const [s, b] = await Promise.all([
+        run(laned, small, { type: 'gzip' }, 4096),
+        run(laned, tar, { type: 'gzip' }, 4096),
+      ]);
+      assert.equal(laned.workers, 0, 'no worker for a small layer beside a big one');
+      assert.ok(s.bytes.equals((await run(new InThreadCompressor(), small, { type: 'gzip' })).bytes));
+      assert.ok(b.bytes.equals((await run(new InThreadCompressor(), tar, { type: 'gzip' })).bytes));
+      assert.equal(b.t.diffID, sha(tar));
+      assert.equal(lines.filter((l) => l.includes('in this thread (a small layer)')).length, 1);
+      assert.equal(lines.filter((l) => l.includes('in this thread (its lane)')).length, 1);
+    } finally {
+      await laned.close();
+    }
+  });
+
   test('closing the pool fails the jobs it runs; later jobs run in this thread', async () => {
     const lines: string[] = [];
-    const own = new CompressPool({ size: 1, debug: (l) => lines.push(l) });
+    const own = new CompressPool({ size: 1, smallLayerBytes: 0, debug: (l) => lines.push(l) });
     async function* slow(): AsyncGenerator<Buffer> {
       yield tar.subarray(0, 300_000);
       await new Promise((r) => setTimeout(r, 200));
