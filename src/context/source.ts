@@ -92,8 +92,23 @@ export function entryFromStats(st: BigIntStats, linkTarget?: string): SourceEntr
 
 /** Host path of a slash-rooted source path. */
 export function hostPath(root: string, path: string): string {
-  return path === '/' ? root : join(root, path);
+  if (path === '/') return root;
+  // both already clean (the usual case, once per file of a walk): what join gives, without
+  // the garbage of normalising them again
+  return isCleanAbsolute(root) && isCleanAbsolute(path) ? root + path : join(root, path);
 }
+
+/** `/a/b`: absolute, no empty, `.` or `..` component, no trailing slash (so not `/`). */
+function isCleanAbsolute(p: string): boolean {
+  return (
+    p.charCodeAt(0) === 0x2f &&
+    p.charCodeAt(p.length - 1) !== 0x2f &&
+    !p.includes('//') &&
+    !dotComponent.test(p)
+  );
+}
+
+const dotComponent = /\/\.\.?(?:\/|$)/;
 
 // Small files are read synchronously: with the data in the page cache (the usual case for a
 // build context) that is ~3x faster than a round trip through libuv's thread pool per file,

@@ -29,9 +29,8 @@
  */
 import { lstatSync, lutimesSync, unlinkSync } from 'node:fs';
 import { link } from 'node:fs/promises';
-import { join } from 'node:path';
 import { comparePreorder, escapePath, LineReader, LineWriter, unescapePath } from '../context/linefile.js';
-import type { SourceEntry } from '../context/source.js';
+import { hostPath, type SourceEntry } from '../context/source.js';
 import { BuildError, isErrno, messageOf } from '../errors.js';
 
 /** What the copy would give a file: checked against the donor's file before linking it. */
@@ -146,7 +145,8 @@ export function openCopyReuse(opts: CopyReuseOptions): CopyReuseSession {
     const dir = parentOf(dest);
     if (dir !== lastDir) {
       lastDir = dir;
-      lastDirInUpper = lstatSync(join(opts.upper, dir), { throwIfNoEntry: false })?.isDirectory() === true;
+      lastDirInUpper =
+        lstatSync(hostPath(opts.upper, dir), { throwIfNoEntry: false })?.isDirectory() === true;
     }
     return lastDirInUpper;
   };
@@ -197,13 +197,17 @@ async function linkAll(opts: CopyReuseOptions): Promise<LinkStats> {
     for (let line = reader.next(); line !== undefined; line = reader.next()) {
       const r = parseLine(line);
       if (r === undefined || r.flag !== 'L') continue;
-      const dir = join(opts.upper, parentOf(r.path));
+      const dir = hostPath(opts.upper, parentOf(r.path));
       if (group !== undefined && (group.dir !== dir || group.links.length >= groupSize)) {
         linked += await linkGroup(group);
         group = undefined;
       }
       group ??= { dir, links: [] };
-      group.links.push({ from: join(donor.dir, r.path), to: join(opts.upper, r.path), shown: r.path });
+      group.links.push({
+        from: hostPath(donor.dir, r.path),
+        to: hostPath(opts.upper, r.path),
+        shown: r.path,
+      });
     }
     if (group !== undefined) linked += await linkGroup(group);
   } finally {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compareNames, entryTypeOf, parseContextArg, safeToPersist } from '../../src/context/index.js';
+import { join } from 'node:path';
+import {
+  compareNames,
+  entryTypeOf,
+  hostPath,
+  parseContextArg,
+  safeToPersist,
+} from '../../src/context/index.js';
 
 describe('context arguments', () => {
   const cases: [string, ReturnType<typeof parseContextArg>][] = [
@@ -49,4 +56,27 @@ describe('names and types', () => {
     assert.equal(entryTypeOf(0o60600), 'block');
     assert.equal(entryTypeOf(0o140755), 'socket');
   });
+});
+
+describe('host paths', () => {
+  // clean paths are concatenated without path.join; the answer must be join's all the same
+  const cases: [string, string][] = [
+    ['/ctx', '/a/b.txt'],
+    ['/ctx', '/'],
+    ['/', '/a'],
+    ['/ctx/', '/a'],
+    ['/ctx', '/a/'],
+    ['/ctx', '//a'],
+    ['/ctx', '/a/./b'],
+    ['/ctx', '/a/../b'],
+    ['/ctx/..', '/a'],
+    ['/ctx', '/a/..'],
+    ['/ctx', '/.hidden/..x/...'],
+    ['ctx', '/a'],
+    ['/ctx', 'a'],
+  ];
+  for (const [root, path] of cases) {
+    const want = path === '/' ? root : join(root, path);
+    test(`${root} + ${path} = ${want}`, () => assert.equal(hostPath(root, path), want));
+  }
 });
