@@ -60,6 +60,7 @@ export interface LayerWriteOptions {
 }
 
 const READ_CHUNK = 256 * 1024;
+const maxSafeIno = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Linux's dev_t split (glibc's gnu_dev_major / gnu_dev_minor). */
 function devMajor(rdev: bigint): number {
@@ -122,7 +123,13 @@ export async function* upperDirEntries(
   const root = bstr(Buffer.from(upper.replace(/\/+$/, ''), 'utf8'));
   const attrs = await readTreeXattrs(tools, upper);
   const epoch = options.sourceDateEpoch;
-  const inodes = new Map<string, string>(); // dev:ino → first path (byte string)
+  // inode → its first path (byte string), for each file with other links: every file of a COPY
+  // linked from the previous layer is one, so the key is the inode number alone where it can
+  // be (the upper dir's filesystem), not a string per file
+  const inodes = new Map<number | string, string>();
+  const rootDev = lstatSync(fsPath(root), { bigint: true }).dev;
+  const inodeKey = (st: BigIntStats): number | string =>
+    st.dev === rootDev && st.ino <= maxSafeIno ? Number(st.ino) : `${st.dev}:${st.ino}`;
   const mtimeOf = (st: BigIntStats): number => {
     const sec =
       Number(st.mtimeNs / 1_000_000_000n) - (st.mtimeNs < 0n && st.mtimeNs % 1_000_000_000n !== 0n ? 1 : 0);
@@ -178,7 +185,7 @@ export async function* upperDirEntries(
       }
       if (st.isSocket()) continue; // as containerd: sockets are not content
       if (st.nlink > 1n) {
-        const key = `${st.dev}:${st.ino}`;
+        const key = inodeKey(st);
         const first = inodes.get(key);
         if (first !== undefined) {
           yield { header: { ...base, type: 'hardlink', linkpath: fsPath(first), xattrs: undefined } };
