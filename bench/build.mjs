@@ -10,7 +10,8 @@
 // (linux/arm, linux/arm64, linux/amd64) for polyarch and buildah; and the same three phases
 // for one platform (linux/arm64, emulated) for polyarch, buildah and BuildKit — Debian
 // dockerd's built-in BuildKit (`DOCKER_BUILDKIT=1 /usr/bin/docker build`), which builds one
-// platform per image; each of its cold runs gets a fresh engine (an empty cache). Medians of
+// platform per image; each of its cold runs gets a fresh engine (an empty cache). The tools take
+// turns, a run of each per round, so load changes fall on all alike. Medians of
 // --runs (default 3). Prints seconds, the ratios polyarch/buildah and polyarch/BuildKit, and
 // polyarch's peak RSS.
 //
@@ -28,6 +29,7 @@ import {
   ensure,
   fixtures,
   flag,
+  interleaved,
   opt,
   phaseRows,
   polyarch,
@@ -57,12 +59,14 @@ async function main() {
     const src = join(fixtures, seed);
     for (const plats of [platforms, onePlatform]) {
       const label = `${seed} ${plats}`;
-      const p = await benchPolyarch(src, label, runs, ['--platform', plats, '-t', `bench/${seed}`], edit);
-      const b = skipBuildah ? undefined : await benchBuildah(src, label, runs, plats, edit);
-      const k =
+      const [p, b, k] = await interleaved(runs, [
+        (round) =>
+          benchPolyarch(src, `${label} ${round}`, 1, ['--platform', plats, '-t', `bench/${seed}`], edit),
+        skipBuildah ? undefined : (round) => benchBuildah(src, `${label} ${round}`, 1, plats, edit),
         skipBuildkit || plats !== onePlatform
           ? undefined
-          : await benchBuildkit(src, label, runs, plats, edit);
+          : (round) => benchBuildkit(src, `${label} ${round}`, 1, plats, edit),
+      ]);
       rows.push(...phaseRows(seed, plats, p, b, k));
     }
   }

@@ -8,7 +8,8 @@
 //
 // cold (empty store and cache), with nothing changed (the process start included), and after
 // editing one file; linux/amd64, by polyarch, buildah and Debian dockerd's built-in BuildKit in
-// the same run. Medians of --runs (default 3); polyarch's own peak RSS.
+// the same run, the tools taking turns (a run of each per round). Medians of --runs (default 3);
+// polyarch's own peak RSS.
 //
 //   node bench/context.mjs [--files N] [--runs N] [--skip-buildah] [--skip-buildkit]
 //
@@ -16,7 +17,17 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchBuildah, benchBuildkit, benchPolyarch, ensure, flag, opt, phaseRows, report } from './lib.mjs';
+import {
+  benchBuildah,
+  benchBuildkit,
+  benchPolyarch,
+  ensure,
+  flag,
+  interleaved,
+  opt,
+  phaseRows,
+  report,
+} from './lib.mjs';
 
 const files = Number(opt('--files', '100000'));
 const runs = Number(opt('--runs', '3'));
@@ -58,9 +69,12 @@ async function main() {
   const src = generate();
   try {
     const label = `${files} files`;
-    const p = await benchPolyarch(src, label, runs, ['--platform', platform, '-t', 'bench/context'], edit);
-    const b = skipBuildah ? undefined : await benchBuildah(src, label, runs, platform, edit);
-    const k = skipBuildkit ? undefined : await benchBuildkit(src, label, runs, platform, edit);
+    const [p, b, k] = await interleaved(runs, [
+      (round) =>
+        benchPolyarch(src, `${label} ${round}`, 1, ['--platform', platform, '-t', 'bench/context'], edit),
+      skipBuildah ? undefined : (round) => benchBuildah(src, `${label} ${round}`, 1, platform, edit),
+      skipBuildkit ? undefined : (round) => benchBuildkit(src, `${label} ${round}`, 1, platform, edit),
+    ]);
     const rows = phaseRows(`${files} files`, platform, p, b, k);
     report(rows, runs);
   } finally {

@@ -108,6 +108,20 @@ export function merge(into, from) {
   into.rss = Math.max(into.rss, from.rss);
 }
 
+/**
+ * Runs the tools in rounds: round i runs each tool's cold / no-change / edit once, in turn, so
+ * that a change of the machine's load during the benchmark falls on every tool alike instead of
+ * on whichever was being timed then. `tools` are functions of (label suffix) that bench one run
+ * (undefined to skip a tool); the answer has each one's merged times, in order.
+ */
+export async function interleaved(runs, tools) {
+  const out = tools.map((t) => (t ? emptyTimes() : undefined));
+  for (let i = 0; i < runs; i++) {
+    for (const [k, tool] of tools.entries()) if (tool) merge(out[k], await tool(`round ${i + 1}`));
+  }
+  return out;
+}
+
 /** The three phases of polyarch building `src` `runs` times, each on a fresh root. */
 export async function benchPolyarch(src, label, runs, buildArgs, edit) {
   const all = emptyTimes();

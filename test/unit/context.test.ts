@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import {
   compareNames,
   entryTypeOf,
