@@ -8,7 +8,8 @@
  * held 15 MB alive, a third of the process's peak RSS. At 1.5× the full collections come
  * sooner (each a few milliseconds on such a heap; about 0.2 s more of them in that build).
  *
- * The flag is set at run time, not on node's command line: any V8 flag there makes Node
+ * The CLI sets it when a build command runs (a library caller decides for its own process);
+ * it is set at run time, not on node's command line: any V8 flag there makes Node
  * refuse the code cache of its built-in modules, 15–20 ms more at every process start. V8
  * reads this one at each collection, so setting it late takes effect at once.
  */

@@ -39,6 +39,7 @@ import {
 import { formatExcerpt } from '../dockerfile/index.js';
 import { BuildError, InvalidArgumentError } from '../errors.js';
 import { parseByteSize, parseGoBool } from '../goparse.js';
+import { limitHeapGrowth } from '../heap.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import { type Platform, parsePlatformList } from '../platforms/index.js';
 import { type CommandContext, type CommandRun, type Flags, splitCSV, UsageError } from './command.js';
@@ -504,6 +505,8 @@ export const run: CommandRun = async (ctx, args, f) => {
     throw err;
   }
   if (inv.call.name !== 'build') return runCall(ctx, inv, host);
+  // the CLI owns the process: a build streams, so its heap is collected sooner (src/heap.ts)
+  limitHeapGrowth();
   await runAndReport(ctx, inv);
   return 0;
 };

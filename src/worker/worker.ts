@@ -15,7 +15,6 @@ import { CompressPool } from '../compress/pool.js';
 import { type ContentStore, openContentStore, rootLayout } from '../content/index.js';
 import { Executor } from '../executor/index.js';
 import { CacheStore } from '../graph/cache.js';
-import { limitHeapGrowth } from '../heap.js';
 import type { Platform } from '../oci/types.js';
 import { detectHostPlatform } from '../platforms/host.js';
 import {
@@ -87,7 +86,6 @@ export async function openWorker(opts: WorkerOptions): Promise<Worker> {
   const builders = await BuilderStore.open(root);
   const builder = await builders.resolve(opts.builder);
   const hold = opts.build ? await builders.registerBuild(builder, opts.signal) : undefined;
-  if (opts.build) limitHeapGrowth();
   const layout = rootLayout(root);
   let content: ContentStore;
   let snapshots: SnapshotStore;
