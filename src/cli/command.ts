@@ -470,7 +470,11 @@ export async function runCommandLine(
     );
     return 1;
   }
-  const ctx: CommandContext = { ...opts, globals, commandPath, signal: opts.signal };
+  // descriptors, not a spread: a stream the caller gives as a getter stays unbuilt until used
+  const ctx: CommandContext = Object.defineProperties(
+    { globals, commandPath },
+    Object.getOwnPropertyDescriptors(opts),
+  ) as typeof opts & { globals: Flags; commandPath: string };
   try {
     const code = await command.run(ctx, args, flags);
     return code ?? 0;

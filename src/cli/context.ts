@@ -4,7 +4,6 @@
  * working directory and cancellation; what commands that wait for running builds say; and the
  * process setting the CLI makes before any command.
  */
-import { setFlagsFromString } from 'node:v8';
 import type { PolyarchContext } from '../api/context.js';
 import type { CommandContext } from './command.js';
 
@@ -29,8 +28,8 @@ export function reportWait(ctx: CommandContext): (builds: number) => void {
  * undici parses HTTP with llhttp compiled to WebAssembly; V8's optimising tier for it costs
  * about 35 MB of RSS per process and buys nothing measurable for registry traffic (bodies pass
  * through as slices). The CLI owns the process, so `main` asks V8 for the baseline compiler
- * only, before any command runs (and so before the first request compiles the module).
+ * only, just before undici loads (and so before the first request compiles the module).
  */
 export function useBaselineWasm(): void {
-  setFlagsFromString('--liftoff-only');
+  process.getBuiltinModule('node:v8').setFlagsFromString('--liftoff-only');
 }

@@ -2,6 +2,8 @@
  * cli/main — the entry point of `./bin/polyarch`: the root command, its global flags, signal
  * handling, and the exit code.
  */
+
+import { beforeUndiciLoads } from '../undici.js';
 import { type Command, runCommandLine } from './command.js';
 import { commands } from './commands/index.js';
 import { useBaselineWasm } from './context.js';
@@ -30,8 +32,9 @@ export const rootCommand: Command = {
 
 export async function main(argv: readonly string[]): Promise<number> {
   // undici's HTTP parser is WebAssembly: V8's baseline compiler runs it as fast for us and
-  // saves tens of MB per process (the CLI owns the process, so it may set this)
-  useBaselineWasm();
+  // saves tens of MB per process (the CLI owns the process, so it may set this); set when a
+  // command first speaks HTTP, so that the others do not load node:v8
+  beforeUndiciLoads(useBaselineWasm);
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
@@ -41,7 +44,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     return await runCommandLine(rootCommand, argv, {
-      stdin: process.stdin,
+      // process.stdin builds a stream at first use (3 ms): only commands that read it pay
+      get stdin() {
+        return process.stdin;
+      },
       stdout: process.stdout,
       stderr: process.stderr,
       env: process.env,
