@@ -117,7 +117,10 @@ export type GcRoot = Digest | Descriptor;
 export interface GcOptions {
   /** more roots besides the named images and live leases (the build cache passes its blobs) */
   roots?: Iterable<GcRoot>;
-  /** compute what would be removed, remove nothing */
+  /**
+   * compute what would be removed, remove nothing; without waiting for other writers (what it
+   * reports is what a collection would remove at that moment)
+   */
   dryRun?: boolean;
 }
 

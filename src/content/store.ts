@@ -393,7 +393,9 @@ class LocalContentStore implements ContentStore {
   // ---------------------------------------------------------------- GC and check
 
   async gc(opts: GcOptions = {}): Promise<GcResult> {
-    return this.#locked(async () => {
+    // a dry run changes nothing, so it does not wait for the lock (`du` reads while a build
+    // writes; names and blobs are each written whole, by rename)
+    const run = async () => {
       const roots: GcRoot[] = [...(opts.roots ?? [])];
       for (const rec of await this.listNames()) roots.push(rec.target);
       roots.push(...(await this.#liveLeaseDigests(opts.dryRun === true)));
@@ -414,7 +416,8 @@ class LocalContentStore implements ContentStore {
       }
       await this.#removeDead('ingest', opts.dryRun === true);
       return { removed, bytes };
-    });
+    };
+    return opts.dryRun ? run() : this.#locked(run);
   }
 
   /** Digests of live leases; dead leases are removed (unless dry-run). */
