@@ -243,9 +243,10 @@ export async function removeBuilders(ctx: PolyarchContext, req: RemoveBuildersRe
   const root = rootOf(ctx);
   // the stores and the sweep are imported here, by rm only: ls, inspect and use load none of
   // them (the builder barrel would bring the snapshot store through builder/usage)
-  const [{ openContentStore, rootLayout }, { SnapshotStore }, { sweepUnreferenced }] = await Promise.all([
-    import('../content/index.js'),
-    import('../snapshot/index.js'),
+  const [{ openContentStore }, { rootLayout }, { SnapshotStore }, { sweepUnreferenced }] = await Promise.all([
+    import('../content/store.js'),
+    import('../content/root.js'),
+    import('../snapshot/store.js'),
     import('../builder/usage.js'),
   ]);
   const content = await openContentStore(rootLayout(root).content);

@@ -32,7 +32,8 @@ export type { PlatformSelection, TransferEvent } from '../registry/index.js';
  * them, so that listing the local images loads neither.
  */
 const registry = () => import('../registry/index.js');
-const collector = () => Promise.all([import('../snapshot/index.js'), import('../builder/index.js')]);
+const collector = () =>
+  Promise.all([import('../snapshot/store.js'), import('../builder/store.js'), import('../builder/usage.js')]);
 
 export interface PullRequest {
   /** `NAME[:TAG|@DIGEST]` */
@@ -197,7 +198,7 @@ export async function removeImages(
     if (untagged.length && !req.noPrune) {
       // blobs the build cache still uses (layers of cached snapshots) stay
       const root = rootOf(ctx);
-      const [{ SnapshotStore }, { BuilderStore, sweepContent }] = await collector();
+      const [{ SnapshotStore }, { BuilderStore }, { sweepContent }] = await collector();
       const snapshots = await SnapshotStore.open({ root });
       const builders = await BuilderStore.open(root);
       const gc = await sweepContent({ builders, snapshots, content: store });

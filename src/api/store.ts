@@ -20,8 +20,10 @@ import {
   type UsageItem,
   usageItems,
 } from '../builder/usage.js';
-import { type ContentStore, openContentStore, rootLayout } from '../content/index.js';
-import { SnapshotStore } from '../snapshot/index.js';
+import type { ContentStore } from '../content/interfaces.js';
+import { rootLayout } from '../content/root.js';
+import { openContentStore } from '../content/store.js';
+import { SnapshotStore } from '../snapshot/store.js';
 import { type PolyarchContext, rootOf } from './context.js';
 
 export { type CacheFilter, type PruneFilters, parsePruneFilters } from '../builder/filters.js';

@@ -21,14 +21,8 @@ import { randomHex } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
 import { type CacheRecord, CacheStore } from '../graph/cache.js';
 import type { Digest } from '../oci/digest.js';
-import {
-  type MountInfo,
-  readMountinfo,
-  type SizedSnapshot,
-  type Snapshot,
-  type SnapshotStore,
-  treeSize,
-} from '../snapshot/index.js';
+import { type MountInfo, readMountinfo } from '../snapshot/mount.js';
+import { type SizedSnapshot, type Snapshot, type SnapshotStore, treeSize } from '../snapshot/store.js';
 import { type FilterableItem, matchesFilters, type PruneFilters } from './filters.js';
 import type { BuilderStore } from './store.js';
 

@@ -37,7 +37,7 @@ import { randomHex, writeFileDurablySync } from '../durable.js';
 import { InvalidArgumentError, isErrno, messageOf, NotFoundError, StoreError } from '../errors.js';
 import { type Digest, digestHex, digestOf, isDigest } from '../oci/index.js';
 import { chainIDOf } from './chainid.js';
-import { type DiffOptions, diffUpperDir, type LayerInfo, type LayerWriteOptions } from './diff.js';
+import type { DiffOptions, LayerInfo, LayerWriteOptions } from './diff.js';
 import {
   defaultUpperOptions,
   MOUNT_DATA_MAX,
@@ -50,7 +50,6 @@ import {
   volatileOption,
 } from './mount.js';
 import { defaultTools, runChecked, type Tools } from './tools.js';
-import { unpackLayer as unpackLayerInto } from './unpack.js';
 
 /** What the store records of a snapshot (`meta.json`). */
 export interface SnapshotMeta {
@@ -420,7 +419,10 @@ export class SnapshotStore {
       const fs = join(staging, 'fs');
       mkdirSync(fs, { mode: 0o755 });
       const parents = (await this.chain(parent)).map((s) => s.dir);
-      const r = await unpackLayerInto(blob, fs, {
+      // the layer codecs and tar (diff and unpack) load when first used: `du`, `prune` and `ls`
+      // open the store only to read it
+      const { unpackLayer } = await import('./unpack.js');
+      const r = await unpackLayer(blob, fs, {
         mediaType: options.mediaType,
         expectedDiffID: options.diffID,
         expectedDigest: options.digest,
@@ -623,6 +625,7 @@ export class SnapshotStore {
     options: DiffOptions & LayerWriteOptions = {},
   ): Promise<LayerInfo & { snapshot?: Snapshot }> {
     const isActive = 'upper' in target;
+    const { diffUpperDir } = await import('./diff.js');
     const info = await diffUpperDir(isActive ? target.upper : target.dir, sink, {
       tools: this.tools,
       ...options,
