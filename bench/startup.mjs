@@ -6,8 +6,9 @@
 //   node bench/startup.mjs [--runs N]
 //
 // Needs a built tree (`npm run build`). Runs against an empty store in a temporary root.
-// The row `node ESM, one line` is Node's own share of what a CLI start costs beyond `node -e 0`
-// (the ES module loader and a stdout stream), for reading the polyarch rows against.
+// The row `node, one-line script` is Node's own share of what a CLI start costs beyond
+// `node -e 0` (loading a script file and a stdout stream), for reading the polyarch rows
+// against; bin/polyarch and its bundle are CommonJS, as that script is.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,11 +43,11 @@ function medians(rows) {
 }
 
 try {
-  const floor = join(root, 'floor.mjs');
+  const floor = join(root, 'floor.cjs');
   writeFileSync(floor, "process.stdout.write('polyarch\\n');\n");
   const rows = [
     { label: 'node -e 0', cmd: process.execPath, argv: ['-e', '0'] },
-    { label: 'node ESM, one line', cmd: process.execPath, argv: [floor] },
+    { label: 'node, one-line script', cmd: process.execPath, argv: [floor] },
     ...[['version'], ['ls'], ['images'], ['du'], ['build', '--help']].map((argv) => ({
       label: `polyarch ${argv.join(' ')}`,
       cmd: polyarch,

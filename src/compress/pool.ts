@@ -91,9 +91,9 @@ interface PoolWorker {
   job?: WorkerJob;
 }
 
-/** The worker script next to this module: `dist/src/compress/…js`, or the bundle's `…mjs`. */
+/** The worker script next to this module: `dist/src/compress/…js`, or the bundle's `…cjs`. */
 function findWorkerScript(): URL | undefined {
-  for (const rel of ['./compress-worker.js', './compress-worker.mjs', '../compress-worker.mjs']) {
+  for (const rel of ['./compress-worker.js', './compress-worker.cjs']) {
     const url = new URL(rel, import.meta.url);
     if (existsSync(url)) return url;
   }

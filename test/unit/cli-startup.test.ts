@@ -1,52 +1,67 @@
 /**
  * What a start of `bin/polyarch` loads (issue 13: commands that touch no registry within 30 ms
- * of `node -e 0`). Read from the built bundle (dist/bundle, `npm run build`): the entry and
- * each command's chunk with every file they import statically, which Node loads before any of
- * it runs. The entry and `--help` must load the command tables only, not the library; `version`,
- * `ls`, `images` and `du` must not load the build engine, the HTTP stack or worker threads.
+ * of `node -e 0`). Read from the built bundle (dist/bundle, `npm run build`) through the list
+ * the bundler writes beside it, modules.json (each file's modules and the files and built-ins
+ * it requires at its top): the entry and each command's file with every file they require,
+ * which Node loads before any of it runs. The entry and `--help` must load the command tables
+ * only, not the library; `version`, `ls`, `images` and `du` must not load the build engine, the
+ * HTTP stack or worker threads.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { repoRoot } from '../helpers/fixtures.js';
 
 const bundleDir = join(repoRoot, 'dist', 'bundle');
 
-/** The files one bundle file loads with it (static imports, transitively), and the built-ins. */
+interface BundleFile {
+  /** files of the bundle and built-ins required at its top */
+  imports: string[];
+  /** files reached by a dynamic import() */
+  dynamicImports: string[];
+  /** the modules bundled into it: `src/cli/ls.js`, `node_modules/…` */
+  modules: string[];
+}
+
+let manifest: Record<string, BundleFile> | undefined;
+function bundleFiles(): Record<string, BundleFile> {
+  manifest ??= JSON.parse(readFileSync(join(bundleDir, 'modules.json'), 'utf8')) as Record<
+    string,
+    BundleFile
+  >;
+  return manifest;
+}
+
+/** The files one bundle file loads with it (its requires, transitively), and the built-ins. */
 function staticClosure(entry: string): { files: string[]; modules: string[]; builtins: string[] } {
+  const all = bundleFiles();
   const files = new Set<string>();
   const builtins = new Set<string>();
   const visit = (file: string) => {
     if (files.has(file)) return;
+    const f = all[file];
+    if (!f) throw new Error(`${file} is not in dist/bundle/modules.json`);
     files.add(file);
-    // statements at the start of a line: `import {…} from "x";`, `import "x";`, `export … from`;
-    // a dynamic `import("x")` has a parenthesis and is not matched, nor text inside strings
-    for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\b[^;"'(]*?["']([^"']+)["']/gm)) {
-      const spec = m[1]!;
-      if (spec.startsWith('node:')) builtins.add(spec);
-      else if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
-      else throw new Error(`${file} imports ${spec}: the bundle should import only chunks and built-ins`);
+    for (const i of f.imports) {
+      if (i.startsWith('node:')) builtins.add(i);
+      else if (i in all) visit(i);
+      else
+        throw new Error(`${file} requires ${i}: the bundle should require only its own files and built-ins`);
     }
   };
   visit(entry);
-  // esbuild heads each bundled module with its path: `// dist/src/cli/ls.js`
   const modules = [...files].flatMap((f) =>
-    [...readFileSync(f, 'utf8').matchAll(/^\/\/ dist\/src\/(\S+)\.js$/gm)].map((m) => m[1]!),
+    all[f]!.modules.flatMap((m) => (/^src\/.*\.js$/.test(m) ? [m.slice(4, -3)] : [])),
   );
   return { files: [...files], modules: [...new Set(modules)].sort(), builtins: [...builtins].sort() };
 }
 
-/**
- * The chunk a command's run imports, cli/NAME.ts: esbuild names it NAME-HASH.mjs (its code may
- * sit in a chunk shared with another command, which it imports).
- */
+/** The bundle file that holds cli/NAME.ts, which a command's run imports. */
 function commandChunk(name: string): string {
-  const dir = join(bundleDir, 'chunks');
-  const found = readdirSync(dir).filter((f) => f.startsWith(`${name}-`) && f.endsWith('.mjs'));
-  const mine = found.filter((f) => staticClosure(join(dir, f)).modules.includes(`cli/${name}`));
-  assert.equal(mine.length, 1, `one chunk for cli/${name} among ${found.join(', ')}`);
-  return join(dir, mine[0]!);
+  const mine = Object.entries(bundleFiles()).filter(([, f]) => f.modules.includes(`src/cli/${name}.js`));
+  assert.equal(mine.length, 1, `one file holds cli/${name}: ${mine.map(([n]) => n).join(', ')}`);
+  return mine[0]![0];
 }
 
 /** Parts of polyarch no command that touches no registry may load. */
@@ -57,20 +72,24 @@ const heavyBuiltins = ['node:http', 'node:http2', 'node:tls', 'node:worker_threa
 
 describe('start-up loads only what the command uses', () => {
   test('the bundle is built', () => {
-    assert.ok(existsSync(join(bundleDir, 'polyarch.mjs')), `run npm run build first: ${bundleDir}`);
+    assert.ok(existsSync(join(bundleDir, 'polyarch.cjs')), `run npm run build first: ${bundleDir}`);
   });
 
   test('the entry loads the command tables and the flag parser, none of the library', () => {
-    const { modules, builtins } = staticClosure(join(bundleDir, 'polyarch.mjs'));
+    const { files, modules, builtins } = staticClosure('polyarch.cjs');
     assert.ok(modules.includes('cli/commands/build'), `the tables are in the entry: ${modules.join(' ')}`);
-    // what runs the command line; implementations (cli/NAME) and the api come when a command runs
-    const startUp = /^(cli\/commands\/|cli\/(command|context|main)$|errors$|goparse$)/;
+    // the bundler may merge small leaf modules the commands share into the entry's file
+    // (platforms, digests, units); the stores, the api and the engine come when a command runs
+    const library =
+      /^(api\/|registry\/|content\/store|snapshot\/store|builder\/store|cli\/(?!command$|context$|main$|gotime$|commands\/))/;
     assert.deepEqual(
-      modules.filter((m) => !startUp.test(m)),
+      modules.filter((m) => library.test(m) || engine.test(m)),
       [],
     );
-    // node:module is the bundle's require for undici; node:v8 the CLI's --liftoff-only
-    assert.deepEqual(builtins, ['node:module', 'node:v8']);
+    // built-ins load at first use (node:v8 too: the CLI sets --liftoff-only when undici loads)
+    assert.deepEqual(builtins, []);
+    const bytes = files.reduce((n, f) => n + statSync(join(bundleDir, f)).size, 0);
+    assert.ok(bytes < 64 * 1024, `the entry and its files are ${bytes} bytes`);
   });
 
   for (const name of ['version', 'ls', 'images', 'du']) {
@@ -84,7 +103,7 @@ describe('start-up loads only what the command uses', () => {
         builtins.filter((b) => heavyBuiltins.includes(b)),
         [],
       );
-      assert.ok(!files.some((f) => /\/undici-[^/]*\.mjs$/.test(f)), 'undici stays a chunk of its own');
+      assert.ok(!files.includes('undici.cjs'), 'undici stays a file of its own');
     });
   }
 
