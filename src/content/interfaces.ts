@@ -89,6 +89,7 @@ export interface ImageRecord {
 
 /** Names of local images, kept in the layout's index.json. */
 export interface NameStore {
+  /** every name, sorted in byte order */
   listNames(): Promise<ImageRecord[]>;
   getName(name: string): Promise<ImageRecord | undefined>;
   /** sets or moves a name (other names are untouched) */

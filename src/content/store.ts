@@ -345,7 +345,9 @@ class LocalContentStore implements ContentStore {
       const name = entry.annotations?.[AnnotationRefName];
       if (name) out.push({ name, target: stripNameAnnotations(entry) });
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    // byte order, as containerd lists its images (localeCompare's collator costs ~8 ms to set
+    // up, at every `images`)
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async getName(name: string): Promise<ImageRecord | undefined> {

@@ -231,6 +231,21 @@ function contentStoreSuite(name: string, make: (key: string) => Promise<ContentS
       await assert.rejects(w.write(Buffer.from('more')), /aborted/);
     });
 
+    test('names are listed in byte order, as containerd lists them', async () => {
+      const s = await open();
+      const a = await s.putBlob(Buffer.from('{"a":1}'), { mediaType: MediaTypeImageIndex });
+      for (const n of [
+        'localhost:5000/x:1',
+        'docker.io/library/busybox:latest',
+        'docker.io/library/busybox:Zeta',
+      ])
+        await s.setName(n, a);
+      assert.deepEqual(
+        (await s.listNames()).map((r) => r.name),
+        ['docker.io/library/busybox:Zeta', 'docker.io/library/busybox:latest', 'localhost:5000/x:1'],
+      );
+    });
+
     test('names: set, get, list, move, delete; index.json is an OCI index with full names', async () => {
       const s = await open();
       const a = await s.putBlob(Buffer.from('{"a":1}'), { mediaType: MediaTypeImageIndex });
