@@ -73,6 +73,8 @@ const { output } = await bundle.write({
   entryFileNames: '[name].cjs',
   chunkFileNames: '[name]-[hash].cjs',
   experimentalMinChunkSize: 20_000,
+  // import() of undici.cjs as a require in a promise: the ES module loader is never started
+  dynamicImportInCjs: false,
   sourcemap: true,
 });
 await bundle.close();
@@ -102,3 +104,4 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
