@@ -24,7 +24,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { StoreError } from '../errors.js';
+import { messageOf, StoreError } from '../errors.js';
 import { type Compressor, InThreadCompressor, type LayerTally } from './compressor.js';
 import { WorkerJob } from './job.js';
 import type { FromWorker } from './protocol.js';
@@ -52,6 +52,8 @@ interface ReadAhead {
   whole: boolean;
   /** every chunk, those read ahead first */
   stream: AsyncIterable<Buffer>;
+  /** ends the source when `stream` will not be read */
+  close(): Promise<void>;
 }
 
 async function* replay(chunks: Buffer[]): AsyncGenerator<Buffer> {
@@ -65,7 +67,7 @@ async function readAhead(src: AsyncIterable<Buffer>, bytes: number): Promise<Rea
   let got = 0;
   while (got <= bytes) {
     const r = await it.next();
-    if (r.done) return { whole: true, stream: replay(head) };
+    if (r.done) return { whole: true, stream: replay(head), close: async () => {} };
     head.push(r.value);
     got += r.value.length;
   }
@@ -79,7 +81,13 @@ async function readAhead(src: AsyncIterable<Buffer>, bytes: number): Promise<Rea
       if (!ended) await it.return?.();
     }
   }
-  return { whole: false, stream: rest() };
+  return {
+    whole: false,
+    stream: rest(),
+    close: async () => {
+      await it.return?.();
+    },
+  };
 }
 
 /** Where a job runs: the calling thread, or a worker. */
@@ -137,7 +145,14 @@ export class CompressPool implements Compressor {
     }
     const ahead = await readAhead(tar, this.smallLayerBytes);
     if (ahead.whole) return this.compressHere(ahead.stream, spec, sink, 'a small layer');
-    const lane = await this.acquire();
+    let lane: Lane;
+    try {
+      lane = await this.acquire();
+    } catch (err) {
+      // no worker could start (acquire spawns one): the source is ended, not left open
+      await ahead.close();
+      throw new StoreError(`compressing a layer: starting a worker thread: ${messageOf(err)}`, { cause: err });
+    }
     if (lane === 'local') {
       try {
         return await this.compressHere(ahead.stream, spec, sink, 'its lane');

@@ -155,6 +155,29 @@ describe('layer compression in worker threads', () => {
     }
   });
 
+  test('a worker that cannot start fails the job with an error and ends its source', async () => {
+    // a URL Node refuses at once: new Worker throws in the pool's acquire
+    const broken = new CompressPool({ size: 1, smallLayerBytes: 0, workerURL: new URL('http://x/w.js') });
+    let ended = false;
+    async function* source(): AsyncGenerator<Buffer> {
+      try {
+        yield tar.subarray(0, 300_000);
+        yield tar.subarray(300_000, 600_000);
+      } finally {
+        ended = true;
+      }
+    }
+    try {
+      await assert.rejects(
+        broken.compress(source(), { type: 'gzip' }, collector().sink),
+        /compressing a layer: starting a worker thread: The URL must be of scheme file/,
+      );
+      assert.ok(ended, 'the source generator was ended');
+    } finally {
+      await broken.close();
+    }
+  });
+
   test('closing the pool fails the jobs it runs; later jobs run in this thread', async () => {
     const lines: string[] = [];
     const own = new CompressPool({ size: 1, smallLayerBytes: 0, debug: (l) => lines.push(l) });
