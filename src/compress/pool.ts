@@ -198,6 +198,11 @@ export class CompressPool implements Compressor {
     this.closed = true;
     const all = this.all.splice(0);
     this.idle.length = 0;
+    // jobs still waiting for a worker run in this thread, as jobs after the close do
+    for (const next of this.waiting.splice(0)) {
+      this.localBusy++;
+      next('local');
+    }
     for (const w of all) w.job?.fail(new StoreError('compressing a layer: the compression pool was closed'));
     await Promise.all(all.map((w) => w.thread.terminate()));
   }

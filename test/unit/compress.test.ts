@@ -155,6 +155,24 @@ describe('layer compression in worker threads', () => {
     }
   });
 
+  test('closing the pool runs the jobs that wait for a worker in this thread', async () => {
+    const own = new CompressPool({ size: 1, smallLayerBytes: 0 });
+    async function* slow(): AsyncGenerator<Buffer> {
+      yield tar.subarray(0, 300_000);
+      await new Promise((r) => setTimeout(r, 300));
+      yield tar.subarray(300_000, 600_000);
+    }
+    const busy = assert.rejects(own.compress(slow(), { type: 'gzip' }, collector().sink), /pool was closed/);
+    await new Promise((r) => setTimeout(r, 50));
+    const waiting = run(own, tar.subarray(0, 200_000), { type: 'gzip' });
+    await new Promise((r) => setTimeout(r, 50));
+    await own.close();
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still waiting')), 5000));
+    const done = await Promise.race([waiting, timeout]);
+    assert.equal(done.t.diffID, sha(tar.subarray(0, 200_000)));
+    await busy;
+  });
+
   test('a worker that cannot start fails the job with an error and ends its source', async () => {
     // a URL Node refuses at once: new Worker throws in the pool's acquire
     const broken = new CompressPool({ size: 1, smallLayerBytes: 0, workerURL: new URL('http://x/w.js') });
