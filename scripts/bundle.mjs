@@ -104,4 +104,3 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-

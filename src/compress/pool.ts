@@ -151,7 +151,9 @@ export class CompressPool implements Compressor {
     } catch (err) {
       // no worker could start (acquire spawns one): the source is ended, not left open
       await ahead.close();
-      throw new StoreError(`compressing a layer: starting a worker thread: ${messageOf(err)}`, { cause: err });
+      throw new StoreError(`compressing a layer: starting a worker thread: ${messageOf(err)}`, {
+        cause: err,
+      });
     }
     if (lane === 'local') {
       try {

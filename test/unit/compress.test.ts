@@ -167,9 +167,16 @@ describe('layer compression in worker threads', () => {
     const waiting = run(own, tar.subarray(0, 200_000), { type: 'gzip' });
     await new Promise((r) => setTimeout(r, 50));
     await own.close();
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still waiting')), 5000));
-    const done = await Promise.race([waiting, timeout]);
-    assert.equal(done.t.diffID, sha(tar.subarray(0, 200_000)));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the waiting job is still waiting')), 5000);
+    });
+    try {
+      const done = await Promise.race([waiting, timeout]);
+      assert.equal(done.t.diffID, sha(tar.subarray(0, 200_000)));
+    } finally {
+      clearTimeout(timer);
+    }
     await busy;
   });
 
