@@ -146,8 +146,11 @@ export async function readCacheState(opts: {
     const info = await opts.content.info(d as Digest);
     if (info) blobSizes.set(d, info.size);
   }
-  // what a named image reaches: everything a GC with no extra roots would keep
-  const unreachable = new Set<string>((await opts.content.gc({ dryRun: true })).removed);
+  // what a named image reaches: everything a GC with no extra roots would keep (asked only
+  // when some snapshot has a blob to classify)
+  const unreachable = new Set<string>(
+    blobSizes.size ? (await opts.content.gc({ dryRun: true })).removed : [],
+  );
   const imageBlobs = new Set(blobs.filter((d) => blobSizes.has(d) && !unreachable.has(d)));
   return {
     records,
