@@ -11,7 +11,9 @@
  * The CLI sets it when a build command runs (a library caller decides for its own process);
  * it is set at run time, not on node's command line: any V8 flag there makes Node
  * refuse the code cache of its built-in modules, 15–20 ms more at every process start. V8
- * reads this one at each collection, so setting it late takes effect at once.
+ * reads this one at each collection, so setting it late takes effect at once. (A flag set at
+ * run time changes V8's flag hash too, so the built-ins loaded after it compile without their
+ * cache; a no-change rebuild measured the same CPU time with and without it.)
  */
 import { setFlagsFromString } from 'node:v8';
 
