@@ -14,7 +14,8 @@
 // - Comments and indentation are taken out: V8 reads every byte of a module it loads (the
 //   source maps keep the lines for stack traces); names stay as written.
 // - undici (half of all the code, reached only through one dynamic import) is bundled apart by
-//   esbuild into undici.cjs, loaded when a command first speaks HTTP.
+//   esbuild into undici.cjs, loaded when a command first speaks HTTP, its parts as they are
+//   used (see undiciUsed).
 // - The worker threads of layer compression (compress/pool) get an entry of their own,
 //   compress-worker.cjs, found by the pool beside its chunk. zstd-napi is a native addon: it
 //   stays in node_modules and is required on first use of zstd.
@@ -27,7 +28,8 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { build, transform } from 'esbuild';
 import { rollup } from 'rollup';
 
-const dist = new URL('../dist/', import.meta.url).pathname;
+const repo = new URL('..', import.meta.url).pathname;
+const dist = `${repo}dist/`;
 const outdir = `${dist}bundle/`;
 const builtin = new Set(builtinModules);
 
@@ -90,11 +92,25 @@ const files = Object.fromEntries(
 );
 writeFileSync(`${outdir}modules.json`, `${JSON.stringify(files, null, 1)}\n`);
 
-await build({
-  entryPoints: { undici: 'undici' },
-  absWorkingDir: new URL('..', import.meta.url).pathname,
-  outdir,
-  outExtension: { '.js': '.cjs' },
+/**
+ * What polyarch takes of undici, as undici.cjs: its index loads every part of it at once
+ * (fetch, cookies, WebSocket, the mock and cache layers: 750 KB to compile and some 25 ms of
+ * CPU at every build), while the registry client needs the Agent and the request API only
+ * (380 KB). fetch, for ADD of a URL, is the whole index, bundled apart as undici-fetch.cjs and
+ * loaded when first asked for (with undici's own dispatcher: polyarch passes it none of its
+ * Agents).
+ */
+const undiciUsed = `
+const Dispatcher = require('undici/lib/dispatcher/dispatcher');
+Object.assign(Dispatcher.prototype, require('undici/lib/api'));
+module.exports = {
+  Agent: require('undici/lib/dispatcher/agent'),
+  get fetch() {
+    return require('./undici-fetch.cjs').fetch;
+  },
+};
+`;
+const esbuildCjs = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -103,4 +119,16 @@ await build({
   sourcemap: true,
   legalComments: 'none',
   logLevel: 'warning',
+};
+await build({
+  ...esbuildCjs,
+  stdin: { contents: undiciUsed, resolveDir: repo, sourcefile: 'undici-used.cjs', loader: 'js' },
+  outfile: `${outdir}undici.cjs`,
+  external: ['./undici-fetch.cjs'],
+});
+await build({
+  ...esbuildCjs,
+  entryPoints: ['undici'],
+  absWorkingDir: repo,
+  outfile: `${outdir}undici-fetch.cjs`,
 });

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { repoRoot } from '../helpers/fixtures.js';
@@ -116,6 +117,26 @@ describe('start-up loads only what the command uses', () => {
       );
     });
   }
+
+  test("undici.cjs is undici's Agent and request API; fetch loads the rest when first asked for", async () => {
+    const require = createRequire(import.meta.url);
+    const file = join(bundleDir, 'undici.cjs');
+    const fetchFile = join(bundleDir, 'undici-fetch.cjs');
+    const undici = require(file) as {
+      Agent: new () => { request: unknown; close(): Promise<void> };
+      fetch: unknown;
+    };
+    const agent = new undici.Agent();
+    try {
+      assert.equal(typeof agent.request, 'function', 'the request API is on the Agent');
+    } finally {
+      await agent.close();
+    }
+    assert.ok(!(fetchFile in require.cache), 'the rest of undici is not loaded with it');
+    assert.equal(typeof undici.fetch, 'function');
+    assert.ok(fetchFile in require.cache, 'fetch loads undici-fetch.cjs');
+    assert.ok(statSync(file).size < statSync(fetchFile).size * 0.6, 'undici.cjs is the smaller part');
+  });
 
   test('version loads no api module', () => {
     const { modules } = staticClosure(commandChunk('version'));
