@@ -6,7 +6,8 @@
  * - Plain HTTP (and TLS without verification) is allowed only for `localhost`, `127.0.0.0/8`,
  *   `::1`, and the hosts named insecure: the `insecureRegistries` option of the client, which
  *   the CLI fills from `$POLYARCH_INSECURE_REGISTRIES` (comma-separated `host[:port]`; a bare
- *   host covers every port). Everything else is HTTPS with verified certificates.
+ *   host covers every port). Everything else is HTTPS with verified certificates. Loopback
+ *   registries are tried over plain HTTP first (pingSchemes).
  */
 import { defaultDomain } from '../reference/index.js';
 
@@ -68,6 +69,16 @@ export function allowsInsecure(domain: string, insecure: readonly string[]): boo
     if (e === '') return false;
     return e === d || (splitHostPort(e).port === '' && e === host.toLowerCase());
   });
+}
+
+/**
+ * The schemes to try for a registry, in order: a loopback one plain HTTP first, as BuildKit
+ * speaks to localhost, then HTTPS (a registry there may serve TLS); an insecure one HTTPS,
+ * then plain HTTP, as Docker does; any other HTTPS only.
+ */
+export function pingSchemes(domain: string, insecure: readonly string[]): ('http' | 'https')[] {
+  if (isLoopback(splitHostPort(domain).host)) return ['http', 'https'];
+  return allowsInsecure(domain, insecure) ? ['https', 'http'] : ['https'];
 }
 
 /** Parses `$POLYARCH_INSECURE_REGISTRIES`. */

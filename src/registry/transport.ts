@@ -1,6 +1,7 @@
 /**
  * registry/transport — HTTP to registries over undici: the scheme (HTTPS, or plain HTTP for
- * loopback and insecure hosts, found by a `GET /v2/` ping that tries HTTPS first),
+ * loopback and insecure hosts, found by a `GET /v2/` ping: plain HTTP first for loopback,
+ * HTTPS first for insecure hosts),
  * authentication (anonymous, basic, and bearer tokens from the `WWW-Authenticate` challenge,
  * cached per scope), retries with backoff, and redirects (the Authorization header is not
  * sent to another host).
@@ -19,7 +20,7 @@ import { loadUndici } from '../undici.js';
 import { type Challenge, challengeScopes, mergeScopes, parseChallenges } from './challenge.js';
 import { anonymous, type CredentialProvider, type Credentials } from './credentials.js';
 import { describeErrorResponse } from './errors.js';
-import { allowsInsecure, endpointHost } from './hosts.js';
+import { allowsInsecure, endpointHost, pingSchemes } from './hosts.js';
 import {
   defaultRetryPolicy,
   describeNetworkError,
@@ -208,10 +209,15 @@ export class RegistryTransport {
     }
   }
 
-  /** Pings `/v2/` over HTTPS, then plain HTTP where allowed; only the last scheme is retried. */
+  /**
+   * Pings `/v2/`: a loopback registry over plain HTTP first, as BuildKit speaks to one, then
+   * HTTPS; an insecure one over HTTPS, then plain HTTP; others over HTTPS only. Only the last
+   * scheme is retried. Plain HTTP tried first must answer as a registry does (200 or 401): a
+   * TLS server answers 400 to it.
+   */
   async #ping(hs: HostState): Promise<string> {
     const endpoint = endpointHost(hs.domain);
-    const schemes = allowsInsecure(hs.domain, this.#insecure) ? ['https', 'http'] : ['https'];
+    const schemes = pingSchemes(hs.domain, this.#insecure);
     let lastError: unknown;
     for (const [i, scheme] of schemes.entries()) {
       const origin = `${scheme}://${endpoint}`;
@@ -229,6 +235,9 @@ export class RegistryTransport {
               headers: { 'user-agent': this.#userAgent },
             });
             await res.body.dump();
+            if (!last && scheme === 'http' && res.statusCode !== 200 && res.statusCode !== 401) {
+              throw new RegistryError(`${origin}/v2/ answered ${res.statusCode}, not as a registry`);
+            }
             if (res.statusCode === 401)
               hs.challenge = pickChallenge(parseChallenges(res.headers['www-authenticate']));
             return origin;

@@ -62,11 +62,46 @@ export type RegistryAuth =
   | { kind: 'htpasswd'; users: Record<string, string> }
   | { kind: 'token'; tokenServer: TokenServer };
 
-/** Starts a `docker-registry` on a free port with its storage in a temp dir. */
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<TestRegistry> {
+/** An RSA key and a self-signed certificate for `cn` in `dir` (openssl), valid two days. */
+function selfSignedCert(dir: string, cn: string): { keyPath: string; certPath: string } {
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+    ].concat(['-subj', `/CN=${cn}`]),
+    { stdio: 'ignore' },
+  );
+  return { keyPath, certPath };
+}
+
+/**
+ * Starts a `docker-registry` on a free port with its storage in a temp dir; with `tls`, it
+ * serves HTTPS only, with a self-signed certificate.
+ */
+export async function startRegistry(
+  auth: RegistryAuth = { kind: 'none' },
+  opts: { tls?: boolean } = {},
+): Promise<TestRegistry> {
   const dir = tempDir('polyarch-registry-');
   const port = await freePort();
   mkdirSync(join(dir, 'data'));
+  let tlsYaml = '';
+  if (opts.tls) {
+    const { keyPath, certPath } = selfSignedCert(dir, '127.0.0.1');
+    tlsYaml = `  tls:\n    certificate: ${certPath}\n    key: ${keyPath}\n`;
+  }
   let authYaml = '';
   if (auth.kind === 'htpasswd') {
     const lines = Object.entries(auth.users).map(([u, p]) =>
@@ -82,7 +117,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   }
   writeFileSync(
     join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`,
+    `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tlsYaml}${authYaml}`,
   );
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -146,27 +181,7 @@ export interface TokenServer {
  */
 export async function startTokenServer(users: Record<string, string>): Promise<TokenServer> {
   const dir = tempDir('polyarch-token-');
-  const keyPath = join(dir, 'key.pem');
-  const certPath = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=polyarch-test-token-issuer',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { keyPath, certPath } = selfSignedCert(dir, 'polyarch-test-token-issuer');
   const key = readFileSync(keyPath);
   const certDer = Buffer.from(
     readFileSync(certPath, 'utf8')

@@ -560,6 +560,47 @@ describe('registry client', () => {
     await c.close();
   });
 
+  test('a loopback registry is spoken to over plain HTTP first, as BuildKit does: no TLS is tried', async () => {
+    const lines: string[] = [];
+    const c = new Client({ retry: fast, debug: (l) => lines.push(l) });
+    try {
+      const r = await resolve(c, parseImageReference('localhost:5000/busybox:1.35'));
+      assert.equal(r.descriptor.digest, sha(rawOf('localhost:5000/busybox:1.35')));
+      const pings = lines.filter((l) => l.startsWith('ping '));
+      assert.deepEqual(pings, ['ping http://localhost:5000/v2/ → 200'], lines.join('\n'));
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('a loopback registry that serves TLS answers the plain HTTP ping 400, and HTTPS is used', async () => {
+    const tls = await startRegistry({ kind: 'none' }, { tls: true });
+    const lines: string[] = [];
+    const c = new Client({ retry: fast, debug: (l) => lines.push(l) });
+    try {
+      execFileSync('skopeo', [
+        'copy',
+        '-q',
+        '--all',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        'docker://localhost:5000/busybox:1.35',
+        `docker://${tls.host}/busybox:1.35`,
+      ]);
+      const r = await resolve(c, parseImageReference(`${tls.host}/busybox:1.35`));
+      assert.equal(r.descriptor.digest, sha(rawOf('localhost:5000/busybox:1.35')));
+      const pings = lines.filter((l) => l.startsWith('ping '));
+      assert.deepEqual(
+        pings,
+        [`ping http://${tls.host}/v2/ → 400`, `ping https://${tls.host}/v2/ → 200`],
+        lines.join('\n'),
+      );
+    } finally {
+      await c.close();
+      await tls.stop();
+    }
+  });
+
   test('a registry that is not loopback or insecure is spoken to over HTTPS only', async (t) => {
     const ip = Object.values(networkInterfaces())
       .flat()

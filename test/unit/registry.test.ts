@@ -33,6 +33,7 @@ import {
   parseChallenges,
   parseInsecureList,
   parseRetryAfter,
+  pingSchemes,
   selectManifests,
   TemporaryError,
   withQuery,
@@ -96,6 +97,13 @@ describe('hosts', () => {
     assert.ok(allowsInsecure('reg.lan:5000', list));
     assert.ok(!allowsInsecure('reg.lan:6000', list));
     assert.ok(allowsInsecure('other.lan:9999', list));
+  });
+  test('the ping tries plain HTTP first for loopback, HTTPS first for insecure hosts, HTTPS only else', () => {
+    for (const h of ['localhost:5000', '127.0.0.1', '[::1]:5000'])
+      assert.deepEqual(pingSchemes(h, []), ['http', 'https'], h);
+    assert.deepEqual(pingSchemes('reg.lan:5000', ['reg.lan']), ['https', 'http']);
+    assert.deepEqual(pingSchemes('reg.lan:5000', []), ['https']);
+    assert.deepEqual(pingSchemes('docker.io', []), ['https']);
   });
 });
 
