@@ -97,6 +97,8 @@ export class Solver {
   readonly #reported = new Set<Digest>();
   readonly #slots: Semaphore;
   readonly #abort = new AbortController();
+  /** cache records being written, each holding its key's lock until it is on disk */
+  readonly #writes = new Set<Promise<void>>();
 
   constructor(opts: SolverOptions) {
     this.#opts = opts;
@@ -164,14 +166,24 @@ export class Solver {
     return p;
   }
 
-  /** Solves `v` (and what it needs), returning its result. The first failure cancels the rest. */
+  /**
+   * Solves `v` (and what it needs), returning its result once the cache records of the steps
+   * it ran are written. The first failure cancels the rest.
+   */
   async solve(v: Vertex): Promise<Result> {
     try {
-      return await this.#solve(v);
+      const result = await this.#solve(v);
+      await this.#recorded();
+      return result;
     } catch (err) {
       if (!this.#abort.signal.aborted) this.#abort.abort(err);
       throw err;
     }
+  }
+
+  /** Waits for the cache records being written (a failed write is the solve's error). */
+  async #recorded(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.all(this.#writes);
   }
 
   /** The cache record of `key` when its result is still there. */
@@ -227,7 +239,7 @@ export class Solver {
 
   async #compute(v: Vertex, key: Digest): Promise<Result> {
     const runner = this.#runner(v.op);
-    const { cache, progress } = this.#opts;
+    const { progress } = this.#opts;
     const handle = progress.vertex(
       key,
       v.name,
@@ -246,13 +258,14 @@ export class Solver {
     const release = runner.heavy ? await this.#slots.acquire() : () => {};
     try {
       if (signal.aborted) throw new CancelledError();
-      const run = async (): Promise<Result> => {
+      /** the result, and the cache record to write for it */
+      const run = async (): Promise<{ result: Result; record?: CacheRecord }> => {
         if (!runner.uncached && !this.#noCache(v)) {
           // another process may have made it while we waited for the lock
           const hit = await this.#cached(key);
           if (hit) {
             await this.#reportCached(v, key, handle);
-            return { kind: 'layers', layers: hit.layers };
+            return { result: { kind: 'layers', layers: hit.layers } };
           }
         }
         if (!v.hidden) handle.start();
@@ -271,22 +284,52 @@ export class Solver {
           if (err instanceof VertexError) throw err;
           throw new VertexError(v, message, { cause: err });
         }
-        if (!runner.uncached && result.kind === 'layers') {
-          const rec: CacheRecord = {
-            key,
-            layers: result.layers,
-            description: v.name,
-            created: new Date().toISOString(),
-          };
-          await cache.put(rec);
-        }
         if (!v.hidden) handle.complete();
-        return result;
+        if (runner.uncached || result.kind !== 'layers') return { result };
+        const record = { key, layers: result.layers, description: v.name, created: new Date().toISOString() };
+        return { result, record };
       };
-      return runner.uncached ? await run() : await cache.withLock(key, run, signal);
+      if (runner.uncached) return (await run()).result;
+      return await this.#runLocked(key, run, signal);
     } finally {
       release();
     }
+  }
+
+  /**
+   * Runs a step under its key's lock and answers its result as soon as there is one: the
+   * record is written (temp file, fsync, rename) while the steps that need the result go on,
+   * and the lock is held until it is, so that another process waiting for the key finds it.
+   * `solve` waits for the records before it answers.
+   */
+  #runLocked(
+    key: Digest,
+    run: () => Promise<{ result: Result; record?: CacheRecord }>,
+    signal: AbortSignal,
+  ): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      let answered = false;
+      const locked = this.#opts.cache.withLock(
+        key,
+        async () => {
+          const { result, record } = await run();
+          answered = true;
+          resolve(result);
+          if (record) await this.#opts.cache.put(record);
+        },
+        signal,
+      );
+      const write = locked.then(
+        () => {},
+        (err: unknown) => {
+          if (!answered) reject(err);
+          else throw err;
+        },
+      );
+      this.#writes.add(write);
+      const done = () => this.#writes.delete(write);
+      write.then(done, done);
+    });
   }
 
   /** A cache hit: report the vertex and, as BuildKit does, the steps it stands on, as CACHED. */
