@@ -99,6 +99,8 @@ export class Solver {
   readonly #abort = new AbortController();
   /** cache records being written, each holding its key's lock until it is on disk */
   readonly #writes = new Set<Promise<void>>();
+  /** the first record that could not be written, kept for `solve` to throw */
+  #writeError: { err: unknown } | undefined;
 
   constructor(opts: SolverOptions) {
     this.#opts = opts;
@@ -183,7 +185,8 @@ export class Solver {
 
   /** Waits for the cache records being written (a failed write is the solve's error). */
   async #recorded(): Promise<void> {
-    while (this.#writes.size > 0) await Promise.all(this.#writes);
+    while (this.#writes.size > 0) await Promise.allSettled(this.#writes);
+    if (this.#writeError) throw this.#writeError.err;
   }
 
   /** The cache record of `key` when its result is still there. */
@@ -319,16 +322,17 @@ export class Solver {
         },
         signal,
       );
+      // settles when the lock is let go; a write that fails after the answer is kept for solve,
+      // which may not be waiting yet
       const write = locked.then(
         () => {},
         (err: unknown) => {
           if (!answered) reject(err);
-          else throw err;
+          else this.#writeError ??= { err };
         },
       );
       this.#writes.add(write);
-      const done = () => this.#writes.delete(write);
-      write.then(done, done);
+      write.then(() => this.#writes.delete(write));
     });
   }
 

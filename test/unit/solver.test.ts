@@ -291,6 +291,23 @@ describe('Solver', () => {
     await assert.rejects(solver.solve(exec(['b'], exec(['a'], scratch))), /disk full/);
   });
 
+  test('a record that fails while later steps still run fails the solve, though theirs are written', async () => {
+    class FailsForA extends CacheStore {
+      override async put(rec: CacheRecord): Promise<void> {
+        if (rec.description === 'RUN a') throw new Error('disk full');
+        await super.put(rec);
+      }
+    }
+    // 'b' runs for 100 ms: the write of 'a' has failed long before solve waits for the records
+    const f = fakeRunners({ delayMs: 100 });
+    const solver = new Solver({
+      cache: new FailsForA({ dir: tempDir() }),
+      runners: f.runners,
+      progress: new Progress(new RecordingSink()),
+    });
+    await assert.rejects(solver.solve(exec(['b'], exec(['a'], scratch), 'RUN b')), /disk full/);
+  });
+
   test('cache keys do not depend on progress names', async () => {
     const { solver } = newSolver(fakeRunners().runners, tempDir());
     const k1 = await solver.key(exec(['x'], scratch, 'one name'));
