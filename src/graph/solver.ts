@@ -97,10 +97,6 @@ export class Solver {
   readonly #reported = new Set<Digest>();
   readonly #slots: Semaphore;
   readonly #abort = new AbortController();
-  /** cache records being written, each holding its key's lock until it is on disk */
-  readonly #writes = new Set<Promise<void>>();
-  /** the first record that could not be written, kept for `solve` to throw */
-  #writeError: { err: unknown } | undefined;
 
   constructor(opts: SolverOptions) {
     this.#opts = opts;
@@ -168,25 +164,14 @@ export class Solver {
     return p;
   }
 
-  /**
-   * Solves `v` (and what it needs), returning its result once the cache records of the steps
-   * it ran are written. The first failure cancels the rest.
-   */
+  /** Solves `v` (and what it needs), returning its result. The first failure cancels the rest. */
   async solve(v: Vertex): Promise<Result> {
     try {
-      const result = await this.#solve(v);
-      await this.#recorded();
-      return result;
+      return await this.#solve(v);
     } catch (err) {
       if (!this.#abort.signal.aborted) this.#abort.abort(err);
       throw err;
     }
-  }
-
-  /** Waits for the cache records being written (a failed write is the solve's error). */
-  async #recorded(): Promise<void> {
-    while (this.#writes.size > 0) await Promise.allSettled(this.#writes);
-    if (this.#writeError) throw this.#writeError.err;
   }
 
   /** The cache record of `key` when its result is still there. */
@@ -242,7 +227,7 @@ export class Solver {
 
   async #compute(v: Vertex, key: Digest): Promise<Result> {
     const runner = this.#runner(v.op);
-    const { progress } = this.#opts;
+    const { cache, progress } = this.#opts;
     const handle = progress.vertex(
       key,
       v.name,
@@ -261,14 +246,13 @@ export class Solver {
     const release = runner.heavy ? await this.#slots.acquire() : () => {};
     try {
       if (signal.aborted) throw new CancelledError();
-      /** the result, and the cache record to write for it */
-      const run = async (): Promise<{ result: Result; record?: CacheRecord }> => {
+      const run = async (): Promise<Result> => {
         if (!runner.uncached && !this.#noCache(v)) {
           // another process may have made it while we waited for the lock
           const hit = await this.#cached(key);
           if (hit) {
             await this.#reportCached(v, key, handle);
-            return { result: { kind: 'layers', layers: hit.layers } };
+            return { kind: 'layers', layers: hit.layers };
           }
         }
         if (!v.hidden) handle.start();
@@ -287,53 +271,22 @@ export class Solver {
           if (err instanceof VertexError) throw err;
           throw new VertexError(v, message, { cause: err });
         }
+        if (!runner.uncached && result.kind === 'layers') {
+          const rec: CacheRecord = {
+            key,
+            layers: result.layers,
+            description: v.name,
+            created: new Date().toISOString(),
+          };
+          await cache.put(rec);
+        }
         if (!v.hidden) handle.complete();
-        if (runner.uncached || result.kind !== 'layers') return { result };
-        const record = { key, layers: result.layers, description: v.name, created: new Date().toISOString() };
-        return { result, record };
+        return result;
       };
-      if (runner.uncached) return (await run()).result;
-      return await this.#runLocked(key, run, signal);
+      return runner.uncached ? await run() : await cache.withLock(key, run, signal);
     } finally {
       release();
     }
-  }
-
-  /**
-   * Runs a step under its key's lock and answers its result as soon as there is one: the
-   * record is written (temp file, fsync, rename) while the steps that need the result go on,
-   * and the lock is held until it is, so that another process waiting for the key finds it.
-   * `solve` waits for the records before it answers.
-   */
-  #runLocked(
-    key: Digest,
-    run: () => Promise<{ result: Result; record?: CacheRecord }>,
-    signal: AbortSignal,
-  ): Promise<Result> {
-    return new Promise<Result>((resolve, reject) => {
-      let answered = false;
-      const locked = this.#opts.cache.withLock(
-        key,
-        async () => {
-          const { result, record } = await run();
-          answered = true;
-          resolve(result);
-          if (record) await this.#opts.cache.put(record);
-        },
-        signal,
-      );
-      // settles when the lock is let go; a write that fails after the answer is kept for solve,
-      // which may not be waiting yet
-      const write = locked.then(
-        () => {},
-        (err: unknown) => {
-          if (!answered) reject(err);
-          else this.#writeError ??= { err };
-        },
-      );
-      this.#writes.add(write);
-      write.then(() => this.#writes.delete(write));
-    });
   }
 
   /** A cache hit: report the vertex and, as BuildKit does, the steps it stands on, as CACHED. */
