@@ -178,7 +178,9 @@ describe('the filesystem each instruction made', () => {
     assert.equal((await sh('instr', 'cat /unpacked/pkg/inside.txt')).trim(), 'from the archive');
   });
   test('RUN --mount cache, tmpfs and --network=none', async () => {
-    assert.equal((await sh('instr', 'cat /work/cache-log')).trim(), 'cached');
+    // the cache mount is shared by the two platforms' steps (sharing=shared, as BuildKit's):
+    // the host's image saw its own line, and the other platform's when that one ran first
+    assert.match((await sh('instr', 'cat /work/cache-log')).trim(), /^cached(\ncached)?$/);
     assert.equal((await sh('instr', 'cat /work/tmpfs-ls')).trim(), 'x');
     assert.equal(
       (await sh('instr', 'ls /scratch 2>/dev/null | wc -l')).trim(),
