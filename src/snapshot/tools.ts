@@ -6,6 +6,7 @@
  * elsewhere; a missing program yields an error that names the package to install.
  */
 import { StoreError } from '../errors.js';
+import { carries, Launcher } from './launcher.js';
 
 /** The programs used, by name or absolute path. */
 export interface Tools {
@@ -49,8 +50,45 @@ export interface RunOptions {
   captureStdout?: boolean;
 }
 
-/** Runs a program to completion; rejects only when it cannot be started. */
-export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+let launcher: Launcher | undefined;
+
+/** The process's launcher, made at first use and closed when the process exits. */
+function sharedLauncher(): Launcher {
+  if (!launcher) {
+    const l = new Launcher();
+    launcher = l;
+    process.once('exit', () => l.close());
+  }
+  return launcher;
+}
+
+function notFound(cmd: string, cause?: Error): StoreError {
+  const base = cmd.slice(cmd.lastIndexOf('/') + 1);
+  const pkg = packageOf[base];
+  return new StoreError(
+    `${base} not found${pkg ? ` (install the "${pkg}" package)` : ''}`,
+    cause ? { cause } : {},
+  );
+}
+
+/**
+ * Runs a program to completion; rejects only when it cannot be started. A program without
+ * input is started by the process's launcher (`snapshot/launcher`), one with input directly.
+ */
+export async function run(
+  cmd: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  if (options.input !== undefined || !carries(cmd, args, options.cwd)) return spawnRun(cmd, args, options);
+  const r = await sharedLauncher().run(cmd, args, options.cwd);
+  // the shell's "not found" (status 127) is a direct spawn's ENOENT
+  if (r.code === 127 && /: not found\n?$/.test(r.stderr)) throw notFound(cmd);
+  return options.captureStdout === false ? { ...r, stdout: Buffer.alloc(0) } : r;
+}
+
+/** Runs a program by spawning it from this process. */
+function spawnRun(cmd: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // node:child_process is loaded at the first tool run, not when a command starts
     const child = process.getBuiltinModule('node:child_process').spawn(cmd, args, {
@@ -66,13 +104,9 @@ export function run(cmd: string, args: readonly string[], options: RunOptions = 
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr?.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e: NodeJS.ErrnoException) => {
-      const base = cmd.slice(cmd.lastIndexOf('/') + 1);
-      if (e.code === 'ENOENT') {
-        const pkg = packageOf[base];
-        reject(
-          new StoreError(`${base} not found${pkg ? ` (install the "${pkg}" package)` : ''}`, { cause: e }),
-        );
-      } else reject(new StoreError(`running ${base}: ${e.message}`, { cause: e }));
+      if (e.code === 'ENOENT') reject(notFound(cmd, e));
+      else
+        reject(new StoreError(`running ${cmd.slice(cmd.lastIndexOf('/') + 1)}: ${e.message}`, { cause: e }));
     });
     child.on('close', (code, signal) => {
       resolve({

@@ -1,0 +1,94 @@
+/**
+ * snapshot/launcher and snapshot/tools — programs started by the long-lived shell get exactly
+ * the arguments, working directory and output a direct spawn would; they run side by side; a
+ * missing program, a lost shell and a line that cannot travel each end as they should.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { StoreError } from '../../src/errors.js';
+import { carries, Launcher, shellQuote } from '../../src/snapshot/launcher.js';
+import { run, runChecked } from '../../src/snapshot/tools.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+describe('the program launcher', () => {
+  test('arguments arrive literally: quotes, $, backticks, globs, spaces, empty strings', async () => {
+    const args = [`it's`, '$HOME', '`id`', '*', ' two  spaces ', '', '\\n', '"q"', ';exit 3', '$(id)'];
+    const r = await run('printf', ['%s|', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), `${args.join('|')}|`);
+  });
+
+  test('working directory, exit status, stderr and a large stdout come back', async () => {
+    const dir = tempDir();
+    const r = await run('sh', ['-c', 'pwd; head -c 3000000 /dev/zero; echo oops >&2; exit 7'], { cwd: dir });
+    assert.equal(r.code, 7);
+    assert.equal(r.stderr, 'oops\n');
+    assert.equal(r.stdout.subarray(0, dir.length + 1).toString(), `${dir}\n`);
+    assert.equal(r.stdout.length, dir.length + 1 + 3_000_000);
+    const quiet = await run('echo', ['x'], { captureStdout: false });
+    assert.equal(quiet.stdout.length, 0);
+    const nowhere = await run('true', [], { cwd: join(dir, 'missing') });
+    assert.notEqual(nowhere.code, 0, 'a working directory that is not there fails the run');
+  });
+
+  test('programs run side by side: one waits for what the next one writes', async () => {
+    const fifo = join(tempDir(), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = run('cat', [fifo]);
+    const writer = run('sh', ['-c', `echo hello > '${fifo}'`]);
+    assert.equal((await reader).stdout.toString(), 'hello\n');
+    assert.equal((await writer).code, 0);
+  });
+
+  test('a missing program is the error a direct spawn gives, naming the package', async () => {
+    await assert.rejects(run('getfattr-not-here', []), (e: Error) => {
+      assert.ok(e instanceof StoreError);
+      assert.match(e.message, /^getfattr-not-here not found$/);
+      return true;
+    });
+    await assert.rejects(
+      runChecked('listing', '/nonexistent/bin/umount', []),
+      /umount not found \(install the "mount" package\)/,
+    );
+  });
+
+  test('a line that cannot travel (a newline in an argument) is spawned directly', async () => {
+    assert.equal(carries('printf', ['a\nb']), false);
+    assert.equal(carries('printf', ['a b'], '/tmp'), true);
+    const r = await run('printf', ['%s', 'a\nb']);
+    assert.equal(r.stdout.toString(), 'a\nb');
+    await assert.rejects(new Launcher().run('printf', ['a\nb']), StoreError);
+  });
+
+  test('a shell that dies fails what was running, and the next run starts a new one', async () => {
+    const l = new Launcher();
+    try {
+      const first = l.run('sleep', ['3']);
+      const pid = l.pid;
+      assert.ok(pid);
+      process.kill(pid, 'SIGKILL');
+      await assert.rejects(first, /the program launcher \(\/bin\/sh\) exited \(SIGKILL\)/);
+      const again = await l.run('echo', ['back']);
+      assert.equal(again.stdout.toString(), 'back\n');
+      assert.notEqual(l.pid, pid);
+    } finally {
+      l.close();
+    }
+  });
+
+  test('close removes its directory; shellQuote round-trips through sh', async () => {
+    const l = new Launcher();
+    await l.run('true', []);
+    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('polyarch-launch-')).length;
+    l.close();
+    const after = readdirSync(tmpdir()).filter((n) => n.startsWith('polyarch-launch-')).length;
+    assert.equal(after, before - 1);
+    for (const s of [`a'b`, `'`, `''`, 'x\\y', '$x']) {
+      assert.equal(execFileSync('sh', ['-c', `printf %s ${shellQuote(s)}`]).toString(), s);
+    }
+  });
+});
