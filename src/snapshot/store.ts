@@ -303,6 +303,18 @@ export class SnapshotStore {
     return out;
   }
 
+  /**
+   * Whether `path` is certainly a directory in the merged view of `top`, read from the layer
+   * directories without a mount (`snapshot/lookup`); `false` when it is not or is not known.
+   */
+  async certainlyDir(top: Snapshot | undefined, path: string): Promise<boolean> {
+    const { certainlyDir } = await import('./lookup.js');
+    return certainlyDir(
+      (await this.chain(top)).map((s) => s.dir),
+      path,
+    );
+  }
+
   /** Every snapshot in the store; with `sizes`, each with its size measured if not yet. */
   async list(options: { sizes: true }): Promise<SizedSnapshot[]>;
   async list(options?: { sizes?: boolean }): Promise<Snapshot[]>;

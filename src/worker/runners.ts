@@ -328,6 +328,17 @@ async function runFile(
   fetched: Map<string, FetchedUrl>,
 ): Promise<Result> {
   const w = opts.worker;
+  if (await madeAlready(w, op, ctx)) {
+    // nothing to make, so no overlay to mount: the step's layer is an empty one
+    const parent = ctx.inputs[0]!;
+    const active = await w.snapshots.prepare(await topOf(w, parent), { mount: false });
+    try {
+      return await finish(w, ctx, active, parent, { keepEmpty: op.keepEmpty === true });
+    } catch (err) {
+      await w.snapshots.discard(active).catch(() => undefined);
+      throw err;
+    }
+  }
   const mounts = new StepMounts(w);
   // the stages copied from are mounted while the step's own overlay is
   mounts.prefetch(stageSources(op, ctx));
@@ -362,6 +373,19 @@ async function runFile(
   } finally {
     await mounts.release();
   }
+}
+
+/**
+ * Whether the op only makes directories (WORKDIR) that its input certainly has already, as
+ * its layer directories show without a mount; `mkdir -p` of those changes nothing.
+ */
+async function madeAlready(w: Worker, op: FileOp, ctx: RunContext): Promise<boolean> {
+  const mkdirs = op.actions.filter((a): a is MkdirAction => a.action === 'mkdir');
+  const parent = ctx.inputs[0];
+  if (mkdirs.length === 0 || mkdirs.length < op.actions.length || parent?.kind !== 'layers') return false;
+  const top = await topOf(w, parent);
+  for (const a of mkdirs) if (!(await w.snapshots.certainlyDir(top, a.path))) return false;
+  return true;
 }
 
 /** The results of other stages a file op copies from (mounted as views). */

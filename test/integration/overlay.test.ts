@@ -11,6 +11,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { release } from 'node:os';
@@ -283,6 +284,50 @@ describe('chains', () => {
     const listed = sh('tar', ['-tzf', out]).toString().split('\n').filter(Boolean);
     assert.ok(listed.includes('keep') && listed.includes('hl2'), listed.join(' '));
     assert.equal((await collect(createReadStream(out))).length, info.size);
+  });
+});
+
+describe('a directory known from the layers, without a mount (certainlyDir)', () => {
+  test('says yes only where the mounted view has a directory, and for the plain cases', async () => {
+    // s1 adds a tree and a symlink; s2 deletes x (a whiteout), replaces a/b (opaque, c gone)
+    const a1 = await store.prepare(base);
+    bash(`cd "${a1.merged}" && mkdir -p a/b/c x/y && ln -s a linkdir`);
+    const s1 = await store.commit(a1);
+    const a2 = await store.prepare(s1);
+    bash(`cd "${a2.merged}" && rm -rf x a/b && mkdir -p a/b new/deep`);
+    const s2 = await store.commit(a2);
+    const expected: Record<string, boolean> = {
+      '/': true,
+      '/new/deep': true,
+      '/a': true,
+      '/a/b/': true,
+      '/a/b/c': false,
+      '/x': false,
+      '/x/y': false,
+      '/linkdir': false,
+      '/linkdir/b': false,
+      '/dir-replace': true,
+      '/dir-del/b': true,
+      '/keep': false,
+      '/keep/sub': false,
+      '/missing': false,
+      '/a/../x': false,
+    };
+    const view = await store.prepare(s2);
+    try {
+      for (const [path, want] of Object.entries(expected)) {
+        const got = await store.certainlyDir(s2, path);
+        assert.equal(got, want, path);
+        // the oracle: the kernel's merged view
+        if (got) assert.ok(statSync(join(view.merged, path), { throwIfNoEntry: false })?.isDirectory(), path);
+      }
+      assert.equal(statSync(join(view.merged, 'a/b/c'), { throwIfNoEntry: false }), undefined);
+      assert.equal(statSync(join(view.merged, 'x'), { throwIfNoEntry: false }), undefined);
+    } finally {
+      await store.discard(view);
+    }
+    assert.equal(await store.certainlyDir(undefined, '/'), true);
+    assert.equal(await store.certainlyDir(undefined, '/tmp'), false);
   });
 });
 
