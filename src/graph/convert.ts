@@ -68,11 +68,15 @@ async function planWithTriggers(opts: ConvertOptions, sources: Sources): Promise
       ...(opts.target ? { target: opts.target } : {}),
       triggers,
     });
+    // every stage's base is resolved at once, as BuildKit does; the first failure in stage
+    // order is the one reported
+    const settled = await Promise.allSettled(plan.needed.map((p) => triggersOf(opts, plan, sources, p)));
     const next = new Map<number, Command[]>();
-    for (const p of plan.needed) {
-      const texts = await triggersOf(opts, plan, sources, p);
-      if (texts.length > 0) next.set(p.index, parseTriggers(opts.dockerfile, texts, p.stage.from.location));
-    }
+    plan.needed.forEach((p, i) => {
+      const r = settled[i]!;
+      if (r.status === 'rejected') throw r.reason;
+      if (r.value.length > 0) next.set(p.index, parseTriggers(opts.dockerfile, r.value, p.stage.from.location));
+    });
     if (next.size === triggers.size) return plan;
     triggers = next;
   }

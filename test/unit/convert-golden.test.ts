@@ -174,3 +174,53 @@ describe('Dockerfile conversion (golden)', () => {
     });
   }
 });
+
+describe('base images', () => {
+  const dockerfile = 'FROM golang:1.23 AS a\nRUN true\nFROM busybox:1.35\nCOPY --from=a /x /x\n';
+  const optsWith = (resolve: ConvertOptions['resolveImage']): ConvertOptions => ({
+    dockerfile: readDockerfile(dockerfile, { file: 'Dockerfile' }),
+    targetPlatform: parsePlatform('linux/arm64'),
+    buildPlatform: parsePlatform('linux/amd64'),
+    buildArgs: new Map(),
+    multiPlatform: false,
+    context: { op: { type: 'context', name: 'context', dir: '/ctx' }, inputs: [], name: 'context' },
+    resolveImage: resolve,
+    network: 'default',
+    extraHosts: [],
+    labels: {},
+  });
+
+  test("every stage's base is asked for before the first answer comes", async () => {
+    const asked: string[] = [];
+    let open!: () => void;
+    const both = new Promise<void>((ok, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`only ${asked.join(', ')} asked for: bases resolved one at a time`)),
+        2000,
+      );
+      open = () => {
+        clearTimeout(timer);
+        ok();
+      };
+    });
+    const resolve = async (ref: string, platform: Platform) => {
+      if (!asked.includes(ref)) asked.push(ref);
+      if (asked.length === 2) open();
+      // no base is answered until both were asked for
+      await both;
+      return resolveImage(ref, platform);
+    };
+    const r = await convertDockerfile(optsWith(resolve));
+    assert.deepEqual(asked, ['golang:1.23', 'busybox:1.35']);
+    assert.equal(r.platform.architecture, 'arm64');
+  });
+
+  test('when several fail, the first stage in the Dockerfile is the error', async () => {
+    const resolve = async (ref: string) => {
+      // the second stage's base fails first
+      await new Promise((r) => setTimeout(r, ref === 'golang:1.23' ? 30 : 0));
+      throw new Error(`${ref}: not found`);
+    };
+    await assert.rejects(convertDockerfile(optsWith(resolve)), /^Error: golang:1.23: not found$/);
+  });
+});
