@@ -5,7 +5,7 @@
  * `POST /images/load` with the `docker load` archive streamed as the body. No docker CLI.
  */
 import { existsSync } from 'node:fs';
-import { type IncomingMessage, request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { text as readText } from 'node:stream/consumers';
 import { InvalidArgumentError, PolyarchError, UnsupportedError } from '../errors.js';
@@ -78,6 +78,9 @@ export class DockerEngine {
       this.endpoint.kind === 'unix'
         ? { socketPath: this.endpoint.path }
         : { host: this.endpoint.host, port: this.endpoint.port };
+    // node:http (and the dozen modules it brings) loads at the first request to an engine: the
+    // image exporter shares this module's chunk, and most builds never talk to one
+    const { request } = process.getBuiltinModule('node:http');
     return new Promise((resolve, reject) => {
       const req = request(
         {
