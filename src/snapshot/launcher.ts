@@ -33,8 +33,8 @@ export interface LaunchResult {
  * its stdin empty and its output in `<dir>/<id>.o` and `.e`, then `<id> <status>` is printed.
  */
 const loop =
-  'd=$1; while IFS= read -r l; do i=${l%% *}; ' +
-  '{ eval "${l#* }" </dev/null >"$d/$i.o" 2>"$d/$i.e"; echo "$i $?"; } & done';
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${…} is the shell's parameter expansion
+  'd=$1; while IFS= read -r l; do i=${l%% *}; { eval "${l#* }" </dev/null >"$d/$i.o" 2>"$d/$i.e"; echo "$i $?"; } & done';
 
 /** A string as one single-quoted shell word. */
 export function shellQuote(s: string): string {
