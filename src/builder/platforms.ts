@@ -48,19 +48,20 @@ function osArch(pf: string): string | undefined {
  * `(N more)` for what is left out.
  */
 export function truncatePlatforms(pfs: readonly string[], max = 4): string {
+  // each platform parsed once (ls runs this cold, for every platform of every node)
+  const keys = pfs.map(osArch);
   const groups = new Map<string, string[]>();
   for (const major of majorPlatforms) {
-    for (const pf of pfs) {
-      if (groups.size >= max) break;
-      if (osArch(pf) === major) groups.set(major, [...(groups.get(major) ?? []), pf]);
-    }
+    pfs.forEach((pf, i) => {
+      if (groups.size < max && keys[i] === major) groups.set(major, [...(groups.get(major) ?? []), pf]);
+    });
   }
   const left = new Map<string, string[]>();
-  for (const pf of pfs) {
+  for (let i = 0; i < pfs.length; i++) {
     if (groups.size >= max) break;
-    const key = osArch(pf);
+    const key = keys[i];
     if (key === undefined || groups.has(key)) continue;
-    left.set(key, [...(left.get(key) ?? []), pf]);
+    left.set(key, [...(left.get(key) ?? []), pfs[i]!]);
   }
   for (const [k, v] of left) groups.set(k, v);
 

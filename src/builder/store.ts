@@ -23,7 +23,7 @@
  * and `rm` hold while they wait for running builds to finish and while they remove, so that
  * nothing a running build reads or is about to record disappears under it.
  */
-import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   acquireLock,
@@ -33,7 +33,6 @@ import {
   lockScopeOf,
   withLock,
 } from '../content/lock.js';
-import { randomHex, writeFileDurably } from '../durable.js';
 import {
   CancelledError,
   InvalidArgumentError,
@@ -110,6 +109,31 @@ const HOLDS = '.holds';
 const CURRENT = '.current';
 const RECORD = 'builder.json';
 
+/**
+ * durable.js (and node:fs/promises with it) loads when the state changes: `ls` and the other
+ * commands that only read builders never load it. The reads here are a few small files, read
+ * synchronously.
+ */
+function durable(): Promise<typeof import('../durable.js')> {
+  return import('../durable.js');
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone, or the directory is: either way nothing is left to remove
+  }
+}
+
+function readTextOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
 /** The build-cache directories of the default builder. */
 function defaultCacheDirs(root: string): { cacheDir: string; cacheMountsDir: string } {
   return { cacheDir: join(root, 'cache'), cacheMountsDir: join(root, 'cache-mounts') };
@@ -136,8 +160,8 @@ export class BuilderStore {
   static async open(root: string): Promise<BuilderStore> {
     const dir = join(root, 'builders');
     try {
-      await mkdir(join(dir, TMP), { recursive: true });
-      await mkdir(join(dir, HOLDS), { recursive: true });
+      mkdirSync(join(dir, TMP), { recursive: true });
+      mkdirSync(join(dir, HOLDS), { recursive: true });
     } catch (err) {
       throw new StoreError(`opening builder state ${dir}: ${messageOf(err)}`, { cause: err });
     }
@@ -176,7 +200,7 @@ export class BuilderStore {
   async #readRecord(name: string): Promise<BuilderRecord | undefined> {
     let text: string;
     try {
-      text = await readFile(join(this.dir, name, RECORD), 'utf8');
+      text = readFileSync(join(this.dir, name, RECORD), 'utf8');
     } catch (err) {
       if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
       throw new StoreError(`reading builder ${name}: ${messageOf(err)}`, { cause: err });
@@ -204,7 +228,7 @@ export class BuilderStore {
   /** Every builder: the created ones by name, then default (as `buildx ls` lists them). */
   async list(): Promise<Builder[]> {
     const out: Builder[] = [];
-    for (const name of (await readdir(this.dir)).sort()) {
+    for (const name of readdirSync(this.dir).sort()) {
       if (name.startsWith('.')) continue;
       const rec = await this.#readRecord(name);
       if (rec) out.push(this.#fromRecord(rec));
@@ -219,7 +243,7 @@ export class BuilderStore {
    */
   async allCacheDirs(): Promise<{ builder: string; cacheDir: string; cacheMountsDir: string }[]> {
     const out = [{ builder: defaultBuilderName, ...defaultCacheDirs(this.root) }];
-    for (const name of (await readdir(this.dir)).sort()) {
+    for (const name of readdirSync(this.dir).sort()) {
       if (name.startsWith('.')) continue;
       out.push({
         builder: name,
@@ -234,7 +258,7 @@ export class BuilderStore {
   async currentName(): Promise<string> {
     let name: string;
     try {
-      name = (await readFile(join(this.dir, CURRENT), 'utf8')).trim();
+      name = readFileSync(join(this.dir, CURRENT), 'utf8').trim();
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return defaultBuilderName;
       throw new StoreError(`reading the current builder: ${messageOf(err)}`, { cause: err });
@@ -251,6 +275,7 @@ export class BuilderStore {
   // ---- changing ------------------------------------------------------------------------------
 
   async #writeFile(path: string, data: string): Promise<void> {
+    const { randomHex, writeFileDurably } = await durable();
     await writeFileDurably(path, data, {
       tmp: join(this.dir, TMP, `${process.pid}-${randomHex(6)}`),
     });
@@ -310,7 +335,8 @@ export class BuilderStore {
   /** Writes a new builder's record; link() creates exclusively, so none is overwritten. */
   async #createRecord(rec: BuilderRecord): Promise<void> {
     const dir = join(this.dir, rec.name);
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    const { randomHex, writeFileDurably } = await durable();
     const tmp = join(this.dir, TMP, `${process.pid}-${randomHex(6)}`);
     try {
       // linked, not renamed: an existing builder is never overwritten
@@ -326,7 +352,7 @@ export class BuilderStore {
       }
       throw new StoreError(`creating builder ${rec.name}: ${messageOf(err)}`, { cause: err });
     } finally {
-      await unlink(tmp).catch(() => {});
+      unlinkQuietly(tmp);
     }
   }
 
@@ -365,8 +391,8 @@ export class BuilderStore {
   /** Boots a builder: its directories exist and it is `running`. */
   async boot(name: string): Promise<Builder> {
     const b = await this.get(name);
-    await mkdir(join(b.cacheDir, 'records'), { recursive: true });
-    await mkdir(b.cacheMountsDir, { recursive: true });
+    mkdirSync(join(b.cacheDir, 'records'), { recursive: true });
+    mkdirSync(b.cacheMountsDir, { recursive: true });
     await this.#update(b.name, (r) => ({ ...r, status: 'running', lastActivity: new Date().toISOString() }));
     return this.get(b.name);
   }
@@ -389,17 +415,19 @@ export class BuilderStore {
     await this.#locked(async () => {
       const b = await this.get(name);
       if (opts.keepState) {
-        await unlink(join(b.dir, RECORD)).catch((err) => {
+        try {
+          unlinkSync(join(b.dir, RECORD));
+        } catch (err) {
           if (!isErrno(err, 'ENOENT')) throw err;
-        });
+        }
       } else {
-        const trash = join(this.dir, TMP, `trash-${process.pid}-${randomHex(6)}`);
-        await rename(b.dir, trash);
-        await rm(trash, { recursive: true, force: true });
+        const trash = join(this.dir, TMP, `trash-${process.pid}-${(await durable()).randomHex(6)}`);
+        renameSync(b.dir, trash);
+        rmSync(trash, { recursive: true, force: true });
       }
       if ((await this.currentName()) === defaultBuilderName) {
         // `.current` named the removed builder (or nothing): reset it
-        await unlink(join(this.dir, CURRENT)).catch(() => {});
+        unlinkQuietly(join(this.dir, CURRENT));
       }
     });
   }
@@ -422,7 +450,7 @@ export class BuilderStore {
       await lock.release();
     }
     if (!builder.isDefault) {
-      await mkdir(join(builder.cacheDir, 'records'), { recursive: true });
+      mkdirSync(join(builder.cacheDir, 'records'), { recursive: true });
       await this.#update(builder.name, (r) => ({
         ...r,
         status: 'running',
@@ -434,7 +462,7 @@ export class BuilderStore {
       release: async () => {
         if (released) return;
         released = true;
-        await unlink(path).catch(() => {});
+        unlinkQuietly(path);
         await token.release();
       },
     };
@@ -443,12 +471,12 @@ export class BuilderStore {
   /** The builders of the builds running now (one entry per build); removes dead registrations. */
   async runningBuilds(): Promise<string[]> {
     const out: string[] = [];
-    for (const id of await readdir(join(this.dir, HOLDS))) {
+    for (const id of readdirSync(join(this.dir, HOLDS))) {
       const path = join(this.dir, HOLDS, id);
       if (await isAlive(this.#scope, id)) {
-        out.push((await readFile(path, 'utf8').catch(() => '')).trim());
+        out.push(readTextOr(path, '').trim());
       } else {
-        await unlink(path).catch(() => {});
+        unlinkQuietly(path);
       }
     }
     return out;

@@ -15,7 +15,7 @@
  * network namespace: processes that share a store must share one (a host, or containers on the
  * host network). A connection to a held lock answers the holder's pid, for messages.
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { CancelledError, StoreError, sleep } from '../errors.js';
 
@@ -27,7 +27,8 @@ export interface LockScope {
 }
 
 export async function lockScopeOf(dir: string): Promise<LockScope> {
-  const st = await stat(dir);
+  // one stat, synchronous: node:fs/promises is not loaded for it
+  const st = statSync(dir);
   return { key: `${st.dev}:${st.ino}`, dir };
 }
 
