@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { StoreError } from '../../src/errors.js';
 import { carries, Launcher, shellQuote } from '../../src/snapshot/launcher.js';
 import { run, runChecked } from '../../src/snapshot/tools.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { repoRoot, tempDir } from '../helpers/fixtures.js';
 
 describe('the program launcher', () => {
   test('arguments arrive literally: quotes, $, backticks, globs, spaces, empty strings', async () => {
@@ -78,6 +78,17 @@ describe('the program launcher', () => {
     } finally {
       l.close();
     }
+  });
+
+  test('a running program keeps the process alive; an idle shell does not', () => {
+    // a process whose only pending work is a launched program waits for it, then exits
+    const tools = join(repoRoot, 'dist', 'src', 'snapshot', 'tools.js');
+    const script = `import(${JSON.stringify(tools)}).then(async ({ run }) => {
+      const r = await run('sh', ['-c', 'sleep 0.3; echo slept']);
+      process.stdout.write(r.stdout);
+    });`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(out, 'slept\n');
   });
 
   test('close removes its directory; shellQuote round-trips through sh', async () => {
