@@ -1,13 +1,14 @@
 /**
- * snapshot/launcher — one long-lived `/bin/sh` that starts the snapshotter's programs (mount,
- * umount, getfattr, cp) for this process.
+ * snapshot/launcher — long-lived `/bin/sh` processes that start the snapshotter's programs
+ * (mount, umount, getfattr, cp) for this process.
  *
  * A spawn from Node forks the whole Node process on the main thread and waits there until the
  * child has exec'd: about 7 ms for a build's process each time, and a build step runs two to
- * four of these programs. The launcher is spawned once; after that each program is forked by
- * the small shell (in the background, so programs run side by side as direct spawns do), its
- * output going to two files in a private directory, its exit status coming back as one line
- * on the shell's standard output.
+ * four of these programs. A shell is spawned once and then runs one program at a time, as a
+ * foreground command (so Ctrl-C reaches the program as it reaches a directly spawned one; a
+ * shell's background commands would ignore it), with the program's output in two files of a
+ * private directory and its exit status coming back as one line. Programs that run at the
+ * same time each get a shell of their own; an idle shell waits for the next one.
  *
  * The programs, their arguments, working directory and environment are those a direct spawn
  * would have given them: arguments travel single-quoted, which the shell passes on literally.
@@ -29,12 +30,13 @@ export interface LaunchResult {
 }
 
 /**
- * The shell's loop: a line is `<id> <command>`; the command runs in a background subshell with
- * its stdin empty and its output in `<dir>/<id>.o` and `.e`, then `<id> <status>` is printed.
+ * A shell's loop: each line is a command, run with its stdin empty and its output in `$1.o`
+ * and `$1.e`; then its status is printed.
  */
-const loop =
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${…} is the shell's parameter expansion
-  'd=$1; while IFS= read -r l; do i=${l%% *}; { eval "${l#* }" </dev/null >"$d/$i.o" 2>"$d/$i.e"; echo "$i $?"; } & done';
+const loop = 'while IFS= read -r l; do eval "$l" </dev/null >"$1.o" 2>"$1.e"; echo "$?"; done';
+
+/** Idle shells kept for the next programs; a build runs a few at once. */
+const maxIdle = 4;
 
 /** A string as one single-quoted shell word. */
 export function shellQuote(s: string): string {
@@ -51,109 +53,120 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-export class Launcher {
-  #child: ChildProcess | undefined;
-  #dir: string | undefined;
-  #next = 0;
-  #buffered = '';
-  readonly #pending = new Map<number, Pending>();
+/** One shell: its process, the base of its output files, and the program it runs now. */
+interface Shell {
+  readonly child: ChildProcess;
+  readonly out: string;
+  pending: Pending | undefined;
+  buffered: string;
+}
 
-  /** Runs `cmd args` in `cwd` through the shell; rejects only when the shell cannot be used. */
+export class Launcher {
+  #dir: string | undefined;
+  #count = 0;
+  #last: Shell | undefined;
+  readonly #idle: Shell[] = [];
+  readonly #all = new Set<Shell>();
+
+  /** Runs `cmd args` in `cwd` through a shell; rejects only when the shell cannot be used. */
   run(cmd: string, args: readonly string[], cwd?: string): Promise<LaunchResult> {
     if (!carries(cmd, args, cwd)) {
       return Promise.reject(new StoreError(`launcher: a newline or NUL in the command line of ${cmd}`));
     }
-    const child = this.#start();
-    const id = this.#next++;
+    const shell = this.#idle.pop() ?? this.#spawn();
     const words = [cmd, ...args].map(shellQuote).join(' ');
-    const line = `${id} ${cwd !== undefined ? `cd -- ${shellQuote(cwd)} && ` : ''}${words}\n`;
+    const line = `${cwd !== undefined ? `cd -- ${shellQuote(cwd)} && ` : ''}${words}\n`;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      if (this.#pending.size === 1) this.#hold(true);
-      child.stdin!.write(line);
+      shell.pending = { resolve, reject };
+      hold(shell, true);
+      shell.child.stdin!.write(line);
     });
   }
 
-  /** The shell's process id while it runs. */
+  /** The process id of the shell started last, while it runs. */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#last && this.#all.has(this.#last) ? this.#last.child.pid : undefined;
   }
 
-  /** Stops the shell (programs it started run on) and removes its directory. */
+  /** Ends the shells (a program still running finishes) and removes their directory. */
   close(): void {
-    this.#child?.stdin?.end();
-    this.#child = undefined;
+    for (const s of this.#all) s.child.stdin?.end();
+    this.#all.clear();
+    this.#idle.length = 0;
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
     this.#dir = undefined;
   }
 
-  #start(): ChildProcess {
-    if (this.#child) return this.#child;
+  #spawn(): Shell {
     this.#dir ??= mkdtempSync(join(tmpdir(), 'polyarch-launch-'));
+    const out = join(this.#dir, String(this.#count++));
     const child = process
       .getBuiltinModule('node:child_process')
-      .spawn('/bin/sh', ['-c', loop, 'sh', this.#dir], { stdio: ['pipe', 'pipe', 'ignore'] });
-    this.#child = child;
+      .spawn('/bin/sh', ['-c', loop, 'sh', out], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const shell: Shell = { child, out, pending: undefined, buffered: '' };
+    this.#all.add(shell);
+    this.#last = shell;
     child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (s: string) => this.#onData(s));
+    child.stdout!.on('data', (s: string) => this.#onData(shell, s));
     child.stdin!.on('error', () => {
-      // the shell went away; its exit rejects what was pending
+      // the shell went away; its exit rejects what it was running
     });
     const gone = (why: string) => {
-      if (this.#child === child) this.#child = undefined;
-      const pending = [...this.#pending.values()];
-      this.#pending.clear();
-      for (const p of pending) p.reject(new StoreError(`the program launcher (/bin/sh) ${why}`));
+      this.#all.delete(shell);
+      const i = this.#idle.indexOf(shell);
+      if (i >= 0) this.#idle.splice(i, 1);
+      const p = shell.pending;
+      shell.pending = undefined;
+      p?.reject(new StoreError(`the program launcher (/bin/sh) ${why}`));
     };
     child.on('error', (e) => gone(`could not run: ${e.message}`));
     child.on('exit', (code, signal) => gone(`exited (${signal ?? `status ${code}`})`));
-    // an idle launcher does not keep the process alive
-    this.#hold(false);
-    return child;
+    return shell;
   }
 
-  /** Keeps the event loop alive while a program runs, and only then. */
-  #hold(on: boolean): void {
-    const c = this.#child;
-    const out = c?.stdout as { ref?: () => void; unref?: () => void } | undefined;
-    const inp = c?.stdin as { unref?: () => void } | undefined;
-    if (on) {
-      c?.ref();
-      out?.ref?.();
-    } else {
-      c?.unref();
-      out?.unref?.();
-    }
-    inp?.unref?.();
-  }
-
-  #onData(s: string): void {
-    this.#buffered += s;
-    let nl = this.#buffered.indexOf('\n');
-    while (nl >= 0) {
-      const line = this.#buffered.slice(0, nl);
-      this.#buffered = this.#buffered.slice(nl + 1);
-      this.#finish(line);
-      nl = this.#buffered.indexOf('\n');
-    }
-  }
-
-  #finish(line: string): void {
-    const [idText, codeText] = line.split(' ');
-    const id = Number(idText);
-    const p = this.#pending.get(id);
+  #onData(shell: Shell, s: string): void {
+    shell.buffered += s;
+    const nl = shell.buffered.indexOf('\n');
+    if (nl < 0) return;
+    const code = Number(shell.buffered.slice(0, nl));
+    shell.buffered = shell.buffered.slice(nl + 1);
+    const p = shell.pending;
     if (!p) return;
-    this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#hold(false);
+    shell.pending = undefined;
+    hold(shell, false);
+    let result: LaunchResult;
     try {
-      const base = join(this.#dir!, String(id));
-      const stdout = readFileSync(`${base}.o`);
-      const stderr = readFileSync(`${base}.e`, 'utf8');
-      unlinkSync(`${base}.o`);
-      unlinkSync(`${base}.e`);
-      p.resolve({ code: Number(codeText), stdout, stderr });
+      result = {
+        code,
+        stdout: readFileSync(`${shell.out}.o`),
+        stderr: readFileSync(`${shell.out}.e`, 'utf8'),
+      };
+      // what a program printed is not kept on disk until the shell's next one
+      unlinkSync(`${shell.out}.o`);
     } catch (e) {
       p.reject(new StoreError(`the program launcher lost the output of a program: ${(e as Error).message}`));
+      return;
     }
+    if (this.#all.has(shell) && this.#idle.length < maxIdle) this.#idle.push(shell);
+    else {
+      // more shells than programs usually run at once: this one ends
+      this.#all.delete(shell);
+      shell.child.stdin!.end();
+    }
+    p.resolve(result);
   }
+}
+
+/** Keeps the event loop alive while the shell runs a program, and only then. */
+function hold(shell: Shell, on: boolean): void {
+  const { child } = shell;
+  const out = child.stdout as unknown as { ref(): void; unref(): void };
+  if (on) {
+    child.ref();
+    out.ref();
+  } else {
+    child.unref();
+    out.unref();
+  }
+  (child.stdin as unknown as { unref(): void }).unref();
 }

@@ -3,7 +3,9 @@
  * setfattr, tar for device nodes, mount, umount, cp), once per tree or per mount, never per file.
  *
  * Which binaries to run is configurable (`Tools`), so tests and unusual hosts can point
- * elsewhere; a missing program yields an error that names the package to install.
+ * elsewhere; a missing program yields an error that names the package to install. Programs
+ * are started by long-lived shells (`snapshot/launcher`), which spares this process a fork
+ * for each; one fed on standard input is spawned directly.
  */
 import { StoreError } from '../errors.js';
 import { carries, Launcher } from './launcher.js';

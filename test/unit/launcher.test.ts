@@ -44,6 +44,40 @@ describe('the program launcher', () => {
     assert.equal((await writer).code, 0);
   });
 
+  test('Ctrl-C reaches a launched program as it reaches a spawned one (SIGINT, SIGQUIT not ignored)', async () => {
+    // a shell's background commands would ignore both, and outlive a build stopped with Ctrl-C
+    const [a, b] = await Promise.all([
+      run('grep', ['^SigIgn:', '/proc/self/status']),
+      run('grep', ['^SigIgn:', '/proc/self/status']),
+    ]);
+    for (const r of [a!, b!]) {
+      const mask = BigInt(`0x${r.stdout.toString().split(/\s+/)[1]}`);
+      assert.equal(mask & 0x6n, 0n, r.stdout.toString());
+    }
+  });
+
+  test('programs at once get shells of their own; no more than four stay idle after', async () => {
+    const shells = () =>
+      execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter((a) => a.includes('while IFS= read')).length;
+    const others = shells(); // the shared launcher's, idle through this test
+    const l = new Launcher();
+    try {
+      const rs = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => l.run('sh', ['-c', `sleep 0.2; echo ${i}`])),
+      );
+      assert.deepEqual(
+        rs.map((r) => r.stdout.toString()),
+        Array.from({ length: 8 }, (_, i) => `${i}\n`),
+      );
+      for (let i = 0; i < 40 && shells() > others + 4; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(shells(), others + 4);
+    } finally {
+      l.close();
+    }
+  });
+
   test('a missing program is the error a direct spawn gives, naming the package', async () => {
     await assert.rejects(run('getfattr-not-here', []), (e: Error) => {
       assert.ok(e instanceof StoreError);
