@@ -75,7 +75,8 @@ async function planWithTriggers(opts: ConvertOptions, sources: Sources): Promise
     plan.needed.forEach((p, i) => {
       const r = settled[i]!;
       if (r.status === 'rejected') throw r.reason;
-      if (r.value.length > 0) next.set(p.index, parseTriggers(opts.dockerfile, r.value, p.stage.from.location));
+      if (r.value.length > 0)
+        next.set(p.index, parseTriggers(opts.dockerfile, r.value, p.stage.from.location));
     });
     if (next.size === triggers.size) return plan;
     triggers = next;
