@@ -9,9 +9,12 @@
  * `tcp://<its address>:2375` as well as its socket. Its `localhost:5000` is bridged to the
  * fixture registry here (through a unix socket, since loopback is per namespace), so image
  * references stay the same on both sides. `kill()` ends it with SIGKILL, as a host that dies.
+ *
+ * An engine killed in the middle of a build leaves its BuildKit's runc container and overlay
+ * mounts behind; `stop()` and the exit of the test process delete and unmount them.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './fixtures.js';
@@ -158,6 +161,36 @@ async function createNetns(work: string): Promise<Netns> {
   return { name, address: `10.213.${n}.2`, exec, close };
 }
 
+/**
+ * What an engine killed mid-build leaves under `work`: the runc containers its BuildKit ran
+ * (bundles under `work`, in runc's default state root) and the mounts under `work`, deepest
+ * first. Synchronous, for an exit listener.
+ */
+function clearLeftovers(work: string): void {
+  const under = (p: string) => p === work || p.startsWith(`${work}/`);
+  try {
+    const list = JSON.parse(
+      execFileSync('runc', ['list', '--format', 'json'], { encoding: 'utf8' }) || 'null',
+    ) as { id: string; bundle: string }[] | null;
+    for (const c of list ?? []) {
+      if (!under(c.bundle)) continue;
+      try {
+        sh(['runc', 'delete', '--force', c.id]);
+      } catch {}
+    }
+  } catch {}
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter(under)
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    try {
+      sh(['umount', '-l', m]);
+    } catch {}
+  }
+}
+
 /** Starts a private dockerd; throws with the daemon's last lines when it does not come up. */
 export async function startDockerd(opts: DockerdOptions = {}): Promise<Dockerd> {
   const missing = dockerMissing();
@@ -196,8 +229,10 @@ export async function startDockerd(opts: DockerdOptions = {}): Promise<Dockerd> 
   const kill = () => {
     child.kill('SIGKILL');
     netns?.close();
+    clearLeftovers(work);
   };
-  process.on('exit', kill);
+  // before tempDir's listener removes `work`, which a mount left behind would stop
+  process.prependListener('exit', kill);
   for (let i = 0; i < 120 && !exited; i++) {
     if (answers(env)) {
       return {
