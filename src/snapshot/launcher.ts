@@ -16,7 +16,7 @@
  * caller spawns it directly.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
@@ -98,7 +98,10 @@ export class Launcher {
   }
 
   #spawn(): Shell {
-    this.#dir ??= mkdtempSync(join(tmpdir(), 'polyarch-launch-'));
+    if (this.#dir === undefined) {
+      removeStaleDirs(tmpdir());
+      this.#dir = mkdtempSync(join(tmpdir(), `${dirPrefix}${process.pid}-`));
+    }
     const out = join(this.#dir, String(this.#count++));
     const child = process
       .getBuiltinModule('node:child_process')
@@ -143,6 +146,7 @@ export class Launcher {
       };
       // what a program printed is not kept on disk until the shell's next one
       unlinkSync(`${shell.out}.o`);
+      unlinkSync(`${shell.out}.e`);
     } catch (e) {
       p.reject(new StoreError(`the program launcher lost the output of a program: ${(e as Error).message}`));
       return;
@@ -154,6 +158,36 @@ export class Launcher {
       shell.child.stdin!.end();
     }
     p.resolve(result);
+  }
+}
+
+/** The launchers' directories: `polyarch-launch-<pid>-<random>` in the temporary directory. */
+const dirPrefix = 'polyarch-launch-';
+
+/**
+ * Removes the directories of launchers whose process is gone: one killed (kill -9, or a
+ * signal it does not handle) leaves its directory, with the output of what was running.
+ */
+export function removeStaleDirs(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^polyarch-launch-(\d+)-/.exec(name)?.[1];
+    if (pid === undefined || isAlive(Number(pid))) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

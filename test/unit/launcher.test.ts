@@ -4,13 +4,13 @@
  * missing program, a lost shell and a line that cannot travel each end as they should.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { StoreError } from '../../src/errors.js';
-import { carries, Launcher, shellQuote } from '../../src/snapshot/launcher.js';
+import { carries, Launcher, removeStaleDirs, shellQuote } from '../../src/snapshot/launcher.js';
 import { run, runChecked } from '../../src/snapshot/tools.js';
 import { repoRoot, tempDir } from '../helpers/fixtures.js';
 
@@ -123,6 +123,17 @@ describe('the program launcher', () => {
     });`;
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(out, 'slept\n');
+  });
+
+  test("a killed process's launcher directory is removed by the next launcher; live ones stay", () => {
+    const parent = tempDir();
+    const dead = spawnSync('true').pid;
+    for (const name of [`polyarch-launch-${dead}-abc`, `polyarch-launch-${process.pid}-def`, 'other-dir']) {
+      mkdirSync(join(parent, name));
+      writeFileSync(join(parent, name, '0.e'), '');
+    }
+    removeStaleDirs(parent);
+    assert.deepEqual(readdirSync(parent).sort(), ['other-dir', `polyarch-launch-${process.pid}-def`]);
   });
 
   test('close removes its directory; shellQuote round-trips through sh', async () => {
