@@ -25,6 +25,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { writeStreamDurably } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
+import { processAlive } from '../proc.js';
 import { comparePreorder, escapePath, LineReader, LineWriter, unescapePath } from './linefile.js';
 
 /** The stat fields that decide whether a cached digest is still valid. */
@@ -268,16 +269,7 @@ async function removeDeadJournals(file: string): Promise<void> {
   }
   for (const n of names) {
     const m = n.startsWith(prefix) ? /^(\d+)-[0-9a-f]+\.journal$/.exec(n.slice(prefix.length)) : null;
-    if (m !== null && !isRunning(Number(m[1]))) await rm(join(dirname(file), n), { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (m !== null && !processAlive(Number(m[1]))) await rm(join(dirname(file), n), { force: true });
   }
 }
 

@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
+import { processAlive } from '../proc.js';
 
 /** What a program's run gave back. */
 export interface LaunchResult {
@@ -177,17 +178,8 @@ export function removeStaleDirs(parent: string): void {
   }
   for (const name of names) {
     const pid = /^polyarch-launch-(\d+)-/.exec(name)?.[1];
-    if (pid === undefined || isAlive(Number(pid))) continue;
+    if (pid === undefined || processAlive(Number(pid))) continue;
     rmSync(join(parent, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
