@@ -118,6 +118,15 @@ describe('start-up loads only what the command uses', () => {
     });
   }
 
+  test('ls loads no node:fs/promises: the builder state it reads is a few small files', () => {
+    // fs/promises brings readline, the fs watchers and streams, which Node compiles at first use
+    const { builtins } = staticClosure(commandChunk('ls'));
+    assert.deepEqual(
+      builtins.filter((b) => ['node:fs/promises', 'node:stream/promises'].includes(b)),
+      [],
+    );
+  });
+
   test("undici.cjs is undici's Agent and request API; fetch loads the rest when first asked for", async () => {
     const require = createRequire(import.meta.url);
     const file = join(bundleDir, 'undici.cjs');
