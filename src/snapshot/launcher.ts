@@ -149,16 +149,20 @@ export class Launcher {
       unlinkSync(`${shell.out}.o`);
       unlinkSync(`${shell.out}.e`);
     } catch (e) {
+      // its directory is gone or unreadable: the shell is not used again
+      this.#end(shell);
       p.reject(new StoreError(`the program launcher lost the output of a program: ${(e as Error).message}`));
       return;
     }
+    // more shells than programs usually run at once: this one ends
     if (this.#all.has(shell) && this.#idle.length < maxIdle) this.#idle.push(shell);
-    else {
-      // more shells than programs usually run at once: this one ends
-      this.#all.delete(shell);
-      shell.child.stdin!.end();
-    }
+    else this.#end(shell);
     p.resolve(result);
+  }
+
+  #end(shell: Shell): void {
+    this.#all.delete(shell);
+    shell.child.stdin!.end();
   }
 }
 
@@ -177,7 +181,7 @@ export function removeStaleDirs(parent: string): void {
     return;
   }
   for (const name of names) {
-    const pid = /^polyarch-launch-(\d+)-/.exec(name)?.[1];
+    const pid = name.startsWith(dirPrefix) ? /^(\d+)-/.exec(name.slice(dirPrefix.length))?.[1] : undefined;
     if (pid === undefined || processAlive(Number(pid))) continue;
     rmSync(join(parent, name), { recursive: true, force: true });
   }
