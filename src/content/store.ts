@@ -24,7 +24,7 @@
  * belongs to a liveness token: when its process dies, GC drops the lease.
  */
 import type { Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { appendFile, type FileHandle, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
@@ -79,16 +79,20 @@ const maxBuffersPerWrite = 512;
 
 /** Opens (creating when missing) the OCI layout at `dir` as a content store. */
 export async function openContentStore(dir: string, opts: OpenStoreOptions = {}): Promise<ContentStore> {
+  // synchronous: each of these is a few microseconds of work, and each would otherwise wait for
+  // a turn of the thread pool (most of what opening the store costs `images` and `du`)
   try {
-    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-    await mkdir(join(dir, 'ingest'), { recursive: true });
-    await mkdir(join(dir, 'leases'), { recursive: true });
-    await createIfMissing(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}', join(dir, 'ingest'));
-    await createIfMissing(
-      join(dir, 'index.json'),
-      JSON.stringify({ schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [] }),
-      join(dir, 'ingest'),
-    );
+    for (const sub of [join('blobs', 'sha256'), 'ingest', 'leases']) mkdirSync(join(dir, sub), { recursive: true });
+    if (!existsSync(join(dir, 'oci-layout'))) {
+      await createIfMissing(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}', join(dir, 'ingest'));
+    }
+    if (!existsSync(join(dir, 'index.json'))) {
+      await createIfMissing(
+        join(dir, 'index.json'),
+        JSON.stringify({ schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [] }),
+        join(dir, 'ingest'),
+      );
+    }
   } catch (err) {
     throw new StoreError(`opening the content store ${dir}: ${messageOf(err)}`, { cause: err });
   }
@@ -145,9 +149,12 @@ class LocalContentStore implements ContentStore {
     return join(this.dir, 'blobs', digestAlgorithm(digest), digestHex(digest));
   }
 
+  // info and readBlob are synchronous inside: a stat, or a read of a manifest or config of a few
+  // KB, costs microseconds, while a trip through the thread pool waits for a turn of it, and a
+  // build or `images` asks for dozens of them one after another.
   async info(digest: Digest): Promise<BlobInfo | undefined> {
     try {
-      const st = await stat(this.blobPath(digest));
+      const st = statSync(this.blobPath(digest));
       return { digest, size: st.size };
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined;
@@ -161,7 +168,7 @@ class LocalContentStore implements ContentStore {
 
   async readBlob(digest: Digest): Promise<Buffer> {
     try {
-      return await readFile(this.blobPath(digest));
+      return readFileSync(this.blobPath(digest));
     } catch (err) {
       if (isErrno(err, 'ENOENT'))
         throw new NotFoundError(`blob ${digest} not found in the local store ${this.dir}`);
@@ -313,7 +320,8 @@ class LocalContentStore implements ContentStore {
     const path = join(this.dir, 'index.json');
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      // small, and read at every command that lists or names images: no turn of the thread pool
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return { schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [] };
       throw new StoreError(`reading ${path}: ${messageOf(err)}`, { cause: err });

@@ -6,7 +6,8 @@
  * mtime is its last use (for `prune --filter until=`). While a process computes a key it holds
  * `<root>/cache/locks/<hex>` (O_EXCL, with its pid), so two concurrent builds run an op once.
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rename, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurably } from '../durable.js';
 import { StoreError } from '../errors.js';
@@ -33,7 +34,7 @@ export class CacheStore {
   readonly dir: string;
   readonly #records: string;
   readonly #locks: string;
-  #ready: Promise<void> | undefined;
+  #ready = false;
 
   constructor(opts: CacheStoreOptions) {
     this.dir = opts.dir;
@@ -41,12 +42,13 @@ export class CacheStore {
     this.#locks = join(opts.dir, 'locks');
   }
 
-  #init(): Promise<void> {
-    this.#ready ??= Promise.all([
-      mkdir(this.#records, { recursive: true }),
-      mkdir(this.#locks, { recursive: true }),
-    ]).then(() => undefined);
-    return this.#ready;
+  // The records are small files read and made one or a few at a time, mostly at start-up: done
+  // synchronously, each costs microseconds; through the thread pool each waits for a turn of it.
+  #init(): void {
+    if (this.#ready) return;
+    mkdirSync(this.#records, { recursive: true });
+    mkdirSync(this.#locks, { recursive: true });
+    this.#ready = true;
   }
 
   #path(key: Digest): string {
@@ -56,7 +58,7 @@ export class CacheStore {
   async get(key: Digest): Promise<CacheRecord | undefined> {
     let text: string;
     try {
-      text = await readFile(this.#path(key), 'utf8');
+      text = readFileSync(this.#path(key), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new StoreError(`reading cache record ${key}: ${(err as Error).message}`, { cause: err });
@@ -73,7 +75,7 @@ export class CacheStore {
   }
 
   async put(rec: CacheRecord): Promise<void> {
-    await this.#init();
+    this.#init();
     const path = this.#path(rec.key);
     await writeFileDurably(path, JSON.stringify(rec));
   }
@@ -84,14 +86,14 @@ export class CacheStore {
 
   /** Every record, with its last-use time. */
   async list(): Promise<{ record: CacheRecord; lastUsed: Date }[]> {
-    await this.#init();
+    this.#init();
     const out: { record: CacheRecord; lastUsed: Date }[] = [];
-    for (const name of await readdir(this.#records)) {
+    for (const name of readdirSync(this.#records)) {
       if (!name.endsWith('.json')) continue;
       const p = join(this.#records, name);
       try {
-        const [text, st] = await Promise.all([readFile(p, 'utf8'), stat(p)]);
-        out.push({ record: JSON.parse(text) as CacheRecord, lastUsed: st.mtime });
+        const text = readFileSync(p, 'utf8');
+        out.push({ record: JSON.parse(text) as CacheRecord, lastUsed: statSync(p).mtime });
       } catch {
         // removed meanwhile or corrupt: skip
       }
@@ -104,18 +106,16 @@ export class CacheStore {
    * Waits (polling) while another live process holds it.
    */
   async withLock<T>(key: Digest, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.#init();
+    this.#init();
     const path = join(this.#locks, digestHex(key));
     for (;;) {
       signal?.throwIfAborted();
       try {
-        const fh = await open(path, 'wx');
-        await fh.writeFile(String(process.pid));
-        await fh.close();
+        writeFileSync(path, String(process.pid), { flag: 'wx' });
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+        const holder = Number.parseInt(readFileIfThere(path), 10);
         if (!Number.isInteger(holder) || holder <= 0 || !processAlive(holder) || holder === process.pid) {
           // stale: remove and retry (rename first so two takers do not both win)
           const stale = `${path}.stale.${process.pid}`;
@@ -131,7 +131,16 @@ export class CacheStore {
     try {
       return await fn();
     } finally {
-      await rm(path, { force: true });
+      rmSync(path, { force: true });
     }
+  }
+}
+
+/** A small file's text, or '' when it cannot be read (a lock file removed meanwhile). */
+function readFileIfThere(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
