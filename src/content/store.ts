@@ -82,7 +82,9 @@ export async function openContentStore(dir: string, opts: OpenStoreOptions = {})
   // synchronous: each of these is a few microseconds of work, and each would otherwise wait for
   // a turn of the thread pool (most of what opening the store costs `images` and `du`)
   try {
-    for (const sub of [join('blobs', 'sha256'), 'ingest', 'leases']) mkdirSync(join(dir, sub), { recursive: true });
+    for (const sub of [join('blobs', 'sha256'), 'ingest', 'leases']) {
+      mkdirSync(join(dir, sub), { recursive: true });
+    }
     if (!existsSync(join(dir, 'oci-layout'))) {
       await createIfMissing(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}', join(dir, 'ingest'));
     }
