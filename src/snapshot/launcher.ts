@@ -16,7 +16,7 @@
  * caller spawns it directly.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
@@ -101,7 +101,7 @@ export class Launcher {
   #spawn(): Shell {
     if (this.#dir === undefined) {
       removeStaleDirs(tmpdir());
-      this.#dir = mkdtempSync(join(tmpdir(), `${dirPrefix}${process.pid}-`));
+      this.#dir = mkdtempSync(join(tmpdir(), `${dirPrefix}${pidNamespace()}-${process.pid}-`));
     }
     const out = join(this.#dir, String(this.#count++));
     const child = process
@@ -166,14 +166,30 @@ export class Launcher {
   }
 }
 
-/** The launchers' directories: `polyarch-launch-<pid>-<random>` in the temporary directory. */
+/**
+ * The launchers' directories: `polyarch-launch-<pidns>-<pid>-<random>` in the temporary
+ * directory, where `<pidns>` names the PID namespace the pid belongs to (the inode of
+ * /proc/self/ns/pid; 0 when unknown).
+ */
 const dirPrefix = 'polyarch-launch-';
+
+/** This process's PID namespace (the inode of /proc/self/ns/pid), or '0' when it cannot be read. */
+export function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    return '0';
+  }
+}
 
 /**
  * Removes the directories of launchers whose process is gone: one killed (kill -9, or a
- * signal it does not handle) leaves its directory, with the output of what was running.
+ * signal it does not handle) leaves its directory, with the output of what was running. Only
+ * those of this PID namespace: a temporary directory shared with a container holds those of
+ * processes whose pids mean nothing here. (A directory named before the namespace was part
+ * of the name, `polyarch-launch-<pid>-<random>`, is judged by its pid alone.)
  */
-export function removeStaleDirs(parent: string): void {
+export function removeStaleDirs(parent: string, namespace: string = pidNamespace()): void {
   let names: string[];
   try {
     names = readdirSync(parent);
@@ -181,7 +197,10 @@ export function removeStaleDirs(parent: string): void {
     return;
   }
   for (const name of names) {
-    const pid = name.startsWith(dirPrefix) ? /^(\d+)-/.exec(name.slice(dirPrefix.length))?.[1] : undefined;
+    if (!name.startsWith(dirPrefix)) continue;
+    const rest = name.slice(dirPrefix.length);
+    const m = /^(\d+)-(\d+)-/.exec(rest);
+    const pid = m ? (m[1] === namespace ? m[2] : undefined) : /^(\d+)-/.exec(rest)?.[1];
     if (pid === undefined || processAlive(Number(pid))) continue;
     rmSync(join(parent, name), { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { StoreError } from '../../src/errors.js';
-import { carries, Launcher, removeStaleDirs, shellQuote } from '../../src/snapshot/launcher.js';
+import { carries, Launcher, pidNamespace, removeStaleDirs, shellQuote } from '../../src/snapshot/launcher.js';
 import { run, runChecked } from '../../src/snapshot/tools.js';
 import { repoRoot, tempDir } from '../helpers/fixtures.js';
 
@@ -125,15 +125,40 @@ describe('the program launcher', () => {
     assert.equal(out, 'slept\n');
   });
 
-  test("a killed process's launcher directory is removed by the next launcher; live ones stay", () => {
+  test("a killed process's launcher directory is removed by the next launcher; live ones and other namespaces' stay", () => {
     const parent = tempDir();
     const dead = spawnSync('true').pid;
-    for (const name of [`polyarch-launch-${dead}-abc`, `polyarch-launch-${process.pid}-def`, 'other-dir']) {
+    const ns = pidNamespace();
+    assert.match(ns, /^[1-9]\d*$/, 'the PID namespace is read from /proc/self/ns/pid');
+    const names = {
+      deadHere: `polyarch-launch-${ns}-${dead}-abc123`,
+      liveHere: `polyarch-launch-${ns}-${process.pid}-def456`,
+      // a pid that is not alive here may be a live process of another PID namespace
+      deadElsewhere: `polyarch-launch-1${ns}-${dead}-ghi789`,
+      legacyDead: `polyarch-launch-${dead}-jkl012`,
+      legacyLive: `polyarch-launch-${process.pid}-mno345`,
+      other: 'other-dir',
+    };
+    for (const name of Object.values(names)) {
       mkdirSync(join(parent, name));
       writeFileSync(join(parent, name, '0.e'), '');
     }
     removeStaleDirs(parent);
-    assert.deepEqual(readdirSync(parent).sort(), ['other-dir', `polyarch-launch-${process.pid}-def`]);
+    assert.deepEqual(
+      readdirSync(parent).sort(),
+      [names.other, names.deadElsewhere, names.liveHere, names.legacyLive].sort(),
+    );
+  });
+
+  test("a launcher's directory names its PID namespace and its pid", async () => {
+    const list = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('polyarch-launch-')));
+    const before = list();
+    const l = new Launcher();
+    await l.run('true', []);
+    const made = [...list()].filter((n) => !before.has(n));
+    l.close();
+    assert.equal(made.length, 1);
+    assert.ok(made[0]!.startsWith(`polyarch-launch-${pidNamespace()}-${process.pid}-`), made[0]);
   });
 
   test('close removes its directory; shellQuote round-trips through sh', async () => {
