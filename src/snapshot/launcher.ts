@@ -16,7 +16,15 @@
  * caller spawns it directly.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  unlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
@@ -149,8 +157,10 @@ export class Launcher {
       unlinkSync(`${shell.out}.o`);
       unlinkSync(`${shell.out}.e`);
     } catch (e) {
-      // its directory is gone or unreadable: the shell is not used again
+      // its directory is gone or unreadable: the shell is not used again, and when the
+      // directory itself is gone, neither are the idle shells writing into it
       this.#end(shell);
+      if (this.#dir !== undefined && !existsSync(this.#dir)) this.#forgetDir();
       p.reject(new StoreError(`the program launcher lost the output of a program: ${(e as Error).message}`));
       return;
     }
@@ -158,6 +168,12 @@ export class Launcher {
     if (this.#all.has(shell) && this.#idle.length < maxIdle) this.#idle.push(shell);
     else this.#end(shell);
     p.resolve(result);
+  }
+
+  /** The next shell gets a new directory; the idle ones, whose files were in the old, end. */
+  #forgetDir(): void {
+    for (const s of this.#idle.splice(0)) this.#end(s);
+    this.#dir = undefined;
   }
 
   #end(shell: Shell): void {

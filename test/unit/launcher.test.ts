@@ -161,6 +161,37 @@ describe('the program launcher', () => {
     assert.ok(made[0]!.startsWith(`polyarch-launch-${pidNamespace()}-${process.pid}-`), made[0]);
   });
 
+  test('a program whose output files are lost is an error, and the next program runs in a new directory', async () => {
+    const list = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('polyarch-launch-')));
+    const before = list();
+    const l = new Launcher();
+    try {
+      await l.run('true', []);
+      const [dir] = [...list()].filter((n) => !before.has(n));
+      assert.ok(dir);
+      // two idle shells write into the directory that goes away
+      await Promise.all([l.run('true', []), l.run('true', [])]);
+      await assert.rejects(l.run('rm', ['-rf', join(tmpdir(), dir)]), (e: unknown) => {
+        assert.ok(e instanceof StoreError);
+        assert.match(e.message, /lost the output of a program/);
+        return true;
+      });
+      const again = await Promise.all([l.run('echo', ['one']), l.run('echo', ['two'])]);
+      assert.deepEqual(
+        again.map((r) => [r.code, r.stdout.toString()]),
+        [
+          [0, 'one\n'],
+          [0, 'two\n'],
+        ],
+      );
+      const now = [...list()].filter((n) => !before.has(n));
+      assert.equal(now.length, 1);
+      assert.notEqual(now[0], dir);
+    } finally {
+      l.close();
+    }
+  });
+
   test('close removes its directory; shellQuote round-trips through sh', async () => {
     const l = new Launcher();
     await l.run('true', []);
