@@ -6,16 +6,24 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CacheSpec } from '../build/options.js';
+import { type CompressionSpec, parseCompressionAttrs } from '../compress/spec.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { type Digest, isDigest } from '../oci/digest.js';
 import { parseImageReference, type Reference } from '../reference/index.js';
 
 export type CacheMode = 'min' | 'max';
 
+/** How a cache's layers are written: `compression=`, `compression-level=`, `force-compression=`. */
+export interface CacheLayerFormat {
+  compression: CompressionSpec;
+  /** recompress layers that exist already in another compression (a base image's) */
+  forceCompression: boolean;
+}
+
 /** A `--cache-to`; `name` is how the user wrote it, for messages. */
 export type CacheExport = { mode: CacheMode; ignoreError: boolean; name: string } & (
-  | { type: 'local'; dest: string }
-  | { type: 'registry'; ref: Reference }
+  | ({ type: 'local'; dest: string } & CacheLayerFormat)
+  | ({ type: 'registry'; ref: Reference } & CacheLayerFormat)
   | { type: 'inline' }
 );
 
@@ -55,7 +63,7 @@ function boolAttr(spec: CacheSpec, key: string, flag: string, dflt = false): boo
 
 /**
  * `ref=` of a registry cache, and the attributes that ask for a form polyarch does not write:
- * its cache is always one OCI image manifest with the images' own (gzip) layer blobs.
+ * its cache is always one OCI image manifest.
  */
 function registryRef(spec: CacheSpec, flag: string): Reference {
   const ref = spec.attrs.ref;
@@ -67,17 +75,23 @@ function registryRef(spec: CacheSpec, flag: string): Reference {
       );
     }
   }
-  const compression = spec.attrs.compression;
-  if (compression !== undefined && compression !== 'gzip') {
-    throw new UnsupportedError(
-      `${flag} compression=${compression} is not supported: the cache holds the images' gzip layers`,
-    );
-  }
   try {
     return parseImageReference(ref);
   } catch (err) {
     throw new InvalidArgumentError(`${flag} ${nameOf(spec)}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The layer format of a local or registry `--cache-to`, as BuildKit takes it: gzip unless
+ * `compression=` says otherwise. Without `force-compression`, a layer that came with a blob (a
+ * base image's) is written as that blob (exporter/assemble's rule).
+ */
+function layerFormat(spec: CacheSpec, flag: string): CacheLayerFormat {
+  return {
+    compression: parseCompressionAttrs(`${flag} type=${spec.type}`, spec.attrs),
+    forceCompression: boolAttr(spec, 'force-compression', flag),
+  };
 }
 
 export function resolveCacheExports(specs: readonly CacheSpec[], cwd: string): CacheExport[] {
@@ -90,8 +104,16 @@ export function resolveCacheExports(specs: readonly CacheSpec[], cwd: string): C
     }
     const ignoreError = boolAttr(spec, 'ignore-error', flag);
     const name = nameOf(spec);
-    if (spec.type === 'registry')
-      return { type: 'registry', ref: registryRef(spec, flag), mode, ignoreError, name };
+    if (spec.type === 'registry') {
+      return {
+        type: 'registry',
+        ref: registryRef(spec, flag),
+        mode,
+        ignoreError,
+        name,
+        ...layerFormat(spec, flag),
+      };
+    }
     if (spec.type === 'inline') {
       if (mode !== 'min') throw new UnsupportedError(`${flag} type=inline supports mode=min only`);
       return { type: 'inline', mode, ignoreError, name };
@@ -102,7 +124,7 @@ export function resolveCacheExports(specs: readonly CacheSpec[], cwd: string): C
     if (!ignoreError && existsSync(path) && !statSync(path).isDirectory()) {
       throw new InvalidArgumentError(`${flag} ${name}: ${path} is not a directory`);
     }
-    return { type: 'local', dest: path, mode, ignoreError, name };
+    return { type: 'local', dest: path, mode, ignoreError, name, ...layerFormat(spec, flag) };
   });
 }
 

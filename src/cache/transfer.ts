@@ -95,7 +95,8 @@ export async function exportCaches(
       const steps = stepsToExport(builds, t.mode);
       const records = await Promise.all(
         steps.map(async (s) => {
-          const exported = await exportLayers(opts, s.layers, memo);
+          const format = { compression: t.compression, forceCompression: t.forceCompression };
+          const exported = await exportLayers({ ...opts, ...format }, s.layers, memo);
           const layers: ChainLayer[] = s.layers.map((l, i) => ({
             blob: exported[i]!.blob,
             diffID: exported[i]!.diffID,

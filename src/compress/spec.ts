@@ -3,6 +3,7 @@
  * BuildKit's `compression=` names them), its level, and the media type a layer so compressed
  * carries. Pure.
  */
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import {
   MediaTypeDockerLayer,
   MediaTypeDockerLayerGzip,
@@ -42,6 +43,36 @@ export const levelRange: Record<CompressionType, readonly [number, number]> = {
   zstd: [1, 22],
   uncompressed: [0, 0],
 };
+
+/**
+ * `compression=` and `compression-level=` of an output or a `--cache-to`, as BuildKit takes
+ * them (gzip by default); `where` names the flag in errors (`output type=image`).
+ */
+export function parseCompressionAttrs(
+  where: string,
+  attrs: Readonly<Record<string, string>>,
+): CompressionSpec {
+  const name = attrs.compression ?? 'gzip';
+  if (name === 'estargz') {
+    throw new UnsupportedError(`${where}: compression=estargz is not supported (gzip, zstd, uncompressed)`);
+  }
+  if (name !== 'gzip' && name !== 'zstd' && name !== 'uncompressed') {
+    throw new InvalidArgumentError(
+      `${where}: compression=${name}: unsupported layer compression type (gzip, zstd, uncompressed)`,
+    );
+  }
+  const spec: CompressionSpec = { type: name };
+  const level = attrs['compression-level'];
+  if (level === undefined || name === 'uncompressed') return spec;
+  const [lo, hi] = levelRange[name];
+  if (!/^-?\d+$/.test(level) || Number(level) < lo || Number(level) > hi) {
+    throw new InvalidArgumentError(
+      `${where}: compression-level=${level}: expected ${lo} to ${hi} for ${name}`,
+    );
+  }
+  spec.level = Number(level);
+  return spec;
+}
 
 /** A short stable key for memo tables (`gzip-1`, `zstd-3`, `uncompressed`). */
 export function compressionKey(spec: CompressionSpec): string {

@@ -13,8 +13,13 @@
  * when stdout is not a terminal) is stdout. Pure.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { type CompressionSpec, compressionKey, defaultCompression, levelRange } from '../compress/spec.js';
-import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import {
+  type CompressionSpec,
+  compressionKey,
+  defaultCompression,
+  parseCompressionAttrs,
+} from '../compress/spec.js';
+import { InvalidArgumentError } from '../errors.js';
 import { parseGoBool } from '../goparse.js';
 import { formatReference, parseImageReference } from '../reference/index.js';
 import { type Annotation, annotationFromAttr, annotationsKey } from './annotations.js';
@@ -249,28 +254,7 @@ function withAttestationStorage(type: string, attrs: Record<string, string>, f: 
 
 /** `compression=` and `compression-level=`, as BuildKit's compression.ParseAttributes. */
 function compressionOf(type: string, attrs: Record<string, string>): CompressionSpec {
-  const name = attrs.compression ?? 'gzip';
-  if (name === 'estargz') {
-    throw new UnsupportedError(
-      `output type=${type}: compression=estargz is not supported (gzip, zstd, uncompressed)`,
-    );
-  }
-  if (name !== 'gzip' && name !== 'zstd' && name !== 'uncompressed') {
-    throw new InvalidArgumentError(
-      `output type=${type}: compression=${name}: unsupported layer compression type (gzip, zstd, uncompressed)`,
-    );
-  }
-  const spec: CompressionSpec = { type: name };
-  const level = attrs['compression-level'];
-  if (level === undefined || name === 'uncompressed') return spec;
-  const [lo, hi] = levelRange[name];
-  if (!/^-?\d+$/.test(level) || Number(level) < lo || Number(level) > hi) {
-    throw new InvalidArgumentError(
-      `output type=${type}: compression-level=${level}: expected ${lo} to ${hi} for ${name}`,
-    );
-  }
-  spec.level = Number(level);
-  return spec;
+  return parseCompressionAttrs(`output type=${type}`, attrs);
 }
 
 /** The key that decides which outputs can share one assembled image. */

@@ -225,6 +225,70 @@ describe('--cache-to type=local mode=min, warnings, ignore-error', () => {
     );
   });
 
+  test('compression=zstd,force-compression=true: every layer of the cache is zstd (the zstd tool reads each as a tar), and a fresh root builds from it', async () => {
+    const ctx = context(df);
+    const cache = join(tempDir(), 'zstd');
+    const a = await polyarch(
+      [
+        'build',
+        '--cache-to',
+        `type=local,dest=${cache},mode=max,compression=zstd,force-compression=true`,
+        ctx,
+      ],
+      { root: tempDir(), env },
+    );
+    assert.equal(a.code, 0, a.stderr.slice(-3000));
+    const index = JSON.parse(readFileSync(join(cache, 'index.json'), 'utf8'));
+    const blobPath = (d: string) => join(cache, 'blobs/sha256', d.slice('sha256:'.length));
+    const manifest = JSON.parse(readFileSync(blobPath(index.manifests[0].digest), 'utf8'));
+    // busybox's own layer too: force-compression recompresses what came as gzip
+    assert.ok(manifest.layers.length >= 3, JSON.stringify(manifest.layers));
+    for (const l of manifest.layers) {
+      assert.equal(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
+      const files = execFileSync('sh', ['-c', `zstd -dc < '${blobPath(l.digest)}' | tar -t`], {
+        encoding: 'utf8',
+      });
+      assert.ok(files.length > 0);
+    }
+    const names = execFileSync(
+      'sh',
+      [
+        '-c',
+        `for f in ${manifest.layers.map((l: { digest: string }) => `'${blobPath(l.digest)}'`).join(' ')}; do zstd -dc < "$f" | tar -t; done`,
+      ],
+      { encoding: 'utf8' },
+    ).split('\n');
+    assert.ok(names.includes('a') && names.includes('b'), "the RUN steps' files are in the zstd layers");
+    // without force-compression, busybox's gzip layer is written as it came
+    const mixed = join(tempDir(), 'mixed');
+    const m = await polyarch(['build', '--cache-to', `type=local,dest=${mixed},compression=zstd`, ctx], {
+      root: tempDir(),
+    });
+    assert.equal(m.code, 0, m.stderr.slice(-3000));
+    const mIndex = JSON.parse(readFileSync(join(mixed, 'index.json'), 'utf8'));
+    const mManifest = JSON.parse(
+      readFileSync(join(mixed, 'blobs/sha256', mIndex.manifests[0].digest.slice('sha256:'.length)), 'utf8'),
+    );
+    assert.deepEqual(
+      mManifest.layers.map((l: { mediaType: string }) =>
+        l.mediaType.replace('application/vnd.oci.image.layer.v1.', ''),
+      ),
+      ['tar+gzip', 'tar+zstd', 'tar+zstd'],
+    );
+    // a fresh root builds from it alone, and its image (with the cache's zstd layers, taken as
+    // they are) is read by skopeo
+    const tar = join(tempDir(), 'from-zstd.tar');
+    await buildFromCache(['--cache-from', `type=local,src=${cache}`, '-o', `type=oci,dest=${tar}`], ctx);
+    // skopeo copies it blob by blob, checking each against its digest
+    const copied = join(tempDir(), 'copied');
+    execFileSync('skopeo', ['copy', '-q', `oci-archive:${tar}`, `dir:${copied}`]);
+    const seen = JSON.parse(readFileSync(join(copied, 'manifest.json'), 'utf8'));
+    assert.deepEqual(
+      seen.layers.map((l: { mediaType: string }) => l.mediaType),
+      manifest.layers.map(() => 'application/vnd.oci.image.layer.v1.tar+zstd'),
+    );
+  });
+
   test('a missing cache is a warning and the build goes on cold; so is a layout that holds an image', async () => {
     const ctx = context(df);
     const missing = join(tempDir(), 'nothing-here');

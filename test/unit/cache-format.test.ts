@@ -152,14 +152,49 @@ describe('cache specs', () => {
     ]);
   });
 
-  test('type=local resolved; mode min by default', () => {
+  test('type=local resolved; mode min and gzip layers by default', () => {
     assert.deepEqual(resolveCacheExports([{ type: 'local', attrs: { dest: 'c' } }], '/w'), [
-      { type: 'local', dest: '/w/c', mode: 'min', ignoreError: false, name: 'type=local,dest=c' },
+      {
+        type: 'local',
+        dest: '/w/c',
+        mode: 'min',
+        ignoreError: false,
+        name: 'type=local,dest=c',
+        compression: { type: 'gzip' },
+        forceCompression: false,
+      },
     ]);
     assert.deepEqual(resolveCacheImports([{ type: 'local', attrs: { src: '/c' } }], '/w'), [
       { type: 'local', src: '/c', name: 'type=local,src=/c' },
     ]);
   });
+  test('compression=, compression-level= and force-compression= of a --cache-to', () => {
+    const [r] = resolveCacheExports(
+      [
+        {
+          type: 'registry',
+          attrs: { ref: 'r/x', compression: 'zstd', 'compression-level': '9', 'force-compression': 'true' },
+        },
+      ],
+      '/',
+    );
+    assert.deepEqual(r!.type === 'registry' && [r.compression, r.forceCompression], [
+      { type: 'zstd', level: 9 },
+      true,
+    ]);
+    const [l] = resolveCacheExports(
+      [{ type: 'local', attrs: { dest: 'c', compression: 'uncompressed' } }],
+      '/',
+    );
+    assert.deepEqual(l!.type === 'local' && [l.compression, l.forceCompression], [
+      { type: 'uncompressed' },
+      false,
+    ]);
+    // the import side has no use for them (BuildKit ignores them there too)
+    const [i] = resolveCacheImports([{ type: 'registry', attrs: { ref: 'r/x', compression: 'zstd' } }], '/');
+    assert.equal(i!.type, 'registry');
+  });
+
   test('refusals, one clear message each', () => {
     for (const type of ['gha', 's3', 'azblob']) {
       assert.throws(
@@ -185,8 +220,24 @@ describe('cache specs', () => {
       /image-manifest=false is not supported: polyarch's cache is always an OCI image manifest/,
     );
     assert.throws(
-      () => resolveCacheExports([{ type: 'registry', attrs: { ref: 'r/x', compression: 'zstd' } }], '/'),
-      /compression=zstd is not supported/,
+      () => resolveCacheExports([{ type: 'registry', attrs: { ref: 'r/x', compression: 'lz4' } }], '/'),
+      /--cache-to type=registry: compression=lz4: unsupported layer compression type \(gzip, zstd, uncompressed\)/,
+    );
+    assert.throws(
+      () => resolveCacheExports([{ type: 'local', attrs: { dest: 'x', compression: 'estargz' } }], '/'),
+      /--cache-to type=local: compression=estargz is not supported/,
+    );
+    assert.throws(
+      () =>
+        resolveCacheExports(
+          [{ type: 'local', attrs: { dest: 'x', compression: 'zstd', 'compression-level': '23' } }],
+          '/',
+        ),
+      /--cache-to type=local: compression-level=23: expected 1 to 22 for zstd/,
+    );
+    assert.throws(
+      () => resolveCacheExports([{ type: 'local', attrs: { dest: 'x', 'force-compression': 'yes' } }], '/'),
+      /--cache-to: invalid force-compression "yes": expected true or false/,
     );
     assert.throws(
       () => resolveCacheImports([{ type: 'registry', attrs: { ref: 'x::' } }], '/'),
