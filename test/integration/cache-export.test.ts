@@ -289,6 +289,28 @@ describe('--cache-to type=local mode=min, warnings, ignore-error', () => {
     );
   });
 
+  test('type=registry,compression=zstd: the pushed cache manifest names zstd layers, and a fresh root builds from it', async () => {
+    const ctx = context(df);
+    const ref = `${registryHost}/polyarch-test/zcache-${process.pid}:cache`;
+    const a = await polyarch(
+      ['build', '--cache-to', `type=registry,ref=${ref},mode=max,compression=zstd,compression-level=5`, ctx],
+      { root: tempDir(), env },
+    );
+    assert.equal(a.code, 0, a.stderr.slice(-3000));
+    const raw = execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+      encoding: 'utf8',
+    });
+    const types = (JSON.parse(raw).layers as { mediaType: string }[]).map((l) =>
+      l.mediaType.replace('application/vnd.oci.image.layer.v1.', ''),
+    );
+    assert.deepEqual(
+      types,
+      ['tar+gzip', 'tar+zstd', 'tar+zstd'],
+      'busybox as it came, the two RUN layers zstd',
+    );
+    await buildFromCache(['--cache-from', ref], ctx);
+  });
+
   test('a missing cache is a warning and the build goes on cold; so is a layout that holds an image', async () => {
     const ctx = context(df);
     const missing = join(tempDir(), 'nothing-here');
