@@ -24,7 +24,7 @@
  * belongs to a liveness token: when its process dies, GC drops the lease.
  */
 import type { Hash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { appendFile, type FileHandle, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
@@ -79,22 +79,18 @@ const maxBuffersPerWrite = 512;
 
 /** Opens (creating when missing) the OCI layout at `dir` as a content store. */
 export async function openContentStore(dir: string, opts: OpenStoreOptions = {}): Promise<ContentStore> {
-  // synchronous: each of these is a few microseconds of work, and each would otherwise wait for
-  // a turn of the thread pool (most of what opening the store costs `images` and `du`)
   try {
+    // synchronous: each is a few microseconds of work that through the thread pool would wait
+    // for a turn of it, at every command that opens the store
     for (const sub of [join('blobs', 'sha256'), 'ingest', 'leases']) {
       mkdirSync(join(dir, sub), { recursive: true });
     }
-    if (!existsSync(join(dir, 'oci-layout'))) {
-      await createIfMissing(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}', join(dir, 'ingest'));
-    }
-    if (!existsSync(join(dir, 'index.json'))) {
-      await createIfMissing(
-        join(dir, 'index.json'),
-        JSON.stringify({ schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [] }),
-        join(dir, 'ingest'),
-      );
-    }
+    await createIfMissing(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}', join(dir, 'ingest'));
+    await createIfMissing(
+      join(dir, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaTypeImageIndex, manifests: [] }),
+      join(dir, 'ingest'),
+    );
   } catch (err) {
     throw new StoreError(`opening the content store ${dir}: ${messageOf(err)}`, { cause: err });
   }
@@ -108,7 +104,8 @@ export async function openContentStore(dir: string, opts: OpenStoreOptions = {})
 async function createIfMissing(path: string, content: string, tmpDir: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await stat(path);
+      // synchronous: a stat costs microseconds; through the thread pool it waits for a turn
+      statSync(path);
       return;
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
