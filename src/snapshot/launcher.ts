@@ -108,8 +108,9 @@ export class Launcher {
 
   #spawn(): Shell {
     if (this.#dir === undefined) {
-      removeStaleDirs(tmpdir());
-      this.#dir = mkdtempSync(join(tmpdir(), `${dirPrefix}${pidNamespace()}-${process.pid}-`));
+      const ns = pidNamespace();
+      removeStaleDirs(tmpdir(), ns);
+      this.#dir = mkdtempSync(join(tmpdir(), `${dirPrefix}${ns}-${process.pid}-`));
     }
     const out = join(this.#dir, String(this.#count++));
     const child = process
