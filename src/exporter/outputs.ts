@@ -208,7 +208,7 @@ function formatOf(
   annotations: Annotation[],
   defaultOCI: boolean,
 ): ImageFormat {
-  const compression = compressionOf(type, attrs);
+  const compression = parseCompressionAttrs(`output type=${type}`, attrs);
   const force = attrs['force-compression'];
   const oci =
     attrs['oci-mediatypes'] === undefined
@@ -250,11 +250,6 @@ function withAttestationStorage(type: string, attrs: Record<string, string>, f: 
     f.referrers = true;
   }
   return f;
-}
-
-/** `compression=` and `compression-level=`, as BuildKit's compression.ParseAttributes. */
-function compressionOf(type: string, attrs: Record<string, string>): CompressionSpec {
-  return parseCompressionAttrs(`output type=${type}`, attrs);
 }
 
 /** The key that decides which outputs can share one assembled image. */

@@ -14,6 +14,15 @@ import { carries, Launcher, pidNamespace, removeStaleDirs, shellQuote } from '..
 import { run, runChecked } from '../../src/snapshot/tools.js';
 import { repoRoot, tempDir } from '../helpers/fixtures.js';
 
+/**
+ * This process's launcher directories in the temporary directory. Only its own: the test
+ * runner runs other test files beside this one, each with launchers of its own.
+ */
+function ownLauncherDirs(): Set<string> {
+  const mine = new RegExp(`^polyarch-launch-\\d+-${process.pid}-`);
+  return new Set(readdirSync(tmpdir()).filter((n) => mine.test(n)));
+}
+
 describe('the program launcher', () => {
   test('arguments arrive literally: quotes, $, backticks, globs, spaces, empty strings', async () => {
     const args = [`it's`, '$HOME', '`id`', '*', ' two  spaces ', '', '\\n', '"q"', ';exit 3', '$(id)'];
@@ -151,23 +160,21 @@ describe('the program launcher', () => {
   });
 
   test("a launcher's directory names its PID namespace and its pid", async () => {
-    const list = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('polyarch-launch-')));
-    const before = list();
+    const before = ownLauncherDirs();
     const l = new Launcher();
     await l.run('true', []);
-    const made = [...list()].filter((n) => !before.has(n));
+    const made = [...ownLauncherDirs()].filter((n) => !before.has(n));
     l.close();
     assert.equal(made.length, 1);
     assert.ok(made[0]!.startsWith(`polyarch-launch-${pidNamespace()}-${process.pid}-`), made[0]);
   });
 
   test('a program whose output files are lost is an error, and the next program runs in a new directory', async () => {
-    const list = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('polyarch-launch-')));
-    const before = list();
+    const before = ownLauncherDirs();
     const l = new Launcher();
     try {
       await l.run('true', []);
-      const [dir] = [...list()].filter((n) => !before.has(n));
+      const [dir] = [...ownLauncherDirs()].filter((n) => !before.has(n));
       assert.ok(dir);
       // two idle shells write into the directory that goes away
       await Promise.all([l.run('true', []), l.run('true', [])]);
@@ -184,7 +191,7 @@ describe('the program launcher', () => {
           [0, 'two\n'],
         ],
       );
-      const now = [...list()].filter((n) => !before.has(n));
+      const now = [...ownLauncherDirs()].filter((n) => !before.has(n));
       assert.equal(now.length, 1);
       assert.notEqual(now[0], dir);
     } finally {
@@ -195,9 +202,9 @@ describe('the program launcher', () => {
   test('close removes its directory; shellQuote round-trips through sh', async () => {
     const l = new Launcher();
     await l.run('true', []);
-    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('polyarch-launch-')).length;
+    const before = ownLauncherDirs().size;
     l.close();
-    const after = readdirSync(tmpdir()).filter((n) => n.startsWith('polyarch-launch-')).length;
+    const after = ownLauncherDirs().size;
     assert.equal(after, before - 1);
     for (const s of [`a'b`, `'`, `''`, 'x\\y', '$x']) {
       assert.equal(execFileSync('sh', ['-c', `printf %s ${shellQuote(s)}`]).toString(), s);
