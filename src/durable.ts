@@ -13,8 +13,16 @@
  * `tmp`/`ingest` directory, which its cleanup knows); the default is a sibling named
  * `.<name>.<pid>-<random>.tmp`.
  */
-import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { link, open, rename, unlink } from 'node:fs/promises';
+// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+import {
+  closeSync,
+  createWriteStream,
+  promises as fsp,
+  fsyncSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -43,7 +51,7 @@ export function tempBeside(path: string): string {
 
 /** fsyncs a file or a directory by its path. */
 export async function syncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
+  const fh = await fsp.open(path, 'r');
   try {
     await fh.sync();
   } finally {
@@ -54,10 +62,10 @@ export async function syncPath(path: string): Promise<void> {
 /** Puts the synced temporary file in place and makes the change durable. */
 async function commit(tmp: string, path: string, exclusive: boolean): Promise<void> {
   if (exclusive) {
-    await link(tmp, path);
-    await unlink(tmp);
+    await fsp.link(tmp, path);
+    await fsp.unlink(tmp);
   } else {
-    await rename(tmp, path);
+    await fsp.rename(tmp, path);
   }
   await syncPath(dirname(path));
 }
@@ -94,7 +102,7 @@ export async function writeFileDurably(
 ): Promise<void> {
   const tmp = opts.tmp ?? tempBeside(path);
   try {
-    const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
+    const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o644);
     try {
       await fh.writeFile(data);
       await fh.sync();
@@ -103,7 +111,7 @@ export async function writeFileDurably(
     }
     await commit(tmp, path, opts.exclusive ?? false);
   } catch (err) {
-    await unlink(tmp).catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
     throw err;
   }
 }
@@ -128,7 +136,7 @@ export async function writeStreamDurably(
   } catch (err) {
     // the stream opens its file asynchronously: remove it only once the stream is closed
     if (!out.closed) await new Promise<void>((r) => out.once('close', () => r()).destroy());
-    await unlink(tmp).catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
     throw err;
   }
 }

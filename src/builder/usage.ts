@@ -13,10 +13,11 @@
  * names any more (children before parents) → content GC. It runs while no build runs (see
  * BuilderStore.exclusiveCache), and never removes a snapshot an overlay stacks.
  */
-import { readFileSync } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../content/index.js';
+import { readdirOrNone } from '../dirs.js';
 import { randomHex } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
 import { type CacheRecord, CacheStore } from '../graph/cache.js';
@@ -127,11 +128,12 @@ export async function readCacheState(opts: {
     for (const { record, lastUsed } of await new CacheStore({ dir: b.cacheDir }).list()) {
       records.push({ builder: b.builder, cacheDir: b.cacheDir, record, lastUsed });
     }
-    for (const name of await readdir(b.cacheMountsDir).catch(() => [] as string[])) {
+    // a few directory entries, walked synchronously as treeSize walks them
+    for (const name of readdirOrNone(b.cacheMountsDir)) {
       if (name.startsWith('.')) continue;
       const dir = join(b.cacheMountsDir, name);
       try {
-        const st = await stat(dir);
+        const st = statSync(dir);
         if (!st.isDirectory()) continue;
         cacheMounts.push({ builder: b.builder, dir, name, size: treeSize(dir), lastUsed: st.mtime });
       } catch {
@@ -395,8 +397,8 @@ export async function pruneCache(opts: {
         await opts.snapshots.remove(item.id);
       } else {
         const trash = join(item.dir!, '..', `.trash-${process.pid}-${randomHex(6)}`);
-        await rename(item.dir!, trash);
-        await rm(trash, { recursive: true, force: true });
+        await fsp.rename(item.dir!, trash);
+        await fsp.rm(trash, { recursive: true, force: true });
       }
       removed.push(item);
     } catch (err) {

@@ -24,10 +24,12 @@
  * belongs to a liveness token: when its process dies, GC drops the lease.
  */
 import type { Hash } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { appendFile, type FileHandle, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+import { createReadStream, promises as fsp, mkdirSync, readFileSync, statSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
+import { readdirOrNone } from '../dirs.js';
 import { renameDurably, writeFileDurably } from '../durable.js';
 import {
   DigestMismatchError,
@@ -120,7 +122,7 @@ async function createIfMissing(path: string, content: string, tmpDir: string): P
       // another process cleaning up ingest/ removed our temp file: try again
       if (code !== 'ENOENT' || attempt >= 3) throw err;
     } finally {
-      await unlink(tmp).catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
     }
   }
 }
@@ -179,7 +181,7 @@ class LocalContentStore implements ContentStore {
     const path = this.blobPath(digest);
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      fh = await fsp.open(path, 'r');
     } catch (err) {
       if (isErrno(err, 'ENOENT'))
         throw new NotFoundError(`blob ${digest} not found in the local store ${this.dir}`);
@@ -207,10 +209,10 @@ class LocalContentStore implements ContentStore {
     const tmp = await this.#tempPath();
     try {
       const target = this.blobPath(digest);
-      if (alg !== 'sha256') await mkdir(dirname(target), { recursive: true });
+      if (alg !== 'sha256') await fsp.mkdir(dirname(target), { recursive: true });
       await writeFileDurably(target, data, { tmp });
     } catch (err) {
-      await unlink(tmp).catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
       throw new StoreError(`writing ${opts.what ?? `blob ${digest}`} to ${this.dir}: ${messageOf(err)}`, {
         cause: err,
       });
@@ -237,7 +239,7 @@ class LocalContentStore implements ContentStore {
     const tmp = await this.#tempPath();
     let fh: FileHandle;
     try {
-      fh = await open(tmp, 'wx', 0o644);
+      fh = await fsp.open(tmp, 'wx', 0o644);
     } catch (err) {
       throw new StoreError(`writing to ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
@@ -279,7 +281,7 @@ class LocalContentStore implements ContentStore {
     const dir = join(this.dir, sub);
     const dead: string[] = [];
     const alive = new Map<string, boolean>();
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
+    for (const name of readdirOrNone(dir)) {
       const token = tokenOf(name);
       if (token === undefined) continue;
       let live = alive.get(token);
@@ -289,7 +291,7 @@ class LocalContentStore implements ContentStore {
       }
       if (live) continue;
       dead.push(join(dir, name));
-      if (!dryRun) await unlink(join(dir, name)).catch(() => {});
+      if (!dryRun) await fsp.unlink(join(dir, name)).catch(() => {});
     }
     return dead;
   }
@@ -337,10 +339,10 @@ class LocalContentStore implements ContentStore {
   async #writeIndex(index: ImageIndex): Promise<void> {
     const tmp = join(this.dir, 'ingest', `${(await this.#liveness()).id}.index`);
     try {
-      await unlink(tmp).catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
       await writeFileDurably(join(this.dir, 'index.json'), `${JSON.stringify(index)}\n`, { tmp });
     } catch (err) {
-      await unlink(tmp).catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
       throw storeWriteError('updating the image names', this.dir, err);
     }
   }
@@ -411,14 +413,14 @@ class LocalContentStore implements ContentStore {
       const marked = await this.#mark(roots);
       const removed: Digest[] = [];
       let bytes = 0;
-      for (const alg of await readdir(join(this.dir, 'blobs')).catch(() => [] as string[])) {
-        for (const hex of await readdir(join(this.dir, 'blobs', alg)).catch(() => [] as string[])) {
+      for (const alg of readdirOrNone(join(this.dir, 'blobs'))) {
+        for (const hex of readdirOrNone(join(this.dir, 'blobs', alg))) {
           const digest = `${alg}:${hex}` as Digest;
           if (marked.has(digest)) continue;
           const path = join(this.dir, 'blobs', alg, hex);
-          const st = await stat(path).catch(() => undefined);
+          const st = statSync(path, { throwIfNoEntry: false });
           if (!st) continue;
-          if (!opts.dryRun) await unlink(path).catch(() => {});
+          if (!opts.dryRun) await fsp.unlink(path).catch(() => {});
           removed.push(digest);
           bytes += st.size;
         }
@@ -433,14 +435,19 @@ class LocalContentStore implements ContentStore {
   async #liveLeaseDigests(dryRun: boolean): Promise<Digest[]> {
     const dir = join(this.dir, 'leases');
     const out: Digest[] = [];
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
+    for (const name of readdirOrNone(dir)) {
       const token = tokenOf(name);
       if (token === undefined) continue;
       if (!(await isAlive(this.#scope, token))) {
-        if (!dryRun) await unlink(join(dir, name)).catch(() => {});
+        if (!dryRun) await fsp.unlink(join(dir, name)).catch(() => {});
         continue;
       }
-      const text = await readFile(join(dir, name), 'utf8').catch(() => '');
+      let text = '';
+      try {
+        text = readFileSync(join(dir, name), 'utf8'); // a lease: a few digests
+      } catch {
+        continue; // ended meanwhile
+      }
       for (const line of text.split('\n')) if (isDigest(line)) out.push(line);
     }
     return out;
@@ -458,7 +465,7 @@ class LocalContentStore implements ContentStore {
       if (typeof r === 'string' || !isWalkable(r)) continue;
       let bytes: Buffer;
       try {
-        bytes = await readFile(this.blobPath(digest));
+        bytes = readFileSync(this.blobPath(digest)); // a manifest or index: a few KB
       } catch {
         continue; // not present (a partially pulled index): nothing below it to keep
       }
@@ -474,7 +481,7 @@ class LocalContentStore implements ContentStore {
   async check(): Promise<CheckResult> {
     const problems: string[] = [];
     try {
-      const layout = JSON.parse(await readFile(join(this.dir, 'oci-layout'), 'utf8'));
+      const layout = JSON.parse(await fsp.readFile(join(this.dir, 'oci-layout'), 'utf8'));
       if (layout.imageLayoutVersion !== '1.0.0') problems.push('oci-layout: unexpected imageLayoutVersion');
     } catch (err) {
       problems.push(`oci-layout: ${messageOf(err)}`);
@@ -485,8 +492,8 @@ class LocalContentStore implements ContentStore {
     } catch (err) {
       problems.push(messageOf(err));
     }
-    for (const alg of await readdir(join(this.dir, 'blobs')).catch(() => [] as string[])) {
-      for (const hex of await readdir(join(this.dir, 'blobs', alg)).catch(() => [] as string[])) {
+    for (const alg of readdirOrNone(join(this.dir, 'blobs'))) {
+      for (const hex of readdirOrNone(join(this.dir, 'blobs', alg))) {
         const digest = `${alg}:${hex}`;
         if (!isDigest(digest)) {
           problems.push(`blobs/${alg}/${hex}: not a digest`);
@@ -629,7 +636,7 @@ class FileLease implements Lease {
     if (fresh.length === 0) return;
     await this.#locked(async () => {
       try {
-        await appendFile(this.#path, fresh.map((d) => `${d}\n`).join(''));
+        await fsp.appendFile(this.#path, fresh.map((d) => `${d}\n`).join(''));
       } catch (err) {
         throw storeWriteError('recording the blobs in use', this.#storeDir, err);
       }
@@ -640,7 +647,7 @@ class FileLease implements Lease {
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    await unlink(this.#path).catch(() => {});
+    await fsp.unlink(this.#path).catch(() => {});
   }
 }
 
@@ -767,7 +774,7 @@ class FileBlobWriter implements BlobWriter {
     try {
       await (await this.#hooks.lease()).add([desc.digest]);
       const target = this.#hooks.target(desc.digest);
-      if (this.#alg !== 'sha256') await mkdir(dirname(target), { recursive: true });
+      if (this.#alg !== 'sha256') await fsp.mkdir(dirname(target), { recursive: true });
       await renameDurably(this.#tmp, target);
     } catch (err) {
       await this.abort();
@@ -785,7 +792,7 @@ class FileBlobWriter implements BlobWriter {
       await this.#fh.close().catch(() => {});
       this.#fh = undefined;
     }
-    await unlink(this.#tmp).catch(() => {});
+    await fsp.unlink(this.#tmp).catch(() => {});
     this.#stream?.destroy();
   }
 }

@@ -6,8 +6,16 @@
  * mtime is its last use (for `prune --filter until=`). While a process computes a key it holds
  * `<root>/cache/locks/<hex>` (O_EXCL, with its pid), so two concurrent builds run an op once.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { rename, rm, utimes } from 'node:fs/promises';
+// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+import {
+  promises as fsp,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurably } from '../durable.js';
 import { StoreError } from '../errors.js';
@@ -66,7 +74,7 @@ export class CacheStore {
     try {
       const rec = JSON.parse(text) as CacheRecord;
       const now = new Date();
-      utimes(this.#path(key), now, now).catch(() => {});
+      fsp.utimes(this.#path(key), now, now).catch(() => {});
       return rec;
     } catch {
       // a corrupt record (cannot happen with rename, but a disk may lie): treat as a miss
@@ -81,7 +89,7 @@ export class CacheStore {
   }
 
   async delete(key: Digest): Promise<void> {
-    await rm(this.#path(key), { force: true });
+    await fsp.rm(this.#path(key), { force: true });
   }
 
   /** Every record, with its last-use time. */
@@ -119,8 +127,8 @@ export class CacheStore {
         if (!Number.isInteger(holder) || holder <= 0 || !processAlive(holder) || holder === process.pid) {
           // stale: remove and retry (rename first so two takers do not both win)
           const stale = `${path}.stale.${process.pid}`;
-          await rename(path, stale).then(
-            () => rm(stale, { force: true }),
+          await fsp.rename(path, stale).then(
+            () => fsp.rm(stale, { force: true }),
             () => {},
           );
           continue;

@@ -20,8 +20,10 @@
  * the work of processes still running. Two processes unpacking the same layer race on the final
  * rename; the loser discards its copy and uses the winner's.
  */
+// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
 import {
   existsSync,
+  promises as fsp,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -30,7 +32,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { randomHex, writeFileDurablySync } from '../durable.js';
@@ -379,7 +380,7 @@ export class SnapshotStore {
       if (isErrno(err, 'ENOENT')) return; // another process got there first
       throw new StoreError(`removing ${path}: ${messageOf(err)}`, { cause: err });
     }
-    await rm(to, { recursive: true, force: true });
+    await fsp.rm(to, { recursive: true, force: true });
   }
 
   private writeMeta(dir: string, meta: SnapshotMeta): void {

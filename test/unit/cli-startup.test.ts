@@ -8,8 +8,10 @@
  * HTTP stack or worker threads.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { repoRoot } from '../helpers/fixtures.js';
@@ -118,13 +120,42 @@ describe('start-up loads only what the command uses', () => {
     });
   }
 
-  test('ls loads no node:fs/promises: the builder state it reads is a few small files', () => {
-    // fs/promises brings readline, the fs watchers and streams, which Node compiles at first use
-    const { builtins } = staticClosure(commandChunk('ls'));
-    assert.deepEqual(
-      builtins.filter((b) => ['node:fs/promises', 'node:stream/promises'].includes(b)),
-      [],
+  for (const name of ['ls', 'images', 'du']) {
+    test(`${name} requires no node:fs/promises: the state it reads is small files and directories`, () => {
+      // fs/promises brings readline, the fs watchers and streams, which Node compiles at first
+      // use; the stores reach it through fs.promises, which loads it when first called
+      const { builtins } = staticClosure(commandChunk(name));
+      assert.ok(!builtins.includes('node:fs/promises'), builtins.join(' '));
+    });
+  }
+
+  test('ls, images and du load no node:fs/promises as they run, on an empty store', () => {
+    // the first command creates the store's files (written durably, through fs.promises)
+    const root = mkdtempSync(join(tmpdir(), 'polyarch-startup-'));
+    const probe = join(root, 'probe.cjs');
+    writeFileSync(
+      probe,
+      `const loaded = () => process.moduleLoadList.includes('NativeModule internal/fs/promises');
+process.on('exit', () => process.stderr.write('fs/promises loaded: ' + loaded() + '\\n'));
+`,
     );
+    let created = false;
+    try {
+      for (const name of ['du', 'ls', 'images', 'du']) {
+        const r = spawnSync(process.execPath, ['-r', probe, join(repoRoot, 'bin', 'polyarch'), name], {
+          env: { ...process.env, POLYARCH_ROOT: join(root, 'store') },
+          encoding: 'utf8',
+        });
+        assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+        if (!created) {
+          created = true;
+          continue;
+        }
+        assert.match(r.stderr, /fs\/promises loaded: false/, `${name} loaded node:fs/promises`);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test("undici.cjs is undici's Agent and request API; fetch loads the rest when first asked for", async () => {
