@@ -125,15 +125,14 @@ export function orderWorkerPlatforms(host: Platform, supported: readonly Platfor
     ...(h.variant ? { variant: h.variant } : {}),
   });
   const rank = (p: Platform): [number, number, string] => {
-    const name = formatPlatform(normalizePlatform(p));
+    const name = formatPlatform(p);
     if (name === hostName) return [0, 0, name];
     if (p.os === h.os && p.architecture === h.architecture) return [1, 0, name];
     const i = emulatedOrder.indexOf(name);
     return [2, i < 0 ? emulatedOrder.length : i, name];
   };
-  return [...supported].sort((a, b) => {
-    const [a0, a1, a2] = rank(a);
-    const [b0, b1, b2] = rank(b);
-    return a0 - b0 || a1 - b1 || (a2 < b2 ? -1 : a2 > b2 ? 1 : 0);
-  });
+  // each platform ranked once, not at every comparison (`ls` pays for this at start-up)
+  const ranked = supported.map((p) => ({ p, r: rank(p) }));
+  ranked.sort(({ r: [a0, a1, a2] }, { r: [b0, b1, b2] }) => a0 - b0 || a1 - b1 || (a2 < b2 ? -1 : a2 > b2 ? 1 : 0));
+  return ranked.map((x) => x.p);
 }
