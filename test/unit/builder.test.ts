@@ -14,6 +14,7 @@ import {
   formatInGroups,
   mountedSnapshotIds,
   type NodeInfo,
+  orderWorkerPlatforms,
   parsePruneFilters,
   planPrune,
   truncatePlatforms,
@@ -107,6 +108,18 @@ describe('platforms as buildx shows them', () => {
     const line = referenceBlock('ls').split('\n')[2]!;
     const expected = line.slice(line.indexOf('linux/'));
     assert.equal(truncatePlatforms(inspected.split(', '), 4), expected);
+  });
+
+  test("a worker's platforms in BuildKit's order: the host, its variants, then archutil's", () => {
+    const want = inspected.split(', ');
+    const host = parsePlatform('linux/amd64');
+    for (const given of [[...want].reverse(), [...want.slice(5), ...want.slice(0, 5)]]) {
+      const ordered = orderWorkerPlatforms(
+        host,
+        given.map((p) => parsePlatform(p)),
+      ).map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join('/'));
+      assert.deepEqual(ordered, want);
+    }
   });
 
   test('configured platforms come first and are marked', () => {
