@@ -13,7 +13,7 @@
  * `tmp`/`ingest` directory, which its cleanup knows); the default is a sibling named
  * `.<name>.<pid>-<random>.tmp`.
  */
-// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+// fs.promises loads node:fs/promises at its first call: `ls`, `images` and `du` make none on a store that exists
 import {
   closeSync,
   createWriteStream,

@@ -13,7 +13,7 @@
  * names any more (children before parents) → content GC. It runs while no build runs (see
  * BuilderStore.exclusiveCache), and never removes a snapshot an overlay stacks.
  */
-// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+// fs.promises loads node:fs/promises at its first call: `ls`, `images` and `du` make none on a store that exists
 import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../content/index.js';

@@ -24,7 +24,7 @@
  * belongs to a liveness token: when its process dies, GC drops the lease.
  */
 import type { Hash } from 'node:crypto';
-// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+// fs.promises loads node:fs/promises at its first call: `ls`, `images` and `du` make none on a store that exists
 import { createReadStream, promises as fsp, mkdirSync, readFileSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

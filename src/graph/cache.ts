@@ -6,7 +6,7 @@
  * mtime is its last use (for `prune --filter until=`). While a process computes a key it holds
  * `<root>/cache/locks/<hex>` (O_EXCL, with its pid), so two concurrent builds run an op once.
  */
-// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+// fs.promises loads node:fs/promises at its first call: `ls`, `images` and `du` make none on a store that exists
 import {
   promises as fsp,
   mkdirSync,

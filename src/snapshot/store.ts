@@ -20,7 +20,7 @@
  * the work of processes still running. Two processes unpacking the same layer race on the final
  * rename; the loser discards its copy and uses the winner's.
  */
-// fs.promises loads node:fs/promises at its first call, which `du`, `ls` and `images` never make
+// fs.promises loads node:fs/promises at its first call: `ls`, `images` and `du` make none on a store that exists
 import {
   existsSync,
   promises as fsp,

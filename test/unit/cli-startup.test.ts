@@ -14,6 +14,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { rootLayout } from '../../src/content/root.js';
+import { openContentStore } from '../../src/content/store.js';
+import { MediaTypeImageConfig, MediaTypeImageManifest } from '../../src/oci/mediatypes.js';
 import { repoRoot } from '../helpers/fixtures.js';
 
 const bundleDir = join(repoRoot, 'dist', 'bundle');
@@ -129,9 +132,8 @@ describe('start-up loads only what the command uses', () => {
     });
   }
 
-  test('ls, images and du load no node:fs/promises as they run, on an empty store', () => {
-    // the first command creates the store's files (written durably, through fs.promises)
-    const root = mkdtempSync(join(tmpdir(), 'polyarch-startup-'));
+  /** Runs ls, images and du on `store` (created by a du first); says which loaded node:fs/promises. */
+  function fsPromisesLoads(root: string, store: string, fill?: () => Promise<void>): Promise<string[]> {
     const probe = join(root, 'probe.cjs');
     writeFileSync(
       probe,
@@ -139,20 +141,56 @@ describe('start-up loads only what the command uses', () => {
 process.on('exit', () => process.stderr.write('fs/promises loaded: ' + loaded() + '\\n'));
 `,
     );
-    let created = false;
+    const run = (name: string) => {
+      const r = spawnSync(process.execPath, ['-r', probe, join(repoRoot, 'bin', 'polyarch'), name], {
+        env: { ...process.env, POLYARCH_ROOT: store },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+      return /fs\/promises loaded: true/.test(r.stderr);
+    };
+    // the first command creates the store's files (written durably, through fs.promises)
+    run('du');
+    return (fill ?? (async () => {}))().then(() => ['ls', 'images', 'du'].filter(run));
+  }
+
+  test('ls, images and du load no node:fs/promises as they run, on an empty store', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'polyarch-startup-'));
     try {
-      for (const name of ['du', 'ls', 'images', 'du']) {
-        const r = spawnSync(process.execPath, ['-r', probe, join(repoRoot, 'bin', 'polyarch'), name], {
-          env: { ...process.env, POLYARCH_ROOT: join(root, 'store') },
-          encoding: 'utf8',
+      assert.deepEqual(await fsPromisesLoads(root, join(root, 'store')), []);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('nor on a store that holds an image (images reads its manifest and config)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'polyarch-startup-'));
+    const store = join(root, 'store');
+    const fill = async () => {
+      const content = await openContentStore(rootLayout(store).content);
+      try {
+        const config = await content.putBlob(
+          Buffer.from(
+            JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+          ),
+          { mediaType: MediaTypeImageConfig },
+        );
+        const manifest = { schemaVersion: 2, mediaType: MediaTypeImageManifest, config, layers: [] };
+        const desc = await content.putBlob(Buffer.from(JSON.stringify(manifest)), {
+          mediaType: MediaTypeImageManifest,
         });
-        assert.equal(r.status, 0, `${name}: ${r.stderr}`);
-        if (!created) {
-          created = true;
-          continue;
-        }
-        assert.match(r.stderr, /fs\/promises loaded: false/, `${name} loaded node:fs/promises`);
+        await content.setName('localhost/startup:probe', desc);
+      } finally {
+        await content.close();
       }
+    };
+    try {
+      assert.deepEqual(await fsPromisesLoads(root, store, fill), []);
+      const images = spawnSync(process.execPath, [join(repoRoot, 'bin', 'polyarch'), 'images'], {
+        env: { ...process.env, POLYARCH_ROOT: store },
+        encoding: 'utf8',
+      });
+      assert.match(images.stdout, /localhost\/startup\s+probe/, 'the image is listed');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
