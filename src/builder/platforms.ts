@@ -133,6 +133,8 @@ export function orderWorkerPlatforms(host: Platform, supported: readonly Platfor
   };
   // each platform ranked once, not at every comparison (`ls` pays for this at start-up)
   const ranked = supported.map((p) => ({ p, r: rank(p) }));
-  ranked.sort(({ r: [a0, a1, a2] }, { r: [b0, b1, b2] }) => a0 - b0 || a1 - b1 || (a2 < b2 ? -1 : a2 > b2 ? 1 : 0));
+  ranked.sort(
+    ({ r: [a0, a1, a2] }, { r: [b0, b1, b2] }) => a0 - b0 || a1 - b1 || (a2 < b2 ? -1 : a2 > b2 ? 1 : 0),
+  );
   return ranked.map((x) => x.p);
 }
