@@ -17,11 +17,11 @@
 import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContentStore } from '../content/index.js';
-import { readdirOrNone } from '../dirs.js';
 import { randomHex } from '../durable.js';
 import { messageOf, StoreError } from '../errors.js';
 import { type CacheRecord, CacheStore } from '../graph/cache.js';
 import type { Digest } from '../oci/digest.js';
+import { readdirOrNone } from '../smallfiles.js';
 import { type MountInfo, readMountinfo } from '../snapshot/mount.js';
 import { type SizedSnapshot, type Snapshot, type SnapshotStore, treeSize } from '../snapshot/store.js';
 import { type FilterableItem, matchesFilters, type PruneFilters } from './filters.js';

@@ -29,7 +29,6 @@ import { createReadStream, promises as fsp, mkdirSync, readFileSync, statSync } 
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
-import { readdirOrNone } from '../dirs.js';
 import { renameDurably, writeFileDurably } from '../durable.js';
 import {
   DigestMismatchError,
@@ -43,6 +42,7 @@ import { AnnotationContainerdImageName, AnnotationRefName } from '../oci/annotat
 import { createHashOf, type Digest, digestAlgorithm, digestHex, isDigest } from '../oci/digest.js';
 import { MediaTypeImageIndex } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex } from '../oci/types.js';
+import { readdirOrNone, readFileOrEmpty } from '../smallfiles.js';
 import type {
   BlobInfo,
   BlobWriter,
@@ -442,13 +442,7 @@ class LocalContentStore implements ContentStore {
         if (!dryRun) await fsp.unlink(join(dir, name)).catch(() => {});
         continue;
       }
-      let text = '';
-      try {
-        text = readFileSync(join(dir, name), 'utf8'); // a lease: a few digests
-      } catch {
-        continue; // ended meanwhile
-      }
-      for (const line of text.split('\n')) if (isDigest(line)) out.push(line);
+      for (const line of readFileOrEmpty(join(dir, name)).split('\n')) if (isDigest(line)) out.push(line);
     }
     return out;
   }

@@ -22,6 +22,7 @@ import { StoreError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { digestHex } from '../oci/digest.js';
 import { processAlive } from '../proc.js';
+import { readFileOrEmpty } from '../smallfiles.js';
 import type { LayerInfo } from './ops.js';
 
 export interface CacheRecord {
@@ -123,7 +124,7 @@ export class CacheStore {
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const holder = Number.parseInt(readFileIfThere(path), 10);
+        const holder = Number.parseInt(readFileOrEmpty(path), 10);
         if (!Number.isInteger(holder) || holder <= 0 || !processAlive(holder) || holder === process.pid) {
           // stale: remove and retry (rename first so two takers do not both win)
           const stale = `${path}.stale.${process.pid}`;
@@ -141,14 +142,5 @@ export class CacheStore {
     } finally {
       rmSync(path, { force: true });
     }
-  }
-}
-
-/** A small file's text, or '' when it cannot be read (a lock file removed meanwhile). */
-function readFileIfThere(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
   }
 }
