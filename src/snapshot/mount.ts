@@ -1,5 +1,7 @@
 /**
- * snapshot/mount — overlayfs mounts through mount(8)/umount(8), and reading the mount table.
+ * snapshot/mount — overlayfs mounts, and reading the mount table. The mounts are system calls
+ * made by a helper process (`snapshot/mountcall`), or runs of mount(8)/umount(8) where that
+ * helper cannot run or `Tools` names other programs.
  *
  * `overlayMountData` builds the option string (pure). Layer paths are given relative to a
  * working directory (the snapshots root) so that a long chain fits in the one page that
@@ -10,7 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { StoreError } from '../errors.js';
-import { runChecked, type Tools } from './tools.js';
+import { MNT_DETACH, MountCall } from './mountcall.js';
+import { defaultTools, runChecked, type Tools } from './tools.js';
 
 /** Largest option string mount(2) takes: one page, including the terminating NUL. */
 export const MOUNT_DATA_MAX = 4095;
@@ -61,6 +64,34 @@ export function overlayMountData(spec: OverlayMountSpec): string {
   return parts.join(',');
 }
 
+let mountCall: MountCall | undefined;
+
+/** The process's mount helper, started at the first mount and ended when the process exits. */
+function sharedMountCall(): MountCall {
+  if (!mountCall) {
+    const m = new MountCall();
+    mountCall = m;
+    process.once('exit', () => m.close());
+  }
+  return mountCall;
+}
+
+/** What an errno means for each call, where its name alone would leave the reader guessing. */
+const errnoHints: Record<string, Record<string, string>> = {
+  'mount(2)': {
+    EINVAL: 'a bad option or file system; the kernel log, dmesg, may say which',
+    ENOENT: 'a lower, upper or work directory, or the mount point, does not exist',
+  },
+  'umount2(2)': { EINVAL: 'not a mount point', EBUSY: 'still in use' },
+};
+
+/** A failed system call: the call, the error's name and, for the usual ones, what it means. */
+function callFailed(what: string, call: string, errno: number): StoreError {
+  const name = process.getBuiltinModule('node:util').getSystemErrorName(-errno);
+  const hint = errnoHints[call]?.[name];
+  return new StoreError(`${what}: ${call} failed: ${name}${hint ? ` (${hint})` : ''}`);
+}
+
 /** Mounts an overlay at `target`; relative paths in `spec` are relative to `cwd`. */
 export async function mountOverlay(
   tools: Tools,
@@ -74,6 +105,12 @@ export async function mountOverlay(
       `overlay mount options are ${data.length} bytes, more than mount(2) accepts (${MOUNT_DATA_MAX})`,
     );
   }
+  if (tools.mount === defaultTools.mount) {
+    const req = { source: 'overlay', target, fstype: 'overlay', flags: 0, data, ...(cwd ? { cwd } : {}) };
+    const errno = await sharedMountCall().mount(req);
+    if (errno === 0) return;
+    if (errno !== undefined) throw callFailed(`mounting overlay at ${target}`, 'mount(2)', errno);
+  }
   const opts = cwd !== undefined ? { cwd } : {};
   await runChecked(
     `mounting overlay at ${target}`,
@@ -85,6 +122,11 @@ export async function mountOverlay(
 
 /** Unmounts `target`; `lazy` detaches it even while busy (umount -l). */
 export async function unmount(tools: Tools, target: string, options: { lazy?: boolean } = {}): Promise<void> {
+  if (tools.umount === defaultTools.umount) {
+    const errno = await sharedMountCall().umount(target, options.lazy ? MNT_DETACH : 0);
+    if (errno === 0) return;
+    if (errno !== undefined) throw callFailed(`unmounting ${target}`, 'umount2(2)', errno);
+  }
   const args = options.lazy ? ['-l', target] : [target];
   await runChecked(`unmounting ${target}`, tools.umount, args);
 }

@@ -1,0 +1,158 @@
+/**
+ * snapshot/mountcall — the helper's mount(2) and umount2(2) on a real overlayfs: what it
+ * mounts is the overlay mount(8) would have made, relative layer paths resolve in the given
+ * directory, the kernel's errors come back as errnos (and as StoreErrors naming the call
+ * through `mountOverlay`), and where the helper cannot run the answer is "use mount(8)".
+ */
+import assert from 'node:assert/strict';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { StoreError } from '../../src/errors.js';
+import { defaultTools, mountOverlay, unmount } from '../../src/snapshot/index.js';
+import { MNT_DETACH, MountCall } from '../../src/snapshot/mountcall.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { requireRoot } from './snapshot-helpers.js';
+
+const { ENOENT, EINVAL, EBUSY } = constants.errno;
+
+/** The mount table's line for `target` (fs type and options), or undefined. */
+function mounted(target: string): string | undefined {
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[4] === target);
+  return line?.slice(line.indexOf(' - ') + 3);
+}
+
+/** A directory with `lower/` (one file), `upper/`, `work/` and the mount point `merged/`. */
+function layout(): string {
+  const dir = tempDir('polyarch-mountcall-');
+  for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(dir, d));
+  writeFileSync(join(dir, 'lower', 'from-lower'), 'lower');
+  return dir;
+}
+
+describe('mount(2) through the helper', () => {
+  const mc = new MountCall();
+  before(() => requireRoot());
+  after(() => mc.close());
+
+  test('an overlay with relative layer paths: read through, written to the upper, unmounted', async () => {
+    const dir = layout();
+    const target = join(dir, 'merged');
+    const data = 'lowerdir=lower,upperdir=upper,workdir=work,index=off,volatile';
+    assert.equal(
+      await mc.mount({ source: 'overlay', target, fstype: 'overlay', flags: 0, data, cwd: dir }),
+      0,
+    );
+    const line = mounted(target);
+    assert.ok(line?.startsWith('overlay overlay '), line);
+    assert.match(line!, /lowerdir=lower,upperdir=upper,workdir=work/);
+    assert.match(line!, /volatile/);
+    assert.equal(readFileSync(join(target, 'from-lower'), 'utf8'), 'lower');
+    writeFileSync(join(target, 'new'), 'made');
+    assert.equal(readFileSync(join(dir, 'upper', 'new'), 'utf8'), 'made');
+    assert.ok(mc.pid !== undefined, 'one helper process serves the calls');
+    assert.equal(await mc.umount(target), 0);
+    assert.equal(mounted(target), undefined);
+  });
+
+  test('the kernel says why: a missing layer, a path that is no mount point, a busy mount', async () => {
+    const dir = layout();
+    const target = join(dir, 'merged');
+    const bad = 'lowerdir=missing,upperdir=upper,workdir=work';
+    assert.equal(
+      await mc.mount({ source: 'overlay', target, fstype: 'overlay', flags: 0, data: bad, cwd: dir }),
+      ENOENT,
+    );
+    assert.equal(mounted(target), undefined);
+    assert.equal(await mc.umount(target), EINVAL);
+    const data = 'lowerdir=lower,upperdir=upper,workdir=work';
+    assert.equal(
+      await mc.mount({ source: 'overlay', target, fstype: 'overlay', flags: 0, data, cwd: dir }),
+      0,
+    );
+    const fd = openSync(join(target, 'from-lower'), 'r');
+    try {
+      assert.equal(await mc.umount(target), EBUSY);
+      assert.equal(await mc.umount(target, MNT_DETACH), 0, 'a lazy unmount detaches it while busy');
+      assert.equal(mounted(target), undefined);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test('calls made at once are each answered', async () => {
+    const dirs = [layout(), layout(), layout()];
+    const data = 'lowerdir=lower,upperdir=upper,workdir=work';
+    const mounts = dirs.map((cwd) =>
+      mc.mount({ source: 'overlay', target: join(cwd, 'merged'), fstype: 'overlay', flags: 0, data, cwd }),
+    );
+    assert.deepEqual(await Promise.all(mounts), [0, 0, 0]);
+    assert.deepEqual(await Promise.all(dirs.map((d) => mc.umount(join(d, 'merged')))), [0, 0, 0]);
+  });
+
+  test('mountOverlay and unmount report a failed call with what was being done', async () => {
+    const dir = layout();
+    const target = join(dir, 'merged');
+    await assert.rejects(
+      mountOverlay(defaultTools, { lowerdirs: ['missing'], upperdir: 'upper', workdir: 'work' }, target, dir),
+      (e: unknown) =>
+        e instanceof StoreError &&
+        e.message.startsWith(`mounting overlay at ${target}: mount(2) failed: ENOENT (`),
+    );
+    await assert.rejects(
+      unmount(defaultTools, target),
+      (e: unknown) =>
+        e instanceof StoreError &&
+        e.message === `unmounting ${target}: umount2(2) failed: EINVAL (not a mount point)`,
+    );
+  });
+});
+
+describe('where the helper cannot make the call, mount(8) does', () => {
+  before(() => requireRoot());
+
+  test('no perl: the answer is undefined and nothing is mounted', async () => {
+    const mc = new MountCall({ perl: '/nonexistent/perl' });
+    const dir = layout();
+    const target = join(dir, 'merged');
+    const data = 'lowerdir=lower,upperdir=upper,workdir=work';
+    assert.equal(
+      await mc.mount({ source: 'overlay', target, fstype: 'overlay', flags: 0, data, cwd: dir }),
+      undefined,
+    );
+    assert.equal(await mc.umount(target), undefined, 'and it is not tried again');
+    assert.equal(mounted(target), undefined);
+  });
+
+  test('an architecture without known call numbers starts no helper', async () => {
+    const mc = new MountCall({ arch: 's390x' });
+    assert.equal(await mc.umount('/nonexistent'), undefined);
+    assert.equal(mc.pid, undefined);
+  });
+
+  test('a path with a newline cannot travel in a request line', async () => {
+    const mc = new MountCall();
+    assert.equal(await mc.umount('/tmp/a\nb'), undefined);
+    mc.close();
+  });
+
+  test('a helper that went away between calls: later calls are answered undefined', async () => {
+    const mc = new MountCall();
+    assert.equal(await mc.umount('/nonexistent-mountcall-target'), ENOENT);
+    const pid = mc.pid!;
+    const gone = new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (mc.pid === undefined) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 5);
+    });
+    process.kill(pid, 'SIGKILL');
+    await gone;
+    assert.equal(await mc.umount('/nonexistent-mountcall-target'), undefined);
+  });
+});
