@@ -2,7 +2,7 @@
  * fileop/xattrs — best-effort copy of extended attributes (file capabilities such as
  * `security.capability` on `ping`, `user.*` attributes, POSIX ACLs) for what a COPY wrote.
  *
- * Node has no xattr API, so this runs one `getfattr` over a copied source tree before the copy
+ * Node has no xattr API, so this reads a copied source tree's attributes at once before the copy
  * and one `setfattr --restore` for the destination after it, per copied match (never per file), with the
  * snapshotter's dump format and runner (`snapshot/xattr`, `snapshot/tools`). Failures are
  * ignored, as BuildKit's copy logs and skips xattr errors; without the `attr` tools nothing
@@ -11,10 +11,10 @@
 import { bstr, showPath } from '../snapshot/paths.js';
 import { defaultTools, run, type Tools } from '../snapshot/tools.js';
 import { isInternalXattr } from '../snapshot/unpack.js';
-import { formatXattrRestore, parseXattrDump, type Xattrs, xattrDumpArgs } from '../snapshot/xattr.js';
+import { dumpTreeXattrs, formatXattrRestore, parseXattrDump, type Xattrs } from '../snapshot/xattr.js';
 
 /**
- * The attributes worth copying under a source tree (one `getfattr` over it): source host path
+ * The attributes worth copying under a source tree (read at once: `dumpTreeXattrs`): source host path
  * → attributes, only for paths that have some; 'unavailable' when getfattr cannot run.
  * Read before the copy, so that the copy keeps only the few paths that have any.
  */
@@ -22,15 +22,15 @@ export async function readSourceXattrs(
   root: string,
   tools: Tools = defaultTools,
 ): Promise<Map<string, Xattrs> | 'unavailable'> {
-  let out: Buffer;
+  let out: string;
   try {
-    out = (await run(tools.getfattr, xattrDumpArgs([root], { recursive: true }))).stdout;
+    out = (await dumpTreeXattrs(tools, root)).dump;
   } catch {
-    return 'unavailable'; // `run` rejects only when the program cannot be started
+    return 'unavailable'; // it rejects only when getfattr cannot be started
   }
   let dump: Map<string, Xattrs>;
   try {
-    dump = parseXattrDump(out.toString('latin1'));
+    dump = parseXattrDump(out);
   } catch {
     return new Map();
   }

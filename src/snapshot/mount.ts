@@ -1,6 +1,6 @@
 /**
  * snapshot/mount — overlayfs mounts, and reading the mount table. The mounts are system calls
- * made by a helper process (`snapshot/mountcall`), or runs of mount(8)/umount(8) where that
+ * made by a helper process (`snapshot/syscalls`), or runs of mount(8)/umount(8) where that
  * helper cannot run or `Tools` names other programs.
  *
  * `overlayMountData` builds the option string (pure). Layer paths are given relative to a
@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { StoreError } from '../errors.js';
-import { MNT_DETACH, MountCall } from './mountcall.js';
+import { MNT_DETACH, sharedSyscalls } from './syscalls.js';
 import { defaultTools, runChecked, type Tools } from './tools.js';
 
 /** Largest option string mount(2) takes: one page, including the terminating NUL. */
@@ -64,18 +64,6 @@ export function overlayMountData(spec: OverlayMountSpec): string {
   return parts.join(',');
 }
 
-let mountCall: MountCall | undefined;
-
-/** The process's mount helper, started at the first mount and ended when the process exits. */
-function sharedMountCall(): MountCall {
-  if (!mountCall) {
-    const m = new MountCall();
-    mountCall = m;
-    process.once('exit', () => m.close());
-  }
-  return mountCall;
-}
-
 /** What an errno means for each call, where its name alone would leave the reader guessing. */
 const errnoHints: Record<string, Record<string, string>> = {
   'mount(2)': {
@@ -107,7 +95,7 @@ export async function mountOverlay(
   }
   if (tools.mount === defaultTools.mount) {
     const req = { source: 'overlay', target, fstype: 'overlay', flags: 0, data, ...(cwd ? { cwd } : {}) };
-    const errno = await sharedMountCall().mount(req);
+    const errno = await sharedSyscalls().mount(req);
     if (errno === 0) return;
     if (errno !== undefined) throw callFailed(`mounting overlay at ${target}`, 'mount(2)', errno);
   }
@@ -123,7 +111,7 @@ export async function mountOverlay(
 /** Unmounts `target`; `lazy` detaches it even while busy (umount -l). */
 export async function unmount(tools: Tools, target: string, options: { lazy?: boolean } = {}): Promise<void> {
   if (tools.umount === defaultTools.umount) {
-    const errno = await sharedMountCall().umount(target, options.lazy ? MNT_DETACH : 0);
+    const errno = await sharedSyscalls().umount(target, options.lazy ? MNT_DETACH : 0);
     if (errno === 0) return;
     if (errno !== undefined) throw callFailed(`unmounting ${target}`, 'umount2(2)', errno);
   }

@@ -1,6 +1,7 @@
 /**
  * snapshot/xattr — extended attributes of whole trees, in one process per tree: Node has no
- * xattr API, so we read with one `getfattr -R` and write with one `setfattr --restore`.
+ * xattr API, so we read with the system call helper (`snapshot/syscalls`) or one
+ * `getfattr -R`, and write with one `setfattr --restore`.
  *
  * The dump format (shared by both programs) is text: `# file: <path>` then `name=0s<base64>`
  * lines, a blank line between files; bytes of paths and names outside printable ASCII are
@@ -8,7 +9,8 @@
  */
 import { StoreError } from '../errors.js';
 import { bstr } from './paths.js';
-import { run, runChecked, type Tools } from './tools.js';
+import { sharedSyscalls } from './syscalls.js';
+import { defaultTools, run, type Tools } from './tools.js';
 
 /** Attributes of one file: name → raw value. */
 export type Xattrs = Map<string, Buffer>;
@@ -105,14 +107,38 @@ export function xattrDumpArgs(paths: readonly string[], options: { recursive?: b
   ];
 }
 
+/** A tree's attributes as a getfattr dump (`parseXattrDump`'s input), and why it is short. */
+export interface TreeXattrDump {
+  dump: string;
+  /** what failed, when something did (the dump then holds what was read before) */
+  error?: string;
+}
+
+/**
+ * Every extended attribute under `dir` (symlinks not followed), read by the system call
+ * helper (`snapshot/syscalls`) unless `tools` names another getfattr or the helper cannot
+ * run, then by getfattr; rejects, as `run` does, only when getfattr cannot be started.
+ */
+export async function dumpTreeXattrs(tools: Tools, dir: string): Promise<TreeXattrDump> {
+  if (tools.getfattr === defaultTools.getfattr) {
+    const r = await sharedSyscalls().treeXattrs(dir);
+    if (r?.errno === 0) return { dump: r.text ?? '' };
+    if (r !== undefined) {
+      return { dump: '', error: process.getBuiltinModule('node:util').getSystemErrorName(-r.errno) };
+    }
+  }
+  const out = await run(tools.getfattr, xattrDumpArgs([dir], { recursive: true }));
+  const dump = out.stdout.toString('latin1');
+  if (out.code === 0) return { dump };
+  const detail = out.stderr.trim().split('\n').slice(0, 8).join('; ');
+  return { dump, error: `${tools.getfattr} exited with status ${out.code}${detail ? `: ${detail}` : ''}` };
+}
+
 /** Reads every extended attribute of every file under `dir` (symlinks not followed). */
 export async function readTreeXattrs(tools: Tools, dir: string): Promise<Map<string, Xattrs>> {
-  const r = await runChecked(
-    `reading extended attributes under ${dir}`,
-    tools.getfattr,
-    xattrDumpArgs([dir], { recursive: true }),
-  );
-  return parseXattrDump(r.stdout.toString('latin1'));
+  const { dump, error } = await dumpTreeXattrs(tools, dir);
+  if (error !== undefined) throw new StoreError(`reading extended attributes under ${dir}: ${error}`);
+  return parseXattrDump(dump);
 }
 
 /** A failure of one attribute that the caller may accept (see `writeXattrs`). */

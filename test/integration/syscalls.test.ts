@@ -1,8 +1,9 @@
 /**
- * snapshot/mountcall — the helper's mount(2) and umount2(2) on a real overlayfs: what it
+ * snapshot/syscalls — the helper's mount(2) and umount2(2) on a real overlayfs: what it
  * mounts is the overlay mount(8) would have made, relative layer paths resolve in the given
  * directory, the kernel's errors come back as errnos (and as StoreErrors naming the call
- * through `mountOverlay`), and where the helper cannot run the answer is "use mount(8)".
+ * through `mountOverlay`), and where the helper cannot run the answer is "use the program".
+ * Its reading of a tree's extended attributes gives what getfattr (the oracle) gives.
  */
 import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,10 +11,19 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StoreError } from '../../src/errors.js';
-import { defaultTools, mountOverlay, unmount } from '../../src/snapshot/index.js';
-import { MNT_DETACH, MountCall } from '../../src/snapshot/mountcall.js';
+import {
+  defaultTools,
+  mountOverlay,
+  parseXattrDump,
+  readTreeXattrs,
+  unmount,
+  type Xattrs,
+  xattrDumpArgs,
+} from '../../src/snapshot/index.js';
+import { MNT_DETACH, Syscalls } from '../../src/snapshot/syscalls.js';
+import { run } from '../../src/snapshot/tools.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { requireRoot } from './snapshot-helpers.js';
+import { bash, makeFixtureTree, requireRoot } from './snapshot-helpers.js';
 
 const { ENOENT, EINVAL, EBUSY } = constants.errno;
 
@@ -34,7 +44,7 @@ function layout(): string {
 }
 
 describe('mount(2) through the helper', () => {
-  const mc = new MountCall();
+  const mc = new Syscalls();
   before(() => requireRoot());
   after(() => mc.close());
 
@@ -115,7 +125,7 @@ describe('where the helper cannot make the call, mount(8) does', () => {
   before(() => requireRoot());
 
   test('no perl: the answer is undefined and nothing is mounted', async () => {
-    const mc = new MountCall({ perl: '/nonexistent/perl' });
+    const mc = new Syscalls({ perl: '/nonexistent/perl' });
     const dir = layout();
     const target = join(dir, 'merged');
     const data = 'lowerdir=lower,upperdir=upper,workdir=work';
@@ -128,19 +138,19 @@ describe('where the helper cannot make the call, mount(8) does', () => {
   });
 
   test('an architecture without known call numbers starts no helper', async () => {
-    const mc = new MountCall({ arch: 's390x' });
+    const mc = new Syscalls({ arch: 's390x' });
     assert.equal(await mc.umount('/nonexistent'), undefined);
     assert.equal(mc.pid, undefined);
   });
 
   test('a path with a newline cannot travel in a request line', async () => {
-    const mc = new MountCall();
+    const mc = new Syscalls();
     assert.equal(await mc.umount('/tmp/a\nb'), undefined);
     mc.close();
   });
 
   test('a helper that went away between calls: later calls are answered undefined', async () => {
-    const mc = new MountCall();
+    const mc = new Syscalls();
     assert.equal(await mc.umount('/nonexistent-mountcall-target'), ENOENT);
     const pid = mc.pid!;
     const gone = new Promise<void>((resolve) => {
@@ -154,5 +164,70 @@ describe('where the helper cannot make the call, mount(8) does', () => {
     process.kill(pid, 'SIGKILL');
     await gone;
     assert.equal(await mc.umount('/nonexistent-mountcall-target'), undefined);
+  });
+});
+
+/** Path → name → value in hex, sorted: two dumps compared as what they say. */
+function plain(dump: Map<string, Xattrs>): [string, [string, string][]][] {
+  return [...dump]
+    .map(([path, x]): [string, [string, string][]] => [
+      path,
+      [...x].map(([n, v]): [string, string] => [n, v.toString('hex')]).sort(),
+    ])
+    .filter(([, x]) => x.length > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+describe("a tree's extended attributes through the helper", () => {
+  const sc = new Syscalls();
+  before(() => requireRoot());
+  after(() => sc.close());
+
+  test('what getfattr reads: binary values, symlinks themselves, odd names, nothing followed', async () => {
+    const dir = tempDir('polyarch-syscalls-xattr-');
+    makeFixtureTree(dir);
+    bash(
+      `cd "${dir}"
+      setfattr -n user.odd -v "a=b c" $'new\\nline'
+      setfattr -n user.x -v 0x00 $'caf\\xe9'
+      setfattr -n user.empty dir/sub
+      setfattr -n user.big -v 0x$(head -c 4000 /dev/urandom | od -An -tx1 -v | tr -d ' \\n') empty
+      ln -s dir followme`,
+    );
+    const r = await sc.treeXattrs(dir);
+    assert.equal(r?.errno, 0);
+    const oracle = await run('getfattr', xattrDumpArgs([dir], { recursive: true }));
+    assert.equal(oracle.code, 0, oracle.stderr);
+    const ours = plain(parseXattrDump(r!.text!));
+    assert.deepEqual(ours, plain(parseXattrDump(oracle.stdout.toString('latin1'))));
+    const paths = ours.map(([p]) => p);
+    assert.ok(paths.includes(`${dir}/dir/symlink`), "the symlink's own attribute");
+    assert.ok(paths.includes(Buffer.from(`${dir}/new\nline`).toString('latin1')));
+    assert.ok(
+      !paths.some((p) => p.startsWith(`${dir}/followme/`)),
+      'a symlink to a directory is not followed',
+    );
+    assert.ok(ours.find(([p]) => p === `${dir}/empty`)![1][0]![1].length === 8000, 'a 4000-byte value');
+  });
+
+  test('a tree without attributes, a missing root, and readTreeXattrs naming the error', async () => {
+    const dir = tempDir('polyarch-syscalls-none-');
+    bash(`cd "${dir}" && mkdir -p a/b && printf x > a/b/f`);
+    assert.deepEqual(await sc.treeXattrs(dir), { errno: 0, text: '' });
+    assert.deepEqual(await sc.treeXattrs(join(dir, 'missing')), { errno: ENOENT });
+    await assert.rejects(
+      readTreeXattrs(defaultTools, join(dir, 'missing')),
+      (e: unknown) =>
+        e instanceof StoreError &&
+        e.message === `reading extended attributes under ${join(dir, 'missing')}: ENOENT`,
+    );
+  });
+
+  test('a helper that cannot run: readTreeXattrs falls back to getfattr with the same answer', async () => {
+    const dir = tempDir('polyarch-syscalls-fallback-');
+    makeFixtureTree(dir);
+    const viaGetfattr = await readTreeXattrs({ ...defaultTools, getfattr: '/usr/bin/getfattr' }, dir);
+    assert.deepEqual(plain(await readTreeXattrs(defaultTools, dir)), plain(viaGetfattr));
+    assert.equal(await new Syscalls({ perl: '/nonexistent/perl' }).treeXattrs(dir), undefined);
   });
 });
