@@ -8,7 +8,9 @@
  * step mounts and unmounts at least once, and reads a copy's source attributes. The helper is
  * Perl, which Debian and Ubuntu always install (perl-base is essential) and whose `syscall`
  * makes any system call: it is started at the first call, then reads one request per line and
- * answers each with the errno (0 for success), followed by what it read. System call numbers
+ * answers each with the errno (0 for success), followed by what it read. It answers in turn,
+ * so a read (which may walk a large tree) is only asked of an idle helper, and nothing is
+ * queued behind one: those calls run the program, as they would without it. System call numbers
  * differ by architecture; where perl is missing or the architecture is not one listed here,
  * every call answers `undefined` and the caller runs the program as before.
  */
@@ -186,6 +188,12 @@ export class Syscalls {
   ): Promise<CallResult | undefined> {
     const fields = [op, cwd, ...args];
     if (this.#broken || this.#numbers === undefined || !fields.every(travels)) {
+      return Promise.resolve(undefined);
+    }
+    // calls are answered in turn: a read of a large tree would hold up the mounts of steps
+    // running beside it, so a read is made only by an idle helper and a mount does not wait
+    // behind a read; the caller runs the program instead, in a process of its own
+    if (this.#waiting.length > 0 && (read || this.#waiting.some((w) => w.read))) {
       return Promise.resolve(undefined);
     }
     const child = this.#child ?? this.#start();

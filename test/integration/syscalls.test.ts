@@ -223,6 +223,30 @@ describe("a tree's extended attributes through the helper", () => {
     );
   });
 
+  test('nothing waits behind a read: calls made meanwhile are left to the programs', async () => {
+    const dir = layout();
+    const target = join(dir, 'merged');
+    const data = 'lowerdir=lower,upperdir=upper,workdir=work';
+    const reading = sc.treeXattrs(dir);
+    const mountMeanwhile = sc.mount({
+      source: 'overlay',
+      target,
+      fstype: 'overlay',
+      flags: 0,
+      data,
+      cwd: dir,
+    });
+    const readMeanwhile = sc.treeXattrs(dir);
+    assert.equal(await mountMeanwhile, undefined);
+    assert.equal(await readMeanwhile, undefined);
+    assert.equal((await reading)?.errno, 0);
+    assert.equal(mounted(target), undefined, 'the helper did not mount it');
+    const mounting = sc.mount({ source: 'overlay', target, fstype: 'overlay', flags: 0, data, cwd: dir });
+    assert.equal(await sc.treeXattrs(dir), undefined, 'nor does a read wait behind a mount');
+    assert.equal(await mounting, 0);
+    assert.equal(await sc.umount(target), 0);
+  });
+
   test('a helper that cannot run: readTreeXattrs falls back to getfattr with the same answer', async () => {
     const dir = tempDir('polyarch-syscalls-fallback-');
     makeFixtureTree(dir);
