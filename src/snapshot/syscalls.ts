@@ -37,6 +37,14 @@ const syscallNumbers: Partial<Record<string, SyscallNumbers>> = {
 export const MNT_DETACH = 2;
 
 /**
+ * The most files a tree read walks before giving up (E2BIG) so that getfattr reads the tree
+ * instead: the walk costs Perl about 6 µs a file against getfattr's 4.5, and getfattr's start
+ * about 7 ms, so beyond a couple of thousand files the program is the faster of the two.
+ */
+const treeLimit = 2000;
+const E2BIG = 7;
+
+/**
  * The helper. Each line is `op NUL cwd NUL args…`; it changes to `cwd` and answers `errno\n`,
  * or for `xattrs` on success `0 length\n` and that many bytes: the attributes of every file
  * under a directory (symlinks not followed), as `getfattr --dump --absolute-names` prints
@@ -65,9 +73,10 @@ sub attrs {
 sub tree {
   my $root = shift;
   lstat $root or return ($! + 0);
-  my @todo = ($root); my $text = '';
+  my @todo = ($root); my $text = ''; my $seen = 0;
   while (@todo) {
-    my $p = shift @todo;
+    return (${E2BIG}) if ++$seen > ${treeLimit};
+    my $p = pop @todo;
     lstat $p or next;
     my $dir = -d _;
     my ($e, @lines) = attrs($p);
@@ -162,10 +171,11 @@ export class Syscalls {
   /**
    * Every extended attribute of every file under `root` (which is included; symlinks are not
    * followed), as a getfattr dump (`parseXattrDump`'s input); `undefined` when the helper
-   * cannot read them.
+   * cannot read them, or when the tree has more than `treeLimit` files.
    */
-  treeXattrs(root: string): Promise<CallResult | undefined> {
-    return this.#call('xattrs', '/', [root], `reading extended attributes under ${root}`, true);
+  async treeXattrs(root: string): Promise<CallResult | undefined> {
+    const r = await this.#call('xattrs', '/', [root], `reading extended attributes under ${root}`, true);
+    return r?.errno === E2BIG ? undefined : r;
   }
 
   /** The helper's process id, while it runs. */
