@@ -3,6 +3,8 @@
 # tests use when called with --test.
 #
 #   scripts/setup.sh          runc, qemu-user-static (emulation), attr (xattrs), util-linux (mount),
+#                             perl-base (essential on Debian: snapshot/syscalls makes the mount and
+#                             xattr system calls through it, the programs above where it is missing),
 #                             xz-utils, bzip2, zstd (ADD of compressed archives); g++, make,
 #                             python3 (npm ci builds the zstd-napi binding, an optional dependency:
 #                             without it polyarch works, and compression=zstd says what is missing)
@@ -14,7 +16,7 @@
 #
 # Idempotent: a package already installed is not fetched again.
 set -euo pipefail
-want=(runc qemu-user-static attr util-linux ca-certificates xz-utils bzip2 zstd g++ make python3)
+want=(runc qemu-user-static attr util-linux perl-base ca-certificates xz-utils bzip2 zstd g++ make python3)
 if [[ ${1:-} == --test ]]; then
   want+=(skopeo umoci docker-registry jq curl apache2-utils crun docker.io openssl time iproute2 protobuf-compiler)
 fi
