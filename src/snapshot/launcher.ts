@@ -28,7 +28,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
-import { processAlive } from '../proc.js';
+import { holdWhileBusy, processAlive } from '../proc.js';
 
 /** What a program's run gave back. */
 export interface LaunchResult {
@@ -87,7 +87,7 @@ export class Launcher {
     const line = `${cwd !== undefined ? `cd -- ${shellQuote(cwd)} && ` : ''}${words}\n`;
     return new Promise((resolve, reject) => {
       shell.pending = { resolve, reject };
-      hold(shell, true);
+      holdWhileBusy(shell.child, true);
       shell.child.stdin!.write(line);
     });
   }
@@ -146,7 +146,7 @@ export class Launcher {
     const p = shell.pending;
     if (!p) return;
     shell.pending = undefined;
-    hold(shell, false);
+    holdWhileBusy(shell.child, false);
     let result: LaunchResult;
     try {
       result = {
@@ -221,18 +221,4 @@ export function removeStaleDirs(parent: string, namespace: string = pidNamespace
     if (pid === undefined || processAlive(Number(pid))) continue;
     rmSync(join(parent, name), { recursive: true, force: true });
   }
-}
-
-/** Keeps the event loop alive while the shell runs a program, and only then. */
-function hold(shell: Shell, on: boolean): void {
-  const { child } = shell;
-  const out = child.stdout as unknown as { ref(): void; unref(): void };
-  if (on) {
-    child.ref();
-    out.ref();
-  } else {
-    child.unref();
-    out.unref();
-  }
-  (child.stdin as unknown as { unref(): void }).unref();
 }

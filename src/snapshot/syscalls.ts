@@ -16,6 +16,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { StoreError } from '../errors.js';
+import { holdWhileBusy } from '../proc.js';
 
 interface SyscallNumbers {
   mount: number;
@@ -209,7 +210,7 @@ export class Syscalls {
     const child = this.#child ?? this.#start();
     if (child === undefined) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
-      if (this.#waiting.length === 0) hold(child, true);
+      if (this.#waiting.length === 0) holdWhileBusy(child, true);
       this.#waiting.push({ resolve, reject, what, read });
       child.stdin!.write(`${fields.join('\0')}\n`);
     });
@@ -246,7 +247,7 @@ export class Syscalls {
     };
     child.on('error', (e) => gone(`could not run: ${e.message}`, child.pid !== undefined));
     child.on('exit', (code, signal) => gone(`exited (${signal ?? `status ${code}`})`, true));
-    hold(child, false);
+    holdWhileBusy(child, false);
     return child;
   }
 
@@ -268,7 +269,7 @@ export class Syscalls {
         w.resolve(text === undefined ? { errno } : { errno, text });
       else w.reject(new StoreError(`${w.what}: the helper answered "${code}"`));
     }
-    if (this.#waiting.length === 0) hold(child, false);
+    if (this.#waiting.length === 0) holdWhileBusy(child, false);
   }
 }
 
@@ -282,17 +283,4 @@ export function sharedSyscalls(): Syscalls {
     process.once('exit', () => s.close());
   }
   return shared;
-}
-
-/** Keeps the event loop alive while a call is on its way, and only then. */
-function hold(child: ChildProcess, on: boolean): void {
-  const out = child.stdout as unknown as { ref(): void; unref(): void };
-  if (on) {
-    child.ref();
-    out.ref();
-  } else {
-    child.unref();
-    out.unref();
-  }
-  (child.stdin as unknown as { unref(): void }).unref();
 }
