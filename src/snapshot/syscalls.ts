@@ -235,8 +235,10 @@ export class Syscalls {
       // the helper went away; its exit answers what was waiting
     });
     const gone = (why: string, ran: boolean) => {
+      // a helper ended by close() answered what it was sent; a later call started another
+      if (this.#child !== child) return;
       this.#broken = true;
-      if (this.#child === child) this.#child = undefined;
+      this.#child = undefined;
       for (const w of this.#waiting.splice(0)) {
         // a helper that never ran made no call, and a read can be made again: the caller runs
         // the program instead. One that went away during a mount may or may not have made
@@ -254,20 +256,24 @@ export class Syscalls {
   /** Answers the calls in order: `errno\n`, or `0 length\n` and that many bytes. */
   #onData(child: ChildProcess, s: string): void {
     this.#buffered += s;
-    for (;;) {
-      const nl = this.#buffered.indexOf('\n');
-      if (nl < 0) break;
-      const [code, length] = this.#buffered.slice(0, nl).split(' ');
-      const errno = code === '' ? Number.NaN : Number(code);
-      const size = length === undefined ? 0 : Number(length);
+    for (let nl = this.#buffered.indexOf('\n'); nl >= 0; nl = this.#buffered.indexOf('\n')) {
+      const header = this.#buffered.slice(0, nl);
+      const m = /^(\d+)(?: (\d+))?$/.exec(header);
+      if (!m) {
+        // not the helper this module wrote: it is not asked again, and the programs take over
+        this.#broken = true;
+        this.#buffered = '';
+        const err = (w: Waiting) => new StoreError(`${w.what}: the helper answered "${header.slice(0, 80)}"`);
+        for (const w of this.#waiting.splice(0)) w.reject(err(w));
+        child.kill();
+        return;
+      }
+      const size = m[2] === undefined ? 0 : Number(m[2]);
       if (this.#buffered.length < nl + 1 + size) break;
-      const text = length === undefined ? undefined : this.#buffered.slice(nl + 1, nl + 1 + size);
+      const text = m[2] === undefined ? undefined : this.#buffered.slice(nl + 1, nl + 1 + size);
       this.#buffered = this.#buffered.slice(nl + 1 + size);
-      const w = this.#waiting.shift();
-      if (!w) continue;
-      if (Number.isInteger(errno) && Number.isInteger(size))
-        w.resolve(text === undefined ? { errno } : { errno, text });
-      else w.reject(new StoreError(`${w.what}: the helper answered "${code}"`));
+      const errno = Number(m[1]);
+      this.#waiting.shift()?.resolve(text === undefined ? { errno } : { errno, text });
     }
     if (this.#waiting.length === 0) holdWhileBusy(child, false);
   }

@@ -119,6 +119,26 @@ describe('mount(2) through the helper', () => {
         e.message === `unmounting ${target}: umount2(2) failed: EINVAL (not a mount point)`,
     );
   });
+
+  test('mountOverlay then a lazy unmount of the busy mount, both through the helper', async () => {
+    const dir = layout();
+    const target = join(dir, 'merged');
+    await mountOverlay(
+      defaultTools,
+      { lowerdirs: ['lower'], upperdir: 'upper', workdir: 'work' },
+      target,
+      dir,
+    );
+    assert.match(mounted(target) ?? '', /^overlay overlay .*lowerdir=lower,upperdir=upper,workdir=work/);
+    const fd = openSync(join(target, 'from-lower'), 'r');
+    try {
+      await assert.rejects(unmount(defaultTools, target), /umount2\(2\) failed: EBUSY \(still in use\)/);
+      await unmount(defaultTools, target, { lazy: true });
+      assert.equal(mounted(target), undefined);
+    } finally {
+      closeSync(fd);
+    }
+  });
 });
 
 describe('where the helper cannot make the call, mount(8) does', () => {
@@ -147,6 +167,19 @@ describe('where the helper cannot make the call, mount(8) does', () => {
     const mc = new Syscalls();
     assert.equal(await mc.umount('/tmp/a\nb'), undefined);
     mc.close();
+  });
+
+  test('a helper that answers nonsense: the call fails saying so, and later calls are left to the programs', async () => {
+    const fake = join(tempDir('polyarch-syscalls-fake-'), 'perl');
+    writeFileSync(fake, '#!/bin/sh\nwhile read -r l; do echo "not an errno"; done\n', { mode: 0o755 });
+    const mc = new Syscalls({ perl: fake });
+    await assert.rejects(
+      mc.umount('/nonexistent-mountcall-target'),
+      (e: unknown) =>
+        e instanceof StoreError &&
+        e.message === 'umount /nonexistent-mountcall-target: the helper answered "not an errno"',
+    );
+    assert.equal(await mc.umount('/nonexistent-mountcall-target'), undefined);
   });
 
   test('a helper that went away between calls: later calls are answered undefined', async () => {
