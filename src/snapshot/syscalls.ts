@@ -17,6 +17,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { StoreError } from '../errors.js';
 import { holdWhileBusy } from '../proc.js';
+import { carries } from './launcher.js';
 
 interface SyscallNumbers {
   mount: number;
@@ -139,11 +140,6 @@ interface Waiting {
   read: boolean;
 }
 
-/** Whether a value can travel in one request line. */
-function travels(s: string): boolean {
-  return !/[\n\0]/.test(s);
-}
-
 export class Syscalls {
   readonly #perl: string;
   readonly #numbers: SyscallNumbers | undefined;
@@ -198,7 +194,7 @@ export class Syscalls {
     read: boolean,
   ): Promise<CallResult | undefined> {
     const fields = [op, cwd, ...args];
-    if (this.#broken || this.#numbers === undefined || !fields.every(travels)) {
+    if (this.#broken || this.#numbers === undefined || !carries(op, args, cwd)) {
       return Promise.resolve(undefined);
     }
     // calls are answered in turn: a read of a large tree would hold up the mounts of steps
