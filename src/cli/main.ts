@@ -7,6 +7,7 @@ import { beforeUndiciLoads } from '../undici.js';
 import { type Command, runCommandLine } from './command.js';
 import { commands } from './commands/index.js';
 import { useBaselineWasm } from './context.js';
+import { lazyOutput } from './output.js';
 
 export const rootCommand: Command = {
   name: 'polyarch',
@@ -48,8 +49,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       get stdin() {
         return process.stdin;
       },
-      stdout: process.stdout,
-      stderr: process.stderr,
+      // written to the descriptors until a command needs the streams (see ./output)
+      stdout: lazyOutput(1, () => process.stdout),
+      stderr: lazyOutput(2, () => process.stderr),
       env: process.env,
       cwd: process.cwd(),
       signal: controller.signal,

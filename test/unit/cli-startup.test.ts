@@ -87,7 +87,7 @@ describe('start-up loads only what the command uses', () => {
     // the bundler may merge small leaf modules the commands share into the entry's file
     // (platforms, digests, units); the stores, the api and the engine come when a command runs
     const library =
-      /^(api\/|registry\/|content\/store|snapshot\/store|builder\/store|cli\/(?!command$|context$|main$|gotime$|commands\/))/;
+      /^(api\/|registry\/|content\/store|snapshot\/store|builder\/store|cli\/(?!command$|context$|main$|gotime$|output$|commands\/))/;
     assert.deepEqual(
       modules.filter((m) => library.test(m) || engine.test(m)),
       [],
