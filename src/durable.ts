@@ -25,7 +25,6 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 
 export interface DurableOptions {
   /** the temporary file (default: a sibling of the target) */
@@ -130,7 +129,7 @@ export async function writeStreamDurably(
   try {
     await produce(out);
     if (!out.writableEnded) out.end();
-    await finished(out);
+    await process.getBuiltinModule('node:stream/promises').finished(out);
     await syncPath(tmp);
     await commit(tmp, path, opts.exclusive ?? false);
   } catch (err) {

@@ -28,7 +28,7 @@ import type { Hash } from 'node:crypto';
 import { createReadStream, promises as fsp, mkdirSync, readFileSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { renameDurably, writeFileDurably } from '../durable.js';
 import {
   DigestMismatchError,
@@ -683,6 +683,8 @@ class FileBlobWriter implements BlobWriter {
   }
 
   get stream(): Writable {
+    // node:stream is loaded here, not at start-up: most commands that open the store write nothing
+    const { Writable } = process.getBuiltinModule('node:stream');
     this.#stream ??= new Writable({
       highWaterMark: 256 * 1024,
       write: (chunk: Buffer, _enc, cb) => {

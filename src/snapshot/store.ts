@@ -42,6 +42,7 @@ import type { DiffOptions, LayerInfo, LayerWriteOptions } from './diff.js';
 import {
   defaultUpperOptions,
   MOUNT_DATA_MAX,
+  type MountInfo,
   mountOverlay,
   mountsUnder,
   overlayLowerdirs,
@@ -246,11 +247,13 @@ export class SnapshotStore {
 
   /** Unmounts and removes the work of processes that are gone. */
   async cleanup(): Promise<void> {
-    const table = readMountinfo();
+    // the mount table is read only when there is something to clean up: most opens find nothing
+    let table: MountInfo[] | undefined;
     for (const area of [TMP, TRASH]) {
       for (const name of readdirSync(join(this.dir, area))) {
         if (ownerAlive(name)) continue;
         const path = join(this.dir, area, name);
+        table ??= readMountinfo();
         for (const mp of mountsUnder(path, table)) await unmount(this.tools, mp, { lazy: true });
         await this.trash(path);
       }
