@@ -44,6 +44,22 @@ export function ensure(packages) {
 }
 
 /**
+ * Ctrl-C (or SIGTERM): the tool being timed is stopped, its run fails, and the `finally` blocks
+ * stop the engines (their network namespaces, their directories) and remove the workspaces, as
+ * Node's default (leaving at once) would not. A second one leaves at once.
+ */
+const timedNow = new Set();
+let interrupted = false;
+function interrupt(sig) {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  console.error(`\n${sig}: stopping; cleaning up (again to leave at once)`);
+  for (const child of timedNow) child.kill('SIGINT');
+}
+process.on('SIGINT', interrupt);
+process.on('SIGTERM', interrupt);
+
+/**
  * Runs a command; answers wall seconds and, for polyarch, its own peak RSS in kB (what it
  * reports through POLYARCH_PEAK_RSS_FILE: runc and the compilers it starts are not counted),
  * and with `keepStderr` all it printed on stderr (where progress goes).
@@ -53,17 +69,23 @@ export function timed(cmd, argv, env = {}, { keepStderr = false } = {}) {
   const rssFile = join(tmpdir(), `bench-rss-${process.pid}`);
   rmSync(rssFile, { force: true });
   return new Promise((resolveRun, reject) => {
+    if (interrupted) {
+      reject(new Error('interrupted'));
+      return;
+    }
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, argv, {
       env: { ...process.env, ...env, POLYARCH_PEAK_RSS_FILE: rssFile },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    timedNow.add(child);
     let err = '';
     child.stderr.on('data', (c) => {
       err += c.toString();
       if (!keepStderr) err = err.slice(-8000);
     });
     child.on('close', (code) => {
+      timedNow.delete(child);
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       if (code !== 0) {
         console.error(err.split('\n').slice(-40).join('\n'));
@@ -142,11 +164,14 @@ export async function benchPolyarch(src, label, runs, buildArgs, edit) {
     const { work, ctx } = workspace(src, 'polyarch');
     const env = { POLYARCH_ROOT: join(work, 'root') };
     const build = ['build', '--progress', 'quiet', ...buildArgs, ctx];
-    merge(
-      all,
-      await threePhases(`polyarch ${label} #${i + 1}`, ctx, edit, () => timed(polyarch, build, env)),
-    );
-    rmSync(work, { recursive: true, force: true });
+    try {
+      merge(
+        all,
+        await threePhases(`polyarch ${label} #${i + 1}`, ctx, edit, () => timed(polyarch, build, env)),
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   }
   return all;
 }
@@ -170,10 +195,13 @@ export async function benchBuildah(src, label, runs, platforms, edit) {
       '--layers',
       ctx,
     ];
-    merge(all, await threePhases(`buildah ${label} #${i + 1}`, ctx, edit, () => timed('buildah', build)));
-    spawnSync('buildah', [...store, 'rm', '--all'], { stdio: 'ignore' });
-    spawnSync('umount', ['-R', join(work, 'storage')], { stdio: 'ignore' });
-    rmSync(work, { recursive: true, force: true });
+    try {
+      merge(all, await threePhases(`buildah ${label} #${i + 1}`, ctx, edit, () => timed('buildah', build)));
+    } finally {
+      spawnSync('buildah', [...store, 'rm', '--all'], { stdio: 'ignore' });
+      spawnSync('umount', ['-R', join(work, 'storage')], { stdio: 'ignore' });
+      rmSync(work, { recursive: true, force: true });
+    }
   }
   return all;
 }
