@@ -23,6 +23,7 @@
 // modules.json lists each output file's modules and imports, for test/unit/cli-startup. The
 // per-module output of tsc stays for tests and the library API.
 import { rmSync, writeFileSync } from 'node:fs';
+import { constants as http2Constants } from 'node:http2';
 import { builtinModules } from 'node:module';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { build, transform } from 'esbuild';
@@ -110,8 +111,28 @@ module.exports = {
   },
 };
 `;
+/**
+ * undici's HTTP/2 client requires node:http2 at its top for a few constants, and http2 loads
+ * tls and http: some 10 ms at every command that speaks HTTP, though polyarch never asks undici
+ * for HTTP/2 (nor tls for a plain-HTTP registry). The constants are written in here, from this
+ * Node's http2; http2 itself is loaded when undici first opens an HTTP/2 session.
+ */
+const http2Lazily = {
+  name: 'http2-lazily',
+  setup(b) {
+    b.onResolve({ filter: /^node:http2$/ }, () => ({ path: 'http2', namespace: 'http2-lazily' }));
+    b.onLoad({ filter: /.*/, namespace: 'http2-lazily' }, () => ({
+      loader: 'js',
+      contents: `module.exports = {
+  constants: ${JSON.stringify(http2Constants)},
+  connect: (...args) => process.getBuiltinModule('node:http2').connect(...args),
+};`,
+    }));
+  },
+};
 const esbuildCjs = {
   bundle: true,
+  plugins: [http2Lazily],
   platform: 'node',
   format: 'cjs',
   target: 'node20',

@@ -216,6 +216,24 @@ process.on('exit', () => process.stderr.write('fs/promises loaded: ' + loaded() 
     assert.ok(statSync(file).size < statSync(fetchFile).size * 0.6, 'undici.cjs is the smaller part');
   });
 
+  test('a plain-HTTP request through undici.cjs loads neither http2 nor tls', () => {
+    const script = `
+      const server = require('node:http').createServer((_q, r) => r.end('ok'));
+      server.listen(0, '127.0.0.1', async () => {
+        const agent = new (require(${JSON.stringify(join(bundleDir, 'undici.cjs'))}).Agent)();
+        const origin = 'http://127.0.0.1:' + server.address().port;
+        const res = await agent.request({ origin, path: '/', method: 'GET' });
+        const body = await res.body.text();
+        await agent.close();
+        server.close();
+        const loaded = process.moduleLoadList.filter((m) => /^NativeModule (http2|tls)$/.test(m));
+        process.stdout.write(JSON.stringify({ body, loaded }));
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { body: 'ok', loaded: [] });
+  });
+
   test('version loads no api module', () => {
     const { modules } = staticClosure(commandChunk('version'));
     assert.deepEqual(
