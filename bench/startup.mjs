@@ -35,6 +35,11 @@ function once(cmd, argv) {
  * machine's load during the run falls on all rows alike rather than on whichever ran then.
  */
 function medians(rows) {
+  // what a build just before left to write back, and a first round that reads the files from
+  // disk, would fall on the first rounds only (twice, a run right after `npm run build` put the
+  // commands 10-18 ms further over node -e 0 than the run after it)
+  spawnSync('sync', [], { stdio: 'ignore' });
+  for (const row of rows) once(row.cmd, row.argv);
   const times = rows.map(() => []);
   for (let n = 0; n < runs; n++) {
     for (const [k, row] of rows.entries()) times[k].push(once(row.cmd, row.argv));
