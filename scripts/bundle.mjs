@@ -114,8 +114,9 @@ module.exports = {
 /**
  * undici's HTTP/2 client requires node:http2 at its top for a few constants, and http2 loads
  * tls: some 9 ms of every command that speaks HTTP (a no-change build), though polyarch never
- * asks undici for HTTP/2 (nor needs tls for a plain-HTTP registry). The constants are written in here, from this
- * Node's http2; http2 itself is loaded when undici first opens an HTTP/2 session.
+ * asks undici for HTTP/2 (nor needs tls for a plain-HTTP registry). The constants are written
+ * in here, from this Node's http2; http2 itself is loaded when undici first opens an HTTP/2
+ * session.
  */
 const http2Lazily = {
   name: 'http2-lazily',

@@ -71,7 +71,7 @@ describe('lazyOutput', () => {
 
   test('a write with a callback is the stream’s, which calls it back', async () => {
     const s = counted();
-    const out = lazyOutput(1, s.open);
+    const out = lazyOutput(99_999, s.open); // a descriptor no write could reach
     await new Promise<void>((resolve, reject) => out.write('x', (err) => (err ? reject(err) : resolve())));
     assert.equal(s.text(), 'x');
   });
