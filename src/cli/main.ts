@@ -7,7 +7,7 @@ import { beforeUndiciLoads } from '../undici.js';
 import { type Command, runCommandLine } from './command.js';
 import { commands } from './commands/index.js';
 import { useBaselineWasm } from './context.js';
-import { lazyOutput } from './output.js';
+import { type BrokenPipe, lazyOutput } from './output.js';
 
 export const rootCommand: Command = {
   name: 'polyarch',
@@ -43,20 +43,39 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // a reader of stdout or stderr that has gone (`polyarch ls | head -1`): as buildx, which dies
+  // of SIGPIPE, print nothing more and end with 141 (128 + SIGPIPE), what a shell reports for
+  // it; but first stop what runs (a build, a container) and clean up, as on Ctrl-C
+  let broken = false;
+  const pipe: BrokenPipe = {
+    get broken() {
+      return broken;
+    },
+    break() {
+      if (broken) return;
+      broken = true;
+      controller.abort(new Error('output pipe closed'));
+    },
+  };
   try {
-    return await runCommandLine(rootCommand, argv, {
+    const code = await runCommandLine(rootCommand, argv, {
       // process.stdin builds a stream at first use (3 ms): only commands that read it pay
       get stdin() {
         return process.stdin;
       },
       // written to the descriptors until a command needs the streams (see ./output)
-      stdout: lazyOutput(1, () => process.stdout),
-      stderr: lazyOutput(2, () => process.stderr),
+      stdout: lazyOutput(1, () => process.stdout, pipe),
+      stderr: lazyOutput(2, () => process.stderr, pipe),
       env: process.env,
       cwd: process.cwd(),
       signal: controller.signal,
       rootName: 'polyarch',
     });
+    return broken ? 141 : code;
+  } catch (err) {
+    // what failed once the reader had gone (a write to it, the stop) is for no one to read
+    if (broken) return 141;
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

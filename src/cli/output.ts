@@ -10,39 +10,78 @@
  *
  * What is not a plain write (isTTY, columns, listeners, piping) builds the stream and is passed
  * to it, as is every write after that, and a write the descriptor refuses (EAGAIN on a
- * non-blocking pipe, EPIPE, EBADF): the stream then does what Node does with it.
+ * non-blocking pipe, EBADF): the stream then does what Node does with it.
+ *
+ * A pipe whose reader has gone (EPIPE: `polyarch ls | head -1`) is the exception, when a
+ * `BrokenPipe` is given: it is told, and that write and every later one are dropped, on the
+ * descriptor and on the stream alike, and on the other output that shares it. Node ignores
+ * SIGPIPE, so without it the stream's error would end the process with a stack trace (and leave
+ * a `run`'s container running); buildx, a Go program, dies of the signal.
  */
 type Stream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
-/** Writes `bytes` to `fd` as far as it goes; how many bytes were written. Never throws. */
-function writeAll(fd: number, bytes: Uint8Array): number {
+/** What a process's outputs share: whether a reader has gone, and whom to tell when one goes. */
+export interface BrokenPipe {
+  /** a reader has gone: nothing more is written, to either output */
+  readonly broken: boolean;
+  /** a write met EPIPE */
+  break(): void;
+}
+
+const isEPIPE = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+
+/**
+ * Writes `bytes` to `fd` as far as it goes; how many bytes were written, and whether the write
+ * met EPIPE. Never throws.
+ */
+function writeAll(fd: number, bytes: Uint8Array): { done: number; epipe: boolean } {
   const { writeSync } = process.getBuiltinModule('node:fs');
   let done = 0;
   try {
     while (done < bytes.length) done += writeSync(fd, bytes, done);
-  } catch {
-    // left to the stream
+  } catch (err) {
+    // the rest is left to the stream, or dropped by the caller on EPIPE
+    return { done, epipe: isEPIPE(err) };
   }
-  return done;
+  return { done, epipe: false };
 }
 
 /**
  * `fd` as a writable stream that is `open()` (process.stdout or process.stderr) built only when
- * a command asks for more than a write of a string or bytes.
+ * a command asks for more than a write of a string or bytes; with `pipe`, what a reader that
+ * has gone would have got is dropped (see above).
  */
-export function lazyOutput(fd: number, open: () => Stream): Stream {
+export function lazyOutput(fd: number, open: () => Stream, pipe?: BrokenPipe): Stream {
   let stream: Stream | undefined;
+  const broken = () => pipe?.broken === true;
   const opened = (): Stream => {
-    stream ??= open();
+    if (stream === undefined) {
+      stream = open();
+      if (pipe) {
+        stream.on('error', (err: unknown) => {
+          if (!isEPIPE(err) && !broken()) throw err; // as if there were no listener
+          pipe.break();
+        });
+      }
+    }
     return stream;
   };
   const write = (chunk: unknown, ...rest: unknown[]): boolean => {
+    if (broken()) {
+      const cb = rest.find((a) => typeof a === 'function') as (() => void) | undefined;
+      if (cb) queueMicrotask(cb);
+      return true;
+    }
     if (stream === undefined && rest.length === 0) {
       const bytes =
         typeof chunk === 'string' ? Buffer.from(chunk) : chunk instanceof Uint8Array ? chunk : undefined;
       if (bytes !== undefined) {
-        const done = writeAll(fd, bytes);
+        const { done, epipe } = writeAll(fd, bytes);
         if (done === bytes.length) return true;
+        if (epipe && pipe) {
+          pipe.break();
+          return true;
+        }
         return opened().write(bytes.subarray(done));
       }
     }

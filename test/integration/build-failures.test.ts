@@ -145,6 +145,55 @@ describe('Ctrl-C in the middle of a build', () => {
   });
 });
 
+describe('a reader that goes away (`polyarch … | head`)', () => {
+  /** The IDs of the runc containers that the polyarch process `pid` still has. */
+  const containersOf = (pid: number) =>
+    execFileSync('runc', ['list', '-q'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((id) => id.startsWith(`polyarch-${pid}-`));
+  /** The mounts still under `root`. */
+  const mountsUnder = (root: string) =>
+    readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .filter((line) => line.split(' ')[1]?.startsWith(`${root}/`));
+
+  test('in the middle of a build: the step stops, 141 as SIGPIPE gives buildx; nothing left running or mounted, the store unchanged', async () => {
+    const root = tempDir();
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      'FROM localhost:5000/busybox:1.35\nRUN while true; do echo tick; sleep 0.1; done\n',
+    );
+    const p = startPolyarch(['build', '--progress', 'plain', '-t', 'piped', dir], { root });
+    await p.waitFor(/#\d+ \S+ tick\n/);
+    const started = Date.now();
+    p.child.stderr!.destroy(); // progress goes to stderr: its reader has gone
+    const r = await p.done;
+    assert.ok(Date.now() - started < 10_000, 'it stops at once');
+    assert.equal(r.code, 141);
+    assert.deepEqual(containersOf(p.child.pid!), []);
+    assert.deepEqual(mountsUnder(root), []);
+    assert.deepEqual(storedNames(root), []);
+    const next = context('FROM localhost:5000/busybox:1.35\nRUN true\n');
+    const again = await polyarch(['build', '--progress', 'plain', '-t', 'again', next], { root });
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  test('of `run`: the container is stopped and removed, nothing left mounted, 141', async () => {
+    const root = tempDir();
+    const forever = ['sh', '-c', 'while true; do echo y; done'];
+    const p = startPolyarch(['run', '--rm', 'localhost:5000/busybox:1.35', ...forever], { root });
+    await new Promise((resolve) => p.child.stdout!.once('data', resolve));
+    const started = Date.now();
+    p.child.stdout!.destroy();
+    const r = await p.done;
+    assert.ok(Date.now() - started < 10_000, 'it stops at once');
+    assert.equal(r.code, 141, r.stderr);
+    assert.deepEqual(containersOf(p.child.pid!), []);
+    assert.deepEqual(mountsUnder(root), []);
+  });
+});
+
 describe('kill -9 in the middle of a build', () => {
   test('the next build succeeds from what the killed one left', async () => {
     const root = tempDir();
