@@ -176,10 +176,16 @@ describe('lazyOutput on a pipe whose reader has gone', () => {
   test('an output shares the silence of the other one', () => {
     const s = counted();
     const b = brokenPipe();
+    const path = join(dir, 'other');
+    const fd = openSync(path, 'w');
+    const other = lazyOutput(fd, s.open, b.pipe);
+    other.write('before\n');
     lazyOutput(readerGone('shared-epipe'), counted().open, b.pipe).write('x');
-    const other = lazyOutput(1, s.open, b.pipe); // stdout of the test runner: nothing may reach it
-    assert.equal(other.write('dropped'), true);
+    assert.equal(other.write('dropped\n'), true);
+    closeSync(fd);
+    assert.equal(readFileSync(path, 'utf8'), 'before\n');
     assert.equal(s.opens(), 0);
+    assert.equal(b.told(), 1);
   });
 
   test('the stream’s EPIPE tells the BrokenPipe and ends nothing; its other errors still throw', async () => {
